@@ -1,0 +1,30 @@
+# The two entry points a newcomer needs are `make demo` and `make test`; every other target is a step of those.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+export PATH := $(CURDIR)/tools/pulumi/bin:$(HOME)/.local/bin:$(PATH)
+
+.PHONY: setup engine lint unit e2e test demo
+
+setup:
+	@command -v uv >/dev/null || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+	uv sync --frozen
+
+engine:
+	bash tools/pulumi/build.sh
+
+lint: setup
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy
+
+unit: setup
+	uv run pytest -m "not e2e"
+
+e2e: setup engine
+	uv run pytest -m e2e
+
+test: setup engine lint
+	uv run pytest
+
+demo: setup
+	uv run pulumi-dda demo
