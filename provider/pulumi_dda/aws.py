@@ -1,0 +1,111 @@
+"""AWS sessions and clients, and the one place where botocore errors become pulumi-dda errors.
+
+Clients are built on demand from an :class:`AwsSettings` value (plain strings, safe to keep in
+Pulumi state: no credentials). Retries use botocore's ``standard`` mode with 10 attempts, which
+backs off on throttling and 5xx answers; nothing here re-implements it. ``AWS_ENDPOINT_URL`` and
+the rest of the standard environment are honoured by botocore itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import AwsError, ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from mypy_boto3_greengrassv2 import GreengrassV2Client
+    from mypy_boto3_s3 import S3Client
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404"})
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where and as whom to call AWS. Empty strings mean "the standard AWS environment"."""
+
+    region: str = ""
+    profile: str = ""
+    role_arn: str = ""
+    session_name: str = "pulumi-dda"
+
+
+def session_for(settings: AwsSettings) -> boto3.Session:
+    """A boto3 session for ``settings``; with ``role_arn`` the session uses assumed credentials."""
+    base = boto3.Session(profile_name=settings.profile or None, region_name=settings.region or None)
+    if not settings.role_arn:
+        return base
+    sts = base.client("sts", config=RETRY_CONFIG)
+    with aws_errors(f"assuming role {settings.role_arn}"):
+        creds = sts.assume_role(
+            RoleArn=settings.role_arn, RoleSessionName=settings.session_name[:64]
+        )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=base.region_name,
+    )
+
+
+@dataclass
+class AwsClients:
+    """Lazily created clients of one session. Never stored on a pickled object."""
+
+    settings: AwsSettings = field(default_factory=AwsSettings)
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        return session_for(self.settings)
+
+    @cached_property
+    def s3(self) -> S3Client:
+        return self.session.client("s3", config=RETRY_CONFIG)
+
+    @cached_property
+    def greengrass(self) -> GreengrassV2Client:
+        return self.session.client("greengrassv2", config=RETRY_CONFIG)
+
+    @property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise AwsError(
+                "no AWS region configured: set the stack config aws:region, the resource's "
+                "region input, or AWS_REGION"
+            )
+        return region
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: ClientError) -> str:
+    error: dict[str, Any] = dict(exc.response.get("Error", {}))
+    return str(error.get("Message") or error.get("Code") or exc)
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn botocore errors raised inside the block into :class:`AwsError` naming ``action``."""
+    try:
+        yield
+    except ClientError as exc:
+        code = error_code(exc)
+        text = f"{action}: {code}: {_message(exc)}"
+        if code in NOT_FOUND_CODES:
+            raise NotFoundError(text, code) from exc
+        if code == "ConflictException":
+            raise ConflictError(text, code) from exc
+        raise AwsError(text, code) from exc
+    except BotoCoreError as exc:
+        raise AwsError(f"{action}: {exc}") from exc

@@ -1,0 +1,161 @@
+"""The three phases put together for one request, without Pulumi and without Greengrass calls.
+
+Phase 1 runs once; phases 2 and 3 run per target (in parallel threads: the work is I/O, hashing
+and zlib, all of which release the GIL). Used by the ``pulumi-dda build`` CLI and by the
+``DdaModelComponent`` provider, which adds the AWS side (upload, create, wait).
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._types import JSONDict, Progress, no_progress
+from .aws import AwsClients
+from .errors import InputError
+from .manifest import DdaManifest, build_manifest, read_trained_model
+from .package import ArchiveLimits, Package, build_package
+from .recipe import (
+    ComponentNaming,
+    build_recipe,
+    name_components,
+    platform_for,
+    validate_component_version,
+)
+from .sources import is_s3, open_source
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything the three phases need. ``compiled_models`` maps target → archive source."""
+
+    trained_model: str
+    compiled_models: dict[str, str]
+    component_name: str
+    component_version: str
+    artifact_bucket: str
+    artifact_prefix: str = ""
+    friendly_name: str | None = None
+    target_suffix: bool = True
+    relax_device_checks: bool = False
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+@dataclass(frozen=True)
+class BuiltComponent:
+    """One target's package and recipe."""
+
+    naming: ComponentNaming
+    component_version: str
+    package: Package
+    artifact_uri: str
+    recipe: JSONDict
+
+    def summary(self) -> dict[str, Any]:
+        platform = platform_for(self.naming.target)
+        return {
+            "component_name": self.naming.component_name,
+            "component_version": self.component_version,
+            "platform": platform.architecture,
+            "local_server_component": platform.local_server_component,
+            "package_id": self.package.package_id,
+            "artifact_uri": self.artifact_uri,
+            "digest": self.package.digest,
+        }
+
+
+def validate_bucket(bucket: str, prefix: str) -> None:
+    if not _BUCKET.match(bucket):
+        raise InputError(f"artifact_bucket {bucket!r} is not a valid S3 bucket name")
+    if prefix and (not prefix.endswith("/") or prefix.startswith("/")):
+        raise InputError(
+            f"artifact_prefix {prefix!r} must be empty or a key prefix ending in '/' "
+            "(for example 'dda/'), without a leading '/'"
+        )
+
+
+def validate_request(
+    request: BuildRequest, *, check_version: bool = True
+) -> dict[str, ComponentNaming]:
+    """Every check that needs no archive and no AWS call; returns the per-target names."""
+    naming = name_components(
+        request.component_name,
+        list(request.compiled_models),
+        friendly_name=request.friendly_name,
+        target_suffix=request.target_suffix,
+    )
+    if check_version:
+        validate_component_version(request.component_version)
+    validate_bucket(request.artifact_bucket, request.artifact_prefix)
+    return naming
+
+
+def read_manifest(
+    source: str,
+    clients: AwsClients | None = None,
+    *,
+    relax_device_checks: bool = False,
+    progress: Progress = no_progress,
+) -> DdaManifest:
+    """Phase 1 from a local path or ``s3://`` URI."""
+    with open_source(source, clients, progress) as stream:
+        trained = read_trained_model(stream, source)
+    return build_manifest(trained, source, relax_device_checks=relax_device_checks)
+
+
+def build_target(
+    request: BuildRequest,
+    naming: ComponentNaming,
+    manifest: DdaManifest,
+    out_dir: Path,
+    clients: AwsClients | None = None,
+    progress: Progress = no_progress,
+) -> BuiltComponent:
+    """Phases 2 and 3 for one target: the ZIP in ``out_dir`` and its recipe."""
+    source = request.compiled_models[naming.target]
+    label = f"[{naming.target}] "
+    with open_source(source, clients, lambda m: progress(label + m)) as stream:
+        package = build_package(
+            stream,
+            manifest.manifest,
+            manifest.model_name,
+            out_dir,
+            source=source,
+            limits=request.limits,
+            progress=lambda m: progress(label + m),
+        )
+    uri = f"s3://{request.artifact_bucket}/{package.s3_key(request.artifact_prefix)}"
+    recipe = build_recipe(naming, request.component_version, uri, package.digest, package.file_name)
+    return BuiltComponent(naming, request.component_version, package, uri, recipe)
+
+
+def build_all(
+    request: BuildRequest,
+    out_dir: Path,
+    clients: AwsClients | None = None,
+    progress: Progress = no_progress,
+) -> tuple[DdaManifest, dict[str, BuiltComponent]]:
+    """All three phases; each target's ZIP lands in ``out_dir/<target>/``."""
+    names = validate_request(request)
+    manifest = read_manifest(
+        request.trained_model,
+        clients,
+        relax_device_checks=request.relax_device_checks,
+        progress=progress,
+    )
+    if clients is not None and any(is_s3(src) for src in request.compiled_models.values()):
+        clients.s3  # noqa: B018 - create the client once, before threads share it
+    with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
+        futures = {
+            target: pool.submit(
+                build_target, request, naming, manifest, out_dir / target, clients, progress
+            )
+            for target, naming in names.items()
+        }
+        built = {target: future.result() for target, future in futures.items()}
+    return manifest, built

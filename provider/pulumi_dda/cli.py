@@ -1,0 +1,128 @@
+"""The ``pulumi-dda`` command line.
+
+Exit status: 0 on success, 2 for usage errors (argparse), 1 for input or AWS errors, which are
+printed as one line on stderr naming the input, member or field (a traceback only with
+``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .build import BuildRequest, build_all, read_manifest
+from .errors import DdaError
+from .package import ArchiveLimits
+
+
+def _compiled_pair(text: str) -> tuple[str, str]:
+    target, sep, source = text.partition("=")
+    if not sep or not target or not source:
+        raise argparse.ArgumentTypeError(f"expected TARGET=SOURCE, got {text!r}")
+    return target, source
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pulumi-dda", description="Build DDA model components for AWS IoT Greengrass v2."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    manifest = sub.add_parser("manifest", help="print the DDA manifest of a trained model")
+    manifest.add_argument("source", help="trained model .tar.gz: local path or s3:// URI")
+    manifest.add_argument("--relax-device-checks", action="store_true")
+
+    build = sub.add_parser("build", help="build packages and recipes for each target")
+    build.add_argument("--trained", required=True, help="trained model .tar.gz")
+    build.add_argument(
+        "--compiled",
+        required=True,
+        action="append",
+        type=_compiled_pair,
+        metavar="TARGET=SOURCE",
+        help="compiled model per target (repeat for several targets)",
+    )
+    build.add_argument("--component-name", required=True)
+    build.add_argument("--component-version", required=True)
+    build.add_argument("--friendly-name")
+    build.add_argument("--bucket", required=True)
+    build.add_argument("--prefix", default="")
+    build.add_argument("--no-target-suffix", action="store_true")
+    build.add_argument("--relax-device-checks", action="store_true")
+    build.add_argument("--max-total-bytes", type=int, default=ArchiveLimits.max_total_bytes)
+    build.add_argument("--max-members", type=int, default=ArchiveLimits.max_members)
+    build.add_argument("--out", required=True, type=Path)
+    build.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    sub.add_parser("local", help="run the local AWS endpoint", add_help=False)
+    sub.add_parser("demo", help="run the main job on generated sample artifacts", add_help=False)
+    return parser
+
+
+def _progress(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def _build(args: argparse.Namespace) -> int:
+    compiled: dict[str, str] = {}
+    for target, source in args.compiled:
+        if target in compiled:
+            raise DdaError(f"--compiled: target {target!r} given twice")
+        compiled[target] = source
+    request = BuildRequest(
+        trained_model=args.trained,
+        compiled_models=compiled,
+        component_name=args.component_name,
+        component_version=args.component_version,
+        artifact_bucket=args.bucket,
+        artifact_prefix=args.prefix,
+        friendly_name=args.friendly_name,
+        target_suffix=not args.no_target_suffix,
+        relax_device_checks=args.relax_device_checks,
+        limits=ArchiveLimits(args.max_total_bytes, args.max_members),
+    )
+    progress = (lambda _m: None) if args.quiet else _progress
+    manifest, built = build_all(request, args.out, progress=progress)
+    components = {}
+    for target, component in built.items():
+        recipe_path = args.out / target / "recipe.json"
+        recipe_path.write_text(json.dumps(component.recipe, indent=2) + "\n")
+        components[target] = {
+            **component.summary(),
+            "zip_path": str(component.package.path),
+            "recipe_path": str(recipe_path),
+        }
+    print(json.dumps({"manifest": manifest.manifest, "components": components}, indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "local":
+        from .local import cli_main
+
+        return int(cli_main(argv[1:]))
+    if argv and argv[0] == "demo":
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "manifest":
+            result = read_manifest(args.source, relax_device_checks=args.relax_device_checks)
+            print(json.dumps(result.manifest, indent=2))
+            return 0
+        return _build(args)
+    except DdaError as exc:
+        if args.debug:
+            raise
+        print(f"pulumi-dda: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

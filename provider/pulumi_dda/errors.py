@@ -1,0 +1,40 @@
+"""The exception tree of pulumi-dda.
+
+Every error a user can cause or meet is a :class:`DdaError`; its message is one line that names
+the input, archive member, field or AWS operation involved and, where there is one, the fix.
+botocore errors become :class:`AwsError` in exactly one place (:func:`pulumi_dda.aws.aws_errors`).
+"""
+
+from __future__ import annotations
+
+
+class DdaError(Exception):
+    """Base class of every error raised by pulumi-dda."""
+
+
+class InputError(DdaError):
+    """An input (argument, archive content, name, version, target) is not acceptable."""
+
+
+class ArchiveError(InputError):
+    """An archive is malformed, hostile, or over a configured cap."""
+
+
+class AwsError(DdaError):
+    """An AWS call failed; ``code`` is the service's error code when it gave one."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NotFoundError(AwsError):
+    """The AWS resource looked up does not exist (any more)."""
+
+
+class ConflictError(AwsError):
+    """The AWS resource exists with other content than this project would create."""
+
+
+class WaitTimeoutError(AwsError):
+    """A resource did not reach its target state within the allowed time."""

@@ -1,0 +1,189 @@
+"""Phase 3: Greengrass component names, versions and the DDA model-component recipe.
+
+The recipe is exactly the DDA contract's (see the README): a generic component published as
+"Amazon Lookout for Vision" that depends on the DDA LocalServer for its architecture and runs
+``model_convertor.py`` on the unzipped package. Unlike the reference tools, the artifact carries
+the real ``Digest`` (which Greengrass recomputes and stores; the provider checks they agree),
+unknown targets are rejected, and only ``N.0.0`` versions with ``N >= 1`` are accepted because
+the device keys models by the major version and refuses major ``0``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from ._types import JSONDict
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Where a compilation target runs: recipe architecture and LocalServer dependency."""
+
+    architecture: str
+    local_server_component: str
+
+
+TARGETS: dict[str, Platform] = {
+    "jetson-xavier": Platform("aarch64", "aws.edgeml.dda.LocalServer.arm64"),
+    "arm64-cpu": Platform("aarch64", "aws.edgeml.dda.LocalServer.arm64"),
+    "x86_64-cpu": Platform("amd64", "aws.edgeml.dda.LocalServer.amd64"),
+    "x86_64-cuda": Platform("amd64", "aws.edgeml.dda.LocalServer.amd64"),
+}
+
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+_VERSION = re.compile(r"^([1-9][0-9]*)\.0\.0$")
+MAX_NAME_LENGTH = 128
+
+
+def platform_for(target: str) -> Platform:
+    """The platform of a compilation target; an unknown target lists the known ones."""
+    try:
+        return TARGETS[target]
+    except KeyError:
+        known = ", ".join(sorted(TARGETS))
+        raise InputError(f"unknown compilation target {target!r}; known targets: {known}") from None
+
+
+def validate_component_name(name: str, field: str = "component_name") -> str:
+    """Check a Greengrass model-component name and return it."""
+    if not name.startswith("model-"):
+        raise InputError(
+            f"{field} {name!r} must start with 'model-': the DDA LocalServer only restarts "
+            "and stops components named model*"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InputError(f"{field} {name!r} is {len(name)} characters; the limit is 128")
+    if not _NAME_CHARS.match(name):
+        raise InputError(f"{field} {name!r} may contain only letters, digits, '.', '_' and '-'")
+    return name
+
+
+def validate_component_version(version: str, field: str = "component_version") -> int:
+    """Check an ``N.0.0`` version (``N >= 1``) and return its major part."""
+    match = _VERSION.match(version)
+    if match is None:
+        raise InputError(
+            f"{field} {version!r} must be N.0.0 with N >= 1 (for example 1.0.0): the device "
+            "keys models by the major version and does not run major 0"
+        )
+    return int(match.group(1))
+
+
+def version_for_major(major: int) -> str:
+    return f"{major}.0.0"
+
+
+@dataclass(frozen=True)
+class ComponentNaming:
+    """The Greengrass name and friendly name of one target's component."""
+
+    target: str
+    component_name: str
+    friendly_name: str
+
+
+def name_components(
+    component_name: str,
+    targets: list[str],
+    *,
+    friendly_name: str | None = None,
+    target_suffix: bool = True,
+) -> dict[str, ComponentNaming]:
+    """Per-target names: ``<name>-<target>`` and ``"<friendly> (<target>)"``.
+
+    With ``target_suffix=False`` exactly one target is allowed and it gets the name and
+    friendly name as given (the DDA notebook's behaviour).
+    """
+    validate_component_name(component_name)
+    if not targets:
+        raise InputError("compiled_models: at least one compilation target is required")
+    for target in targets:
+        platform_for(target)
+    friendly = friendly_name or component_name
+    if not target_suffix:
+        if len(targets) != 1:
+            raise InputError(
+                "target_suffix=False gives every target the same component name, so exactly "
+                f"one compiled model is allowed; got {len(targets)} ({', '.join(sorted(targets))})"
+            )
+        return {targets[0]: ComponentNaming(targets[0], component_name, friendly)}
+    result = {}
+    for target in sorted(targets):
+        name = f"{component_name}-{target.replace('_', '-')}"
+        validate_component_name(name, f"component name for target {target}")
+        result[target] = ComponentNaming(target, name, f"{friendly} ({target})")
+    return result
+
+
+def build_recipe(
+    naming: ComponentNaming,
+    component_version: str,
+    artifact_uri: str,
+    digest: str,
+    zip_file_name: str,
+) -> JSONDict:
+    """The component recipe of one target, in the contract's key order."""
+    validate_component_version(component_version)
+    platform = platform_for(naming.target)
+    name = naming.component_name
+    unzipped = zip_file_name.removesuffix(".zip")
+    run_as_root = {"requiresPrivilege": True, "runWith": {"posixUser": "root"}}
+    return {
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": name,
+        "ComponentVersion": component_version,
+        "ComponentType": "aws.greengrass.generic",
+        "ComponentPublisher": "Amazon Lookout for Vision",
+        "ComponentConfiguration": {
+            "DefaultConfiguration": {
+                "Autostart": False,
+                "PYTHONPATH": "/usr/bin/python3.9",
+                "ModelName": naming.friendly_name,
+            }
+        },
+        "ComponentDependencies": {
+            platform.local_server_component: {
+                "VersionRequirement": "^1.0.0",
+                "DependencyType": "HARD",
+            }
+        },
+        "Manifests": [
+            {
+                "Platform": {"os": "linux", "architecture": platform.architecture},
+                "Lifecycle": {
+                    "Startup": {
+                        "Script": (
+                            "python3 /aws_dda/model_convertor.py --unarchived_model_path "
+                            f"{{artifacts:decompressedPath}}/{unzipped}/ "
+                            f"--model_version {component_version} --model_name {name}"
+                        ),
+                        "Timeout": 900,
+                        **run_as_root,
+                    },
+                    "Shutdown": {
+                        "Script": f"python3 /aws_dda/convert_model_cleanup.py --model_name {name}",
+                        "Timeout": 900,
+                        **run_as_root,
+                    },
+                },
+                "Artifacts": [
+                    {
+                        "Uri": artifact_uri,
+                        "Digest": digest,
+                        "Algorithm": "SHA-256",
+                        "Unarchive": "ZIP",
+                        "Permission": {"Read": "ALL", "Execute": "ALL"},
+                    }
+                ],
+            }
+        ],
+        "Lifecycle": {},
+    }
+
+
+def recipe_json(recipe: JSONDict) -> str:
+    """Serialise a recipe: compact JSON, key order as built (stable across runs)."""
+    return json.dumps(recipe, separators=(",", ":"), ensure_ascii=False)

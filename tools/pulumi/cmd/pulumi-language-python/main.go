@@ -1,0 +1,396 @@
+// Command pulumi-language-python is a small Python language host for the
+// Pulumi engine, built from the sdk/v3 Go module.
+//
+// Upstream's host lives in its own Go module
+// (github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3) that
+// has no tags and that the Go module proxy reachable from our machines does
+// not serve, so we keep this minimal host instead. It implements what
+// `pulumi stack init|up|preview|refresh|destroy|install|about` need for a
+// Python program (including dynamic providers), reusing the sdk's own Python
+// toolchain code (pip / uv / poetry virtualenv handling):
+//
+//   - Handshake, GetPluginInfo, About, RuntimeOptionsPrompts
+//   - GetRequiredPackages / GetRequiredPlugins: reports no packages (this
+//     project uses no provider plugins besides the dynamic `pulumi-python`
+//     one, which the engine finds beside the `pulumi` binary or on PATH)
+//   - GetProgramDependencies: the virtualenv's installed packages
+//   - InstallDependencies: creates the virtualenv and installs requirements
+//   - Run: runs `python -u pulumi-language-python-exec ... PROGRAM`
+//
+// Everything else (code generation, Python plugins, packing) answers
+// Unimplemented.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
+)
+
+// Exit code used by the exec script to say "an error was already shown to the user".
+const exitedAfterShowingUserActionableMessage = 32
+
+// Name of the Python launcher that runs the user program.
+const execScriptName = "pulumi-language-python-exec"
+
+func main() {
+	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
+	tracing := fs.String("tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint (ignored)")
+	// Flags the engine (or older engines) may pass; accepted so that parsing never fails.
+	fs.Bool("logtostderr", false, "Log to stderr (ignored)")
+	fs.Bool("logflow", false, "Flow logging settings to child processes (ignored)")
+	fs.Int("v", 0, "Log verbosity (ignored)")
+	virtualenv := fs.String("virtualenv", "", "Virtual environment path (prefer runtime.options.virtualenv)")
+	root := fs.String("root", "", "Project root path (prefer ProgramInfo)")
+	fs.String("typechecker", "", "Type checker (ignored)")
+	toolchainFlag := fs.String("toolchain", "", "Python toolchain: pip, poetry or uv")
+	fs.Bool("use-language-version-tools", false, "Use pyenv (ignored)")
+	versionFlag := fs.Bool("version", false, "Print the version and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		os.Exit(2)
+	}
+	_ = tracing
+
+	if *versionFlag {
+		fmt.Println(version.Version)
+		return
+	}
+
+	engineAddress := ""
+	if fs.NArg() > 0 {
+		engineAddress = fs.Arg(0)
+	}
+
+	host := &languageHost{
+		engineAddress: engineAddress,
+		virtualenv:    *virtualenv,
+		root:          *root,
+		toolchain:     *toolchainFlag,
+	}
+
+	cancel := make(chan bool)
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: cancel,
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fatal: could not start language host RPC server: %v\n", err)
+		os.Exit(1)
+	}
+
+	// The engine reads the port from the first line of stdout.
+	fmt.Printf("%d\n", handle.Port)
+
+	if err := <-handle.Done; err != nil {
+		fmt.Fprintf(os.Stderr, "fatal: language host RPC stopped serving: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type languageHost struct {
+	pulumirpc.UnimplementedLanguageRuntimeServer
+
+	mu            sync.Mutex
+	engineAddress string
+	virtualenv    string
+	root          string
+	toolchain     string
+}
+
+func (h *languageHost) engine() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.engineAddress
+}
+
+func (h *languageHost) Handshake(
+	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
+) (*pulumirpc.LanguageHandshakeResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if req.GetEngineAddress() != "" {
+		h.engineAddress = req.GetEngineAddress()
+	}
+	if req.RootDirectory != nil && *req.RootDirectory != "" {
+		h.root = *req.RootDirectory
+	}
+	return &pulumirpc.LanguageHandshakeResponse{}, nil
+}
+
+func (h *languageHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: version.Version}, nil
+}
+
+// resolveToolchain builds the sdk's Python toolchain from the program info
+// (runtime.options in Pulumi.yaml), falling back to command-line flags.
+func (h *languageHost) resolveToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, string, error) {
+	h.mu.Lock()
+	root, venv, tcName := h.root, h.virtualenv, h.toolchain
+	h.mu.Unlock()
+
+	programDir := ""
+	if info != nil {
+		if info.GetRootDirectory() != "" {
+			root = info.GetRootDirectory()
+		}
+		programDir = info.GetProgramDirectory()
+		if opts := info.GetOptions().AsMap(); opts != nil {
+			if v, ok := opts["virtualenv"].(string); ok && v != "" {
+				venv = v
+			}
+			if v, ok := opts["toolchain"].(string); ok && v != "" {
+				tcName = v
+			}
+		}
+	}
+	if root == "" {
+		if wd, err := os.Getwd(); err == nil {
+			root = wd
+		}
+	}
+	if programDir == "" {
+		programDir = root
+	}
+
+	opts := toolchain.PythonOptions{Root: root, ProgramDir: programDir, Virtualenv: venv}
+	switch strings.ToLower(tcName) {
+	case "", "auto":
+		opts.Toolchain = toolchain.Auto
+	case "pip":
+		opts.Toolchain = toolchain.Pip
+	case "poetry":
+		opts.Toolchain = toolchain.Poetry
+	case "uv":
+		opts.Toolchain = toolchain.Uv
+	default:
+		return nil, "", fmt.Errorf("unsupported Python toolchain %q (want pip, poetry or uv)", tcName)
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return tc, programDir, nil
+}
+
+func (h *languageHost) GetRequiredPlugins(
+	context.Context, *pulumirpc.GetRequiredPluginsRequest,
+) (*pulumirpc.GetRequiredPluginsResponse, error) {
+	return &pulumirpc.GetRequiredPluginsResponse{}, nil
+}
+
+func (h *languageHost) GetRequiredPackages(
+	context.Context, *pulumirpc.GetRequiredPackagesRequest,
+) (*pulumirpc.GetRequiredPackagesResponse, error) {
+	return &pulumirpc.GetRequiredPackagesResponse{}, nil
+}
+
+func (h *languageHost) RuntimeOptionsPrompts(
+	context.Context, *pulumirpc.RuntimeOptionsRequest,
+) (*pulumirpc.RuntimeOptionsResponse, error) {
+	return &pulumirpc.RuntimeOptionsResponse{}, nil
+}
+
+func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+	tc, _, err := h.resolveToolchain(req.GetInfo())
+	if err != nil {
+		return nil, err
+	}
+	info, err := tc.About(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.AboutResponse{
+		Executable: info.PythonExecutable,
+		Version:    info.PythonVersion.String(),
+		Metadata:   map[string]string{"host": "pulumi-dda minimal language host"},
+	}, nil
+}
+
+func (h *languageHost) GetProgramDependencies(
+	ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
+) (*pulumirpc.GetProgramDependenciesResponse, error) {
+	tc, _, err := h.resolveToolchain(req.GetInfo())
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := tc.ListPackages(ctx, req.GetTransitiveDependencies())
+	if err != nil {
+		return nil, err
+	}
+	resp := &pulumirpc.GetProgramDependenciesResponse{}
+	for _, p := range pkgs {
+		resp.Dependencies = append(resp.Dependencies, &pulumirpc.DependencyInfo{Name: p.Name, Version: p.Version})
+	}
+	return resp, nil
+}
+
+// streamWriter forwards dependency installation output to the engine.
+type streamWriter struct {
+	mu     *sync.Mutex
+	stream grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse]
+	stderr bool
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := append([]byte(nil), p...)
+	msg := &pulumirpc.InstallDependenciesResponse{Stdout: b}
+	if w.stderr {
+		msg = &pulumirpc.InstallDependenciesResponse{Stderr: b}
+	}
+	if err := w.stream.Send(msg); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (h *languageHost) InstallDependencies(
+	req *pulumirpc.InstallDependenciesRequest,
+	stream grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
+) error {
+	tc, programDir, err := h.resolveToolchain(req.GetInfo())
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	stdout := streamWriter{mu: &mu, stream: stream}
+	stderr := streamWriter{mu: &mu, stream: stream, stderr: true}
+	return tc.InstallDependencies(stream.Context(), programDir, req.GetUseLanguageVersionTools(),
+		true /*showOutput*/, stdout, stderr)
+}
+
+// findExecScript looks for the program launcher beside this binary, then on PATH.
+func findExecScript() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		if resolved, err := filepath.EvalSymlinks(self); err == nil {
+			self = resolved
+		}
+		candidate := filepath.Join(filepath.Dir(self), execScriptName)
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate, nil
+		}
+	}
+	path, err := exec.LookPath(execScriptName)
+	if err != nil {
+		return "", fmt.Errorf("could not find %s beside %s or on PATH", execScriptName, os.Args[0])
+	}
+	return path, nil
+}
+
+func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	info := req.GetInfo()
+	tc, programDir, err := h.resolveToolchain(info)
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+
+	script, err := findExecScript()
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+
+	program := req.GetProgram()
+	if info != nil && info.GetEntryPoint() != "" {
+		program = filepath.Join(programDir, info.GetEntryPoint())
+	}
+	if program == "" {
+		program = programDir
+	}
+
+	rootDir := ""
+	if info != nil {
+		rootDir = info.GetRootDirectory()
+	}
+
+	args := []string{"-u", script,
+		"--monitor", req.GetMonitorAddress(),
+		"--engine", h.engine(),
+		"--project", req.GetProject(),
+		"--stack", req.GetStack(),
+		"--parallel", strconv.Itoa(int(req.GetParallel())),
+		"--dry_run", strconv.FormatBool(req.GetDryRun()),
+		"--organization", req.GetOrganization(),
+		"--root_directory", rootDir,
+	}
+	if req.GetPwd() != "" {
+		args = append(args, "--pwd", req.GetPwd())
+	}
+	args = append(args, program)
+	args = append(args, req.GetArgs()...)
+
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+
+	config, err := json.Marshal(req.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	secretKeys := req.GetConfigSecretKeys()
+	if secretKeys == nil {
+		secretKeys = []string{}
+	}
+	secretKeysJSON, err := json.Marshal(secretKeys)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = append(cmd.Env,
+		"PULUMI_CONFIG="+string(config),
+		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON),
+	)
+	if req.GetPwd() != "" {
+		cmd.Dir = req.GetPwd()
+	} else {
+		cmd.Dir = programDir
+	}
+	// The engine relays the language host's own output streams to the user.
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			if exitErr.ExitCode() == exitedAfterShowingUserActionableMessage {
+				return &pulumirpc.RunResponse{Bail: true}, nil
+			}
+			return &pulumirpc.RunResponse{
+				Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode()),
+			}, nil
+		}
+		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Problem executing program: %v", err)}, nil
+	}
+	return &pulumirpc.RunResponse{}, nil
+}
+
+var _ io.Writer = streamWriter{}
