@@ -183,7 +183,8 @@ def _spool_members(
                 progress(f"read {name} ({member.size} bytes)")
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
-    clash = dirs & {f"{n}/" for n in files} | (set(files) & dirs)
+    parents = {str(p) for name in files for p in PurePosixPath(name).parents}
+    clash = set(files) & (dirs | parents)
     if clash:
         raise ArchiveError(f"{source}: {sorted(clash)[0]!r} is both a file and a directory")
     return list(files.values()), dirs
