@@ -45,14 +45,14 @@ def test_unknown_target_lists_the_known_ones() -> None:
 
 @pytest.mark.parametrize("version", ["1.0.0", "2.0.0", "10.0.0", "123.0.0"])
 def test_valid_versions(version: str) -> None:
-    assert validate_component_version(version) == int(version.split(".")[0])
+    assert validate_component_version(version) == int(version.split(".", maxsplit=1)[0])
 
 
 @pytest.mark.parametrize(
     "version", ["0.0.0", "1.00.00", "1.0.1", "1.1.0", "01.0.0", "1.0", "v1.0.0", "", "1.0.0-rc"]
 )
 def test_invalid_versions(version: str) -> None:
-    with pytest.raises(InputError, match="N.0.0"):
+    with pytest.raises(InputError, match=r"N\.0\.0"):
         validate_component_version(version)
 
 
