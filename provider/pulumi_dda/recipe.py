@@ -101,7 +101,10 @@ def name_components(
     if not targets:
         raise InputError("compiled_models: at least one compilation target is required")
     for target in targets:
-        platform_for(target)
+        try:
+            platform_for(target)
+        except InputError as exc:
+            raise InputError(f"compiled_models: {exc}") from None
     friendly = friendly_name or component_name
     if not target_suffix:
         if len(targets) != 1:

@@ -1,0 +1,104 @@
+"""Fixtures: one local endpoint and one dynamic provider server per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dynamic_harness import DynamicProviderProcess
+
+from pulumi_dda import samples
+from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.model_component import DdaModelComponentProvider
+
+REGION = "us-east-1"
+MODELS_BUCKET = "ml-models"
+ARTIFACT_BUCKET = "edge-artifacts"
+OWNER = "pulumi-dda/test/model"
+
+
+@pytest.fixture(scope="session")
+def endpoint() -> Iterator[LocalEndpoint]:
+    with LocalEndpoint(region=REGION, state_delay=0.05) as ep:
+        yield ep
+
+
+@pytest.fixture(scope="session")
+def provider(
+    endpoint: LocalEndpoint, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DynamicProviderProcess]:
+    env = {
+        "AWS_ENDPOINT_URL": endpoint.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_REGION": "",
+        "AWS_DEFAULT_REGION": "",
+        "PULUMI_PROJECT": "pulumi-dda",
+    }
+    log = tmp_path_factory.mktemp("provider") / "stderr.log"
+    process = DynamicProviderProcess(DdaModelComponentProvider(), env, log)
+    process.configure({"aws:region": REGION})
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def ep(endpoint: LocalEndpoint) -> LocalEndpoint:
+    endpoint.reset()
+    return endpoint
+
+
+@pytest.fixture
+def s3(ep: LocalEndpoint) -> Any:
+    return ep.client("s3")
+
+
+@pytest.fixture
+def gg(ep: LocalEndpoint) -> Any:
+    return ep.client("greengrassv2")
+
+
+@pytest.fixture
+def upload(s3: Any, tmp_path: Path) -> Callable[[str, Path], str]:
+    def put(key: str, path: Path) -> str:
+        s3.upload_file(str(path), MODELS_BUCKET, key)
+        return f"s3://{MODELS_BUCKET}/{key}"
+
+    return put
+
+
+@pytest.fixture
+def news(s3: Any, tmp_path: Path, upload: Callable[[str, Path], str]) -> dict[str, Any]:
+    """Inputs of a two-target model component whose archives are in the local S3."""
+    s3.create_bucket(Bucket=MODELS_BUCKET)
+    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    trained = samples.write_trained_model(tmp_path / "trained.tar.gz")
+    x86 = samples.write_compiled_model(tmp_path / "x86.tar.gz", seed=1)
+    arm = samples.write_compiled_model(tmp_path / "arm.tar.gz", seed=2)
+    return {
+        "component_name": "model-defects",
+        "component_version": "1.0.0",
+        "trained_model_uri": upload("train/model.tar.gz", trained),
+        "compiled_models": {
+            "x86_64-cpu": upload("neo/x86/model.tar.gz", x86),
+            "jetson-xavier": upload("neo/jx/model.tar.gz", arm),
+        },
+        "artifact_bucket": ARTIFACT_BUCKET,
+        "artifact_prefix": "",
+        "friendly_name": "Defects",
+        "target_suffix": True,
+        "tags": {"team": "vision"},
+        "role_arn": "",
+        "region": "",
+        "relax_device_checks": False,
+        "wait_timeout_seconds": 30,
+        "owner": OWNER,
+        "source_identities": None,
+        "manifest": None,
+        "components": None,
+        "model_name": None,
+    }

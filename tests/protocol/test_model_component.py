@@ -1,0 +1,335 @@
+"""DdaModelComponent's lifecycle through the real dynamic-provider gRPC server and local AWS."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ARTIFACT_BUCKET, OWNER
+from dynamic_harness import DynamicProviderProcess, ProviderError
+from pulumi.output import Unknown
+from pulumi.runtime.proto import provider_pb2
+from pulumi.runtime.rpc import UNKNOWN
+
+from pulumi_dda import samples
+from pulumi_dda.greengrass import user_tag
+from pulumi_dda.local import LocalEndpoint
+
+Provider = DynamicProviderProcess
+
+
+def _up(provider: Provider, news: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    inputs, failures = provider.check({}, news)
+    assert failures == []
+    id_, outs = provider.create(inputs)
+    return id_, inputs, outs
+
+
+def _artifact_keys(s3: Any) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("Contents", []))
+
+
+def _versions(gg: Any) -> list[str]:
+    return sorted(
+        f"{c['componentName']}@{v['componentVersion']}"
+        for c in gg.list_components(scope="PRIVATE")["components"]
+        for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
+    )
+
+
+def test_create_then_unchanged_check_and_diff_move_no_bytes(
+    provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    id_, inputs, outs = _up(provider, news)
+    assert id_ == "model-defects@1.0.0"
+    assert set(inputs["source_identities"]) == {
+        "trained_model_uri", "compiled_models.x86_64-cpu", "compiled_models.jetson-xavier"
+    }  # fmt: skip
+    assert outs["model_name"] == "classification"
+    assert set(outs["manifest"]) == {"model_graph", "compilable_models", "dataset"}
+    x86 = outs["components"]["x86_64-cpu"]
+    assert x86["component_name"] == "model-defects-x86-64-cpu"
+    assert x86["arn"] == (
+        "arn:aws:greengrass:us-east-1:123456789012:components:model-defects-x86-64-cpu"
+        ":versions:1.0.0"
+    )
+    assert x86["adopted"] is False
+    assert gg.describe_component(arn=x86["arn"])["status"]["componentState"] == "DEPLOYABLE"
+    assert _versions(gg) == [
+        "model-defects-jetson-xavier@1.0.0",
+        "model-defects-x86-64-cpu@1.0.0",
+    ]
+    assert len(_artifact_keys(s3)) == 2
+
+    ep.clear_request_log()
+    again, failures = provider.check(inputs, news)
+    diff = provider.diff(id_, outs, again)
+    assert failures == []
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    assert list(diff.replaces) == []
+    log = ep.request_log()
+    assert {r.operation for r in log} == {"HeadObject"}
+    assert sum(r.bytes_out for r in log) == 0
+    assert sum(r.bytes_in for r in log) == 0
+
+
+def test_progress_of_a_create_is_reported_on_stderr(
+    provider: Provider, news: dict[str, Any]
+) -> None:
+    _up(provider, news)
+    text = provider.stderr()
+    assert "pulumi-dda: [x86_64-cpu] uploaded s3://edge-artifacts/model_artifacts/" in text
+    assert "is DEPLOYABLE" in text
+
+
+def test_tags_only_change_updates_in_place_and_read_sees_drift(
+    provider: Provider, news: dict[str, Any], gg: Any
+) -> None:
+    id_, inputs, outs = _up(provider, news)
+    arn = outs["components"]["x86_64-cpu"]["arn"]
+    changed, _ = provider.check(inputs, {**news, "tags": {"team": "ml", "env": "dev"}})
+    diff = provider.diff(id_, outs, changed)
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == []
+    updated = provider.update(id_, outs, changed)
+    assert updated["tags"] == {"team": "ml", "env": "dev"}
+    assert updated["components"] == outs["components"]
+    assert gg.list_tags_for_resource(resourceArn=arn)["tags"] == {
+        "team": "ml", "env": "dev", "pulumi-dda:owner": OWNER, user_tag(OWNER): OWNER
+    }  # fmt: skip
+
+    gg.tag_resource(resourceArn=arn, tags={"team": "someone-else"})
+    read_id, read_outs, read_inputs = provider.read(id_, updated)
+    assert read_id == id_
+    assert read_outs["tags"] == {"team": "someone-else", "env": "dev"}
+    assert read_inputs["tags"] == {"team": "someone-else", "env": "dev"}
+    assert read_inputs["component_version"] == "1.0.0"
+
+
+def test_rewritten_model_needs_a_version_bump_then_replaces(
+    provider: Provider,
+    news: dict[str, Any],
+    upload: Callable[[str, Path], str],
+    tmp_path: Path,
+) -> None:
+    id_, inputs, outs = _up(provider, news)
+    upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=9))
+    _, failures = provider.check(inputs, news)
+    assert len(failures) == 1
+    prop, reason = failures[0]
+    assert prop == "component_version"
+    assert "bump component_version to 2.0.0" in reason
+    assert "source_identities" in reason
+    bumped, failures = provider.check(inputs, {**news, "component_version": "2.0.0"})
+    assert failures == []
+    assert (
+        bumped["source_identities"]["compiled_models.x86_64-cpu"]
+        != inputs["source_identities"]["compiled_models.x86_64-cpu"]
+    )
+    assert (
+        bumped["source_identities"]["compiled_models.jetson-xavier"]
+        == inputs["source_identities"]["compiled_models.jetson-xavier"]
+    )
+    diff = provider.diff(id_, outs, bumped)
+    assert set(diff.replaces) == {"component_version", "source_identities"}
+    assert diff.deleteBeforeReplace is False
+
+
+def test_omitted_version_takes_the_next_free_major(
+    provider: Provider, news: dict[str, Any], gg: Any
+) -> None:
+    _up(provider, {**news, "component_version": "4.0.0", "owner": "other/stack/model"})
+    _id, _inputs, outs = _up(provider, {**news, "component_version": ""})
+    assert outs["component_version"] == "5.0.0"
+    assert outs["components"]["jetson-xavier"]["component_version"] == "5.0.0"
+    assert "model-defects-jetson-xavier@5.0.0" in _versions(gg)
+
+
+def test_promotion_adopts_and_the_last_stack_to_go_cleans_up(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    dev_id, _, dev = _up(provider, {**news, "owner": "pulumi-dda/dev/model"})
+    prod_id, _, prod = _up(provider, {**news, "owner": "pulumi-dda/prod/model"})
+    assert {c["adopted"] for c in prod["components"].values()} == {True}
+    assert prod["components"]["x86_64-cpu"]["digest"] == dev["components"]["x86_64-cpu"]["digest"]
+    assert prod["components"]["x86_64-cpu"]["arn"] == dev["components"]["x86_64-cpu"]["arn"]
+    provider.delete(dev_id, dev)
+    assert len(_versions(gg)) == 2  # prod still uses them
+    assert len(_artifact_keys(s3)) == 2
+    arn = prod["components"]["x86_64-cpu"]["arn"]
+    assert gg.describe_component(arn=arn)["status"]["componentState"] == "DEPLOYABLE"
+    provider.delete(prod_id, prod)
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
+
+
+def test_destroying_the_adopter_keeps_the_creator_working(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    _dev_id, _, dev = _up(provider, {**news, "owner": "pulumi-dda/dev/model"})
+    prod_id, _, prod = _up(provider, {**news, "owner": "pulumi-dda/prod/model"})
+    provider.delete(prod_id, prod)
+    assert len(_versions(gg)) == 2
+    assert len(_artifact_keys(s3)) == 2
+    arn = dev["components"]["x86_64-cpu"]["arn"]
+    assert gg.describe_component(arn=arn)["status"]["componentState"] == "DEPLOYABLE"
+
+
+def test_a_version_not_made_by_pulumi_dda_is_adopted_and_never_deleted(
+    provider: Provider, news: dict[str, Any], gg: Any
+) -> None:
+    _id, _, made = _up(provider, news)
+    arn = made["components"]["x86_64-cpu"]["arn"]
+    gg.untag_resource(
+        resourceArn=arn, tagKeys=list(gg.list_tags_for_resource(resourceArn=arn)["tags"])
+    )
+    id_, _, adopter = _up(provider, {**news, "owner": "pulumi-dda/prod/model"})
+    assert adopter["components"]["x86_64-cpu"]["adopted"] is True
+    provider.delete(id_, adopter)
+    assert "model-defects-x86-64-cpu@1.0.0" in _versions(gg)
+
+
+def test_existing_version_with_other_content_is_refused(
+    provider: Provider,
+    news: dict[str, Any],
+    upload: Callable[[str, Path], str],
+    tmp_path: Path,
+    gg: Any,
+    s3: Any,
+) -> None:
+    _up(provider, {**news, "owner": "a/b/c"})
+    upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=7))
+    inputs, failures = provider.check({}, {**news, "owner": "x/y/z"})
+    assert failures == []
+    keys_before = _artifact_keys(s3)
+    with pytest.raises(ProviderError, match="already exists with other content"):
+        provider.create(inputs)
+    assert _artifact_keys(s3) == keys_before
+    assert len(_versions(gg)) == 2
+
+
+def test_second_create_after_a_crash_reclaims_and_destroy_cleans_up(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    _up(provider, news)  # state lost: the engine never saw this create finish
+    id_, _, outs = _up(provider, news)
+    assert {c["adopted"] for c in outs["components"].values()} == {False}
+    provider.delete(id_, outs)
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
+
+
+def test_delete_is_idempotent_and_removes_everything(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    id_, _, outs = _up(provider, news)
+    provider.delete(id_, outs)
+    provider.delete(id_, outs)
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
+
+
+def test_out_of_band_deletion_drops_the_resource_on_read(
+    provider: Provider, news: dict[str, Any], gg: Any
+) -> None:
+    id_, _, outs = _up(provider, news)
+    gg.delete_component(arn=outs["components"]["jetson-xavier"]["arn"])
+    read_id, _outs, _inputs = provider.read(id_, outs)
+    assert read_id == ""
+
+
+def test_a_throttling_storm_still_succeeds(
+    provider: Provider, ep: LocalEndpoint, news: dict[str, Any]
+) -> None:
+    ep.inject_fault("CreateComponentVersion", "ThrottlingException", count=3)
+    ep.inject_fault("DescribeComponent", "ThrottlingException", count=4)
+    ep.inject_fault("PutObject", "InternalError", count=2, status=500, service="s3")
+    _id, _, outs = _up(provider, news)
+    assert len(outs["components"]) == 2
+    throttled = [r for r in ep.request_log() if r.injected_fault]
+    assert len(throttled) == 9
+
+
+def test_a_failed_component_leaves_nothing_behind(
+    provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    ep.set_state_delay(0.5)
+    inputs, _ = provider.check({}, news)
+    stop = threading.Event()
+
+    def fail_first_component() -> None:
+        while not stop.is_set():
+            for item in gg.list_components(scope="PRIVATE")["components"]:
+                if item["componentName"].endswith("jetson-xavier"):
+                    ep.force_failed(item["latestVersion"]["arn"], "artifact is corrupt")
+                    return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=fail_first_component)
+    watcher.start()
+    try:
+        with pytest.raises(ProviderError) as info:
+            provider.create(inputs)
+    finally:
+        stop.set()
+        watcher.join()
+    message = str(info.value)
+    assert "target jetson-xavier: creating the component version:" in message
+    assert "FAILED" in message
+    assert "artifact is corrupt" in message
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
+
+
+BAD_INPUTS = [
+    ({"component_name": "defects"}, "component_name"),
+    ({"component_version": "1.0.1"}, "component_version"),
+    ({"compiled_models": {"tpu": "s3://ml-models/x.tar.gz"}}, "compiled_models"),
+    ({"artifact_bucket": "Not_A_Bucket"}, "artifact_bucket"),
+    ({"artifact_prefix": "no-slash"}, "artifact_prefix"),
+    ({"target_suffix": False}, "target_suffix"),
+    ({"trained_model_uri": "s3://ml-models/absent.tar.gz"}, "trained_model_uri"),
+    (
+        {"compiled_models": {"x86_64-cpu": "s3://ml-models/absent.tar.gz"}},
+        "compiled_models.x86_64-cpu",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "prop"), BAD_INPUTS)
+def test_bad_inputs_fail_at_check(
+    provider: Provider, ep: LocalEndpoint, news: dict[str, Any], change: dict[str, Any], prop: str
+) -> None:
+    _inputs, failures = provider.check({}, {**news, **change})
+    assert len(failures) == 1
+    assert failures[0][0] == prop
+    value = next(iter(change.values()))
+    shown = next(iter(value)) if isinstance(value, dict) else str(value)
+    assert shown.replace("s3://", "") in failures[0][1] or prop in failures[0][1]
+
+
+def test_bad_trained_model_fails_at_check_naming_the_field(
+    provider: Provider, news: dict[str, Any], upload: Callable[[str, Path], str], tmp_path: Path
+) -> None:
+    bad = samples.write_trained_model(
+        tmp_path / "bad.tar.gz",
+        export_manifest={"model_graph": {"stages": [{"type": "c"}]}, "input_shape": [1, 3, 4, 4]},
+    )
+    uri = upload("train/bad.tar.gz", bad)
+    _inputs, failures = provider.check({}, {**news, "trained_model_uri": uri})
+    assert len(failures) == 1
+    assert "model_graph.model_graph_type is missing" in failures[0][1]
+    assert uri in failures[0][1]
+
+
+def test_unknown_inputs_in_preview_are_passed_through(
+    provider: Provider, news: dict[str, Any]
+) -> None:
+    inputs, failures = provider.check({}, {**news, "artifact_bucket": UNKNOWN})
+    assert failures == []
+    assert isinstance(inputs["manifest"], Unknown)
+    assert isinstance(inputs["source_identities"], Unknown)
