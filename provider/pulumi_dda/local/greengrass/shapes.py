@@ -140,7 +140,7 @@ def _check_size(
 
 def _check_string(shape: Shape, value: str, path: str, out: list[tuple[str, str, Any]]) -> None:
     _check_size(shape.metadata, len(value), "length", path, value, out)
-    enum = shape.enum
+    enum: list[str] = shape.metadata.get("enum", [])
     if enum and value not in enum:
         out.append((path, f"Member must satisfy enum value set: [{', '.join(enum)}]", value))
     pattern = shape.metadata.get("pattern")

@@ -1,0 +1,63 @@
+"""``pulumi-dda local``: run the local AWS endpoint in the foreground until interrupted.
+
+The ready line is printed (and flushed) only once the port is bound, so a parent process
+can start this, read one line from stdout and use the URL on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .endpoint import LocalEndpoint
+
+READY_PREFIX = "pulumi-dda local endpoint ready at "
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pulumi-dda local",
+        description="Serve Greengrass v2 (local emulation) and S3/IoT/IAM/STS (moto) on one port.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4566, help="port; 0 picks a free one")
+    parser.add_argument("--region", default="us-east-1", help="region of unsigned requests")
+    parser.add_argument(
+        "--state-delay",
+        type=float,
+        default=0.2,
+        help="seconds a component version spends in REQUESTED and in INITIATED",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return parser
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pulumi-dda local``; returns the process exit status."""
+    args = _parser().parse_args(list(argv) if argv is not None else None)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    endpoint = LocalEndpoint(
+        args.host, args.port, args.region, args.state_delay, quiet=not args.verbose
+    )
+    try:
+        endpoint.start()
+        print(f"{READY_PREFIX}{endpoint.url}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except OSError as err:
+        print(f"pulumi-dda local: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
+        return 1
+    finally:
+        endpoint.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

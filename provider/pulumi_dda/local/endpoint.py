@@ -1,0 +1,173 @@
+"""``LocalEndpoint``: the local AWS endpoint running in a background thread of this process.
+
+A threaded werkzeug server (the one ``moto_server`` uses, with moto's request handler so
+S3 metadata headers keep their spelling) serving :class:`~.server.LocalAWSApp`. Tests use
+it as a context manager; the control methods act on the app directly, no HTTP involved.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .control import Fault, RequestRecord
+from .greengrass import BackendSettings
+from .server import LocalAWSApp
+
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def _request_handler(quiet: bool) -> Any:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class Handler(MotoRequestHandler):
+        """moto's handler, without one access-log line per request unless asked."""
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            if not quiet:
+                super().log_request(*args, **kwargs)
+
+    return Handler
+
+
+class LocalEndpoint:
+    """Greengrass v2 (ours) and every other AWS service (moto's) on one local port.
+
+    moto's state is global to the process: two endpoints in one process share S3, IoT and
+    the rest, but each has its own Greengrass v2 state, faults and request log.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        state_delay: float = 0.2,
+        *,
+        quiet: bool = True,
+    ) -> None:
+        self.host = host
+        self.region = region
+        self.app = LocalAWSApp(region, BackendSettings(state_delay=state_delay))
+        self._requested_port = port
+        self._quiet = quiet
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the endpoint is not running; call start() first")
+        return int(self._server.port)
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> LocalEndpoint:
+        """Bind (port 0 picks a free one) and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        # Bind here: werkzeug reports a busy port with sys.exit(1), no use to a library.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as listener:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self._requested_port))
+            listener.listen(128)
+            self._server = make_server(
+                self.host,
+                self._requested_port,
+                self.app,
+                threaded=True,
+                request_handler=_request_handler(self._quiet),
+                fd=listener.fileno(),  # werkzeug duplicates it
+            )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="pulumi-dda-local", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port. Safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def __enter__(self) -> LocalEndpoint:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def client(self, service_name: str, **kwargs: Any) -> Any:
+        """A boto3 client pointed here, with dummy credentials unless given."""
+        import boto3
+
+        options: dict[str, Any] = {"region_name": self.region, **DUMMY_CREDENTIALS, **kwargs}
+        return boto3.client(service_name, endpoint_url=self.url, **options)  # type: ignore[call-overload]
+
+    def inject_fault(
+        self,
+        operation: str,
+        error: str,
+        count: int = 1,
+        *,
+        message: str | None = None,
+        status: int | None = None,
+        service: str | None = None,
+    ) -> None:
+        """Make the next ``count`` calls of ``operation`` fail with error code ``error``."""
+        self.app.inject_fault(
+            operation, error, count, message=message, status=status, service=service
+        )
+
+    def faults(self) -> list[Fault]:
+        return self.app.faults()
+
+    def clear_faults(self) -> None:
+        self.app.clear_faults()
+
+    def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
+        self.app.force_failed(arn, message, errors)
+
+    def configure(
+        self,
+        *,
+        state_delay: float | None = None,
+        allow_recreate_deleted_versions: bool | None = None,
+        check_deployment_targets: bool | None = None,
+    ) -> dict[str, Any]:
+        return self.app.configure(
+            state_delay=state_delay,
+            allow_recreate_deleted_versions=allow_recreate_deleted_versions,
+            check_deployment_targets=check_deployment_targets,
+        )
+
+    def set_state_delay(self, seconds: float) -> None:
+        self.app.set_state_delay(seconds)
+
+    def request_log(self) -> list[RequestRecord]:
+        return self.app.request_log()
+
+    def clear_request_log(self) -> None:
+        self.app.clear_request_log()
+
+    def reset(self) -> None:
+        self.app.reset()

@@ -1,0 +1,64 @@
+"""``backends[account_id][region]``: all Greengrass v2 state of one endpoint, like moto's.
+
+Backends are created on first use, so any account and region a request names just works;
+``reset`` forgets them all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from .exceptions import ValidationException
+from .models import BackendSettings, GreengrassV2Backend
+from .peers import Peers
+from .resources import COMPONENT_ARN
+
+
+class _RegionBackends(dict[str, GreengrassV2Backend]):
+    """``backends[account][region]``: regions of one account, created on first use."""
+
+    def __init__(self, account_id: str, owner: GreengrassV2Backends) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.owner = owner
+
+    def __missing__(self, region: str) -> GreengrassV2Backend:
+        with self.owner.lock:
+            backend = GreengrassV2Backend(
+                self.account_id, region, self.owner.settings, self.owner.peers, self.owner.clock
+            )
+            return self.setdefault(region, backend)
+
+
+class GreengrassV2Backends(dict[str, _RegionBackends]):
+    """All Greengrass v2 state of one endpoint, keyed like moto: ``[account][region]``."""
+
+    def __init__(
+        self,
+        peers: Peers,
+        settings: BackendSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.peers = peers
+        self.settings = settings or BackendSettings()
+        self.clock = clock
+        self.lock = threading.RLock()
+
+    def __missing__(self, account_id: str) -> _RegionBackends:
+        with self.lock:
+            return self.setdefault(account_id, _RegionBackends(account_id, self))
+
+    def reset(self) -> None:
+        """Forget every component and deployment (settings are kept)."""
+        with self.lock:
+            self.clear()
+
+    def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
+        """Find the version's backend from its ARN and force it into FAILED."""
+        match = COMPONENT_ARN.match(arn)
+        if match is None:
+            raise ValidationException(f"Not a component version ARN: {arn}")
+        self[match["account"]][match["region"]].force_failed(arn, message, errors)

@@ -1,0 +1,505 @@
+"""Greengrass v2 state and behaviour, without HTTP (the ``responses`` module does that).
+
+One :class:`GreengrassV2Backend` per account and region, reached as
+``backends[account_id][region]`` like moto's backends (see ``backends``). Methods are
+named after the API operations and take the modelled members as snake_case keyword
+arguments; they return the AWS-cased result that ``shapes.serialize_output`` sends.
+
+Component state is computed lazily from timestamps: REQUESTED for ``state_delay``
+seconds, INITIATED for another ``state_delay``, then the artifacts are checked once more
+(the first time anyone looks after that moment) and the version becomes DEPLOYABLE, or
+FAILED with ``status.errors`` naming each artifact that vanished in the meantime.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from . import recipes
+from .exceptions import ConflictException, ResourceNotFoundException, ValidationException
+from .pagination import paginate
+from .peers import Peers, artifact_digest
+from .resources import (
+    ACTIVE,
+    CANCELED,
+    COMPONENT_ARN,
+    DEPLOYABLE,
+    DEPLOYMENT_ARN,
+    FAILED,
+    INACTIVE,
+    INITIATED,
+    REQUESTED,
+    TARGET_ARN,
+    ComponentVersion,
+    Deployment,
+    JsonDict,
+    check_tags,
+    component_arn,
+    with_policy_defaults,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ARTIFACT_ERROR = "Specified artifact resource cannot be accessed"
+PUBLIC_COMPONENT_PREFIX = "aws.greengrass."
+
+
+@dataclass
+class BackendSettings:
+    """Knobs shared by every backend of one endpoint, changeable while it runs."""
+
+    #: Seconds spent in each of REQUESTED and INITIATED.
+    state_delay: float = 0.2
+    #: Unconfirmed whether AWS lets a deleted name+version be created again; stricter: no.
+    allow_recreate_deleted_versions: bool = False
+    #: Stricter reading: a deployment target must exist as an IoT thing or thing group.
+    check_deployment_targets: bool = True
+
+
+def _locked(
+    method: Callable[Concatenate[GreengrassV2Backend, P], R],
+) -> Callable[Concatenate[GreengrassV2Backend, P], R]:
+    """The server is threaded; one lock per backend keeps each operation atomic."""
+
+    @functools.wraps(method)
+    def wrapper(backend: GreengrassV2Backend, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with backend.lock:
+            return method(backend, *args, **kwargs)
+
+    return wrapper
+
+
+def _fingerprint(**members: Any) -> str:
+    """Canonical form of a request, to tell a retry from a different request."""
+
+    def encode(value: Any) -> Any:
+        return base64.b64encode(value).decode() if isinstance(value, bytes) else str(value)
+
+    return json.dumps(members, sort_keys=True, default=encode)
+
+
+class GreengrassV2Backend:
+    """Components and deployments of one account in one region."""
+
+    def __init__(
+        self,
+        account_id: str,
+        region_name: str,
+        settings: BackendSettings,
+        peers: Peers,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.settings = settings
+        self.peers = peers
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.components: dict[str, dict[str, ComponentVersion]] = {}
+        self.deleted_versions: set[tuple[str, str]] = set()
+        self.deployments: dict[str, Deployment] = {}
+        self.revisions: dict[str, int] = {}
+        self.client_tokens: dict[tuple[str, str], tuple[str, JsonDict]] = {}
+
+    def _idempotent(
+        self,
+        operation: str,
+        client_token: str | None,
+        fingerprint: str,
+        run: Callable[[], JsonDict],
+    ) -> JsonDict:
+        """Same token and request: the first result again; same token, other request: 409."""
+        if client_token is None:
+            return run()
+        key = (operation, client_token)
+        if key in self.client_tokens:
+            seen, result = self.client_tokens[key]
+            if seen != fingerprint:
+                raise ConflictException(
+                    f"clientToken {client_token} was already used with different parameters",
+                    resource_id=client_token,
+                    resource_type="CLIENT_TOKEN",
+                )
+            return result
+        result = run()
+        self.client_tokens[key] = (fingerprint, result)
+        return result
+
+    @_locked
+    def create_component_version(
+        self,
+        inline_recipe: bytes | None = None,
+        lambda_function: JsonDict | None = None,
+        tags: dict[str, str] | None = None,
+        client_token: str | None = None,
+    ) -> JsonDict:
+        fingerprint = _fingerprint(recipe=inline_recipe, lambda_=lambda_function, tags=tags)
+        return self._idempotent(
+            "CreateComponentVersion",
+            client_token,
+            fingerprint,
+            lambda: self._create_component_version(inline_recipe, lambda_function, tags),
+        )
+
+    def _create_component_version(
+        self,
+        inline_recipe: bytes | None,
+        lambda_function: JsonDict | None,
+        tags: dict[str, str] | None,
+    ) -> JsonDict:
+        if lambda_function is not None:
+            raise ValidationException(
+                "Invalid Input: lambdaFunction recipes are not supported by this local endpoint",
+                reason="OTHER",
+            )
+        if inline_recipe is None:
+            raise ValidationException(
+                "Invalid Input: either inlineRecipe or lambdaFunction is required", reason="OTHER"
+            )
+        recipe = recipes.parse_recipe(inline_recipe)
+        name, version = recipes.check_recipe(recipe)
+        self._refuse_existing(name, version)
+        check_tags(tags)
+        uris = recipes.s3_artifact_uris(recipe)
+        digests = self._artifact_digests(uris)
+        created = ComponentVersion(
+            account_id=self.account_id,
+            region=self.region_name,
+            name=name,
+            version=version,
+            recipe=recipes.with_digests(recipe, digests),
+            created=self.clock(),
+            artifact_uris=uris,
+            tags=dict(tags or {}),
+        )
+        self.components.setdefault(name, {})[version] = created
+        return created.to_created(REQUESTED)
+
+    def _refuse_existing(self, name: str, version: str) -> None:
+        exists = version in self.components.get(name, {})
+        deleted = (name, version) in self.deleted_versions
+        if exists or (deleted and not self.settings.allow_recreate_deleted_versions):
+            arn = f"{component_arn(self.region_name, self.account_id, name)}:versions:{version}"
+            raise ConflictException(
+                f"Component [{name} : {version}] for account [{self.account_id}] already "
+                "exists and can't be created again",
+                resource_id=arn,
+                resource_type="COMPONENT_VERSION",
+            )
+
+    def _artifact_digests(self, uris: list[str]) -> dict[str, str]:
+        digests: dict[str, str] = {}
+        errors: list[str] = []
+        for uri in uris:
+            data = self.peers.read_artifact(self.account_id, self.region_name, uri)
+            if data is None:
+                errors.append(f"{uri} = {ARTIFACT_ERROR}")
+            else:
+                digests[uri] = artifact_digest(data)
+        if errors:
+            raise ValidationException(
+                "Invalid Input: Encountered following errors in Artifacts: {"
+                + ", ".join(errors)
+                + "}",
+                reason="OTHER",
+            )
+        return digests
+
+    def _state(self, component: ComponentVersion) -> str:
+        if component.final_state is not None:
+            return component.final_state
+        elapsed = self.clock() - component.created
+        delay = self.settings.state_delay
+        if elapsed < delay:
+            return REQUESTED
+        if elapsed < 2 * delay:
+            return INITIATED
+        missing = {
+            uri: ARTIFACT_ERROR
+            for uri in component.artifact_uris
+            if not self.peers.artifact_exists(self.account_id, self.region_name, uri)
+        }
+        if missing:
+            component.fail("Failed to process one or more artifacts", missing)
+            return FAILED
+        component.final_state = DEPLOYABLE
+        return DEPLOYABLE
+
+    def _version_by_arn(self, arn: str) -> ComponentVersion:
+        match = COMPONENT_ARN.match(arn)
+        found = None
+        if match and self._owns(match["region"], match["account"]) and match["version"]:
+            found = self.components.get(match["name"], {}).get(match["version"])
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Component version {arn} not found",
+                resource_id=arn,
+                resource_type="COMPONENT_VERSION",
+            )
+        return found
+
+    def _owns(self, region: str, account_id: str) -> bool:
+        return region == self.region_name and account_id == self.account_id
+
+    @_locked
+    def describe_component(self, arn: str) -> JsonDict:
+        component = self._version_by_arn(arn)
+        return component.to_description(self._state(component))
+
+    @_locked
+    def get_component(self, arn: str, recipe_output_format: str | None = None) -> JsonDict:
+        component = self._version_by_arn(arn)
+        output_format = recipe_output_format or "JSON"
+        return {
+            "recipeOutputFormat": output_format,
+            "recipe": recipes.render(component.recipe, output_format),
+            "tags": dict(component.tags),
+        }
+
+    @_locked
+    def list_components(
+        self,
+        scope: str | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> JsonDict:
+        # PUBLIC lists AWS-provided components, which this endpoint does not model.
+        names = [] if scope == "PUBLIC" else sorted(self.components)
+        items = [
+            {
+                "arn": component_arn(self.region_name, self.account_id, name),
+                "componentName": name,
+                "latestVersion": self._newest(name)[0].to_latest_version(),
+            }
+            for name in names
+        ]
+        page, token = paginate(items, max_results, next_token, f"ListComponents:{scope}")
+        return {"components": page, "nextToken": token}
+
+    def _newest(self, name: str) -> list[ComponentVersion]:
+        """Unconfirmed order; semantic-version precedence, newest first."""
+        versions = self.components.get(name, {}).values()
+        return sorted(
+            versions, key=lambda v: (recipes.semver_key(v.version), v.created), reverse=True
+        )
+
+    @_locked
+    def list_component_versions(
+        self, arn: str, max_results: int | None = None, next_token: str | None = None
+    ) -> JsonDict:
+        match = COMPONENT_ARN.match(arn)
+        versions: list[ComponentVersion] = []
+        if match and self._owns(match["region"], match["account"]) and not match["version"]:
+            versions = self._newest(match["name"])
+        if not versions:
+            raise ResourceNotFoundException(
+                f"Component {arn} not found", resource_id=arn, resource_type="COMPONENT"
+            )
+        items = [v.to_list_item() for v in versions]
+        page, token = paginate(items, max_results, next_token, f"ListComponentVersions:{arn}")
+        return {"componentVersions": page, "nextToken": token}
+
+    @_locked
+    def delete_component(self, arn: str) -> None:
+        component = self._version_by_arn(arn)
+        versions = self.components[component.name]
+        del versions[component.version]
+        if not versions:
+            del self.components[component.name]
+        self.deleted_versions.add((component.name, component.version))
+
+    @_locked
+    def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
+        """Test hook: put a component version into FAILED for good."""
+        self._version_by_arn(arn).fail(message, errors or {})
+
+    @_locked
+    def create_deployment(
+        self,
+        target_arn: str,
+        components: dict[str, JsonDict] | None = None,
+        deployment_name: str | None = None,
+        iot_job_configuration: JsonDict | None = None,
+        deployment_policies: JsonDict | None = None,
+        parent_target_arn: str | None = None,
+        tags: dict[str, str] | None = None,
+        client_token: str | None = None,
+    ) -> JsonDict:
+        members = {
+            "targetArn": target_arn,
+            "components": components or {},
+            "deploymentName": deployment_name,
+            "iotJobConfiguration": iot_job_configuration or {},
+            "deploymentPolicies": deployment_policies,
+            "parentTargetArn": parent_target_arn,
+            "tags": tags,
+        }
+        return self._idempotent(
+            "CreateDeployment",
+            client_token,
+            _fingerprint(**members),
+            lambda: self._create_deployment(members),
+        )
+
+    def _create_deployment(self, members: JsonDict) -> JsonDict:
+        target_arn: str = members["targetArn"]
+        self._check_target(target_arn)
+        self._check_deployable(members["components"])
+        check_tags(members["tags"])
+        for previous in self.deployments.values():
+            if previous.target_arn == target_arn and previous.is_latest:
+                previous.is_latest = False
+                if previous.status == ACTIVE:
+                    previous.status = INACTIVE
+        revision = self.revisions.get(target_arn, 0) + 1
+        self.revisions[target_arn] = revision
+        deployment = Deployment(
+            account_id=self.account_id,
+            region=self.region_name,
+            deployment_id=str(uuid.uuid4()),
+            target_arn=target_arn,
+            revision_id=str(revision),
+            created=self.clock(),
+            iot_job_id=str(uuid.uuid4()),
+            components=members["components"],
+            deployment_policies=with_policy_defaults(members["deploymentPolicies"]),
+            iot_job_configuration=members["iotJobConfiguration"],
+            deployment_name=members["deploymentName"],
+            parent_target_arn=members["parentTargetArn"],
+            tags=dict(members["tags"] or {}),
+        )
+        self.deployments[deployment.deployment_id] = deployment
+        return deployment.to_created()
+
+    def _check_target(self, target_arn: str) -> None:
+        match = TARGET_ARN.match(target_arn)
+        if match is None or not self._owns(match["region"], match["account"]):
+            raise ValidationException(
+                f"Invalid Input: target {target_arn} is not in account {self.account_id} "
+                f"and region {self.region_name}",
+                reason="OTHER",
+            )
+        if self.settings.check_deployment_targets and not self.peers.target_exists(
+            self.account_id, self.region_name, target_arn
+        ):
+            kind = "THING" if match["kind"] == "thing" else "THING_GROUP"
+            raise ResourceNotFoundException(
+                f"Target {target_arn} not found", resource_id=target_arn, resource_type=kind
+            )
+
+    def _check_deployable(self, components: dict[str, JsonDict]) -> None:
+        """Private versions must exist and be DEPLOYABLE (stricter reading, unconfirmed)."""
+        for name, spec in components.items():
+            if name.startswith(PUBLIC_COMPONENT_PREFIX):
+                continue
+            version = spec["componentVersion"]
+            found = self.components.get(name, {}).get(version)
+            arn = f"{component_arn(self.region_name, self.account_id, name)}:versions:{version}"
+            if found is None:
+                raise ResourceNotFoundException(
+                    f"Component version {arn} not found",
+                    resource_id=arn,
+                    resource_type="COMPONENT_VERSION",
+                )
+            state = self._state(found)
+            if state != DEPLOYABLE:
+                raise ValidationException(
+                    f"Invalid Input: component version {arn} is {state}, not DEPLOYABLE",
+                    reason="OTHER",
+                )
+
+    def _deployment(self, deployment_id: str) -> Deployment:
+        found = self.deployments.get(deployment_id)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Deployment {deployment_id} not found",
+                resource_id=deployment_id,
+                resource_type="DEPLOYMENT",
+            )
+        return found
+
+    @_locked
+    def get_deployment(self, deployment_id: str) -> JsonDict:
+        return self._deployment(deployment_id).to_detail()
+
+    @_locked
+    def list_deployments(
+        self,
+        target_arn: str | None = None,
+        history_filter: str | None = None,
+        parent_target_arn: str | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> JsonDict:
+        latest_only = (history_filter or "LATEST_ONLY") == "LATEST_ONLY"
+        selected = [
+            d
+            for d in reversed(self.deployments.values())
+            if (target_arn is None or d.target_arn == target_arn)
+            and (parent_target_arn is None or d.parent_target_arn == parent_target_arn)
+            and (d.is_latest or not latest_only)
+        ]
+        listing = f"ListDeployments:{target_arn}:{history_filter}:{parent_target_arn}"
+        page, token = paginate([d.to_summary() for d in selected], max_results, next_token, listing)
+        return {"deployments": page, "nextToken": token}
+
+    @_locked
+    def cancel_deployment(self, deployment_id: str) -> JsonDict:
+        deployment = self._deployment(deployment_id)
+        if deployment.status != ACTIVE:
+            raise ConflictException(
+                f"Deployment {deployment_id} is {deployment.status} and cannot be canceled",
+                resource_id=deployment_id,
+                resource_type="DEPLOYMENT",
+            )
+        deployment.status = CANCELED
+        return {"message": "SUCCESS"}
+
+    @_locked
+    def delete_deployment(self, deployment_id: str) -> None:
+        deployment = self._deployment(deployment_id)
+        if deployment.is_latest and deployment.status != CANCELED:
+            raise ConflictException(
+                f"Deployment {deployment_id} is active; cancel it before deleting it",
+                resource_id=deployment_id,
+                resource_type="DEPLOYMENT",
+            )
+        del self.deployments[deployment_id]
+
+    def _tagged(self, resource_arn: str) -> ComponentVersion | Deployment:
+        """Component versions and deployments carry tags (the version ARN, per the API)."""
+        match = DEPLOYMENT_ARN.match(resource_arn)
+        if match and self._owns(match["region"], match["account"]):
+            found = self.deployments.get(match["id"])
+            if found is not None:
+                return found
+        elif COMPONENT_ARN.match(resource_arn):
+            return self._version_by_arn(resource_arn)
+        raise ResourceNotFoundException(
+            f"Resource {resource_arn} not found", resource_id=resource_arn, resource_type="RESOURCE"
+        )
+
+    @_locked
+    def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
+        resource = self._tagged(resource_arn)
+        check_tags(tags)
+        resource.tags.update(tags)
+
+    @_locked
+    def untag_resource(self, resource_arn: str, tag_keys: list[str]) -> None:
+        resource = self._tagged(resource_arn)
+        for key in tag_keys:
+            resource.tags.pop(key, None)
+
+    @_locked
+    def list_tags_for_resource(self, resource_arn: str) -> JsonDict:
+        return {"tags": dict(self._tagged(resource_arn).tags)}

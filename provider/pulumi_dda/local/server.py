@@ -1,0 +1,229 @@
+"""One WSGI application on one port: Greengrass v2 is served here, everything else by moto.
+
+Dispatch is by path: ``/greengrass/v2/...`` and ``/tags/<greengrass v2 ARN>`` go to the
+local Greengrass v2 service, ``/_dda_local/...`` to the admin API, and every other request
+(S3, STS, IAM, IoT, ...) to moto's server application (``DomainDispatcherApplication``),
+which routes by the SigV4 signing name just like ``moto_server`` does. Path dispatch comes
+first because moto would send Greengrass v2 requests, signed as ``greengrass`` too, to
+its Greengrass v1 backend.
+
+Every AWS request is fully buffered, both ways, so its size can be logged and the log
+entry written before the first byte of the reply leaves.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, replace
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.http import HTTP_STATUS_CODES
+
+from . import moto_side
+from .control import Fault, FaultInjector, RequestLog, RequestRecord
+from .greengrass import (
+    BackendSettings,
+    GreengrassV2Backends,
+    GreengrassV2Responses,
+    IncomingRequest,
+    Reply,
+    is_greengrass_v2,
+)
+from .greengrass.peers import MotoPeers, Peers
+
+ADMIN_PREFIX = "/_dda_local/"
+GREENGRASS_SERVICE = "greengrassv2"
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _raw_path(environ: dict[str, Any]) -> str:
+    """The path as sent, percent-encoding intact (werkzeug's dev server keeps it)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return str(raw).split("?", 1)[0]
+    from urllib.parse import quote
+
+    return quote(str(environ.get("PATH_INFO", "")))
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the whole request body and put a fresh stream back for whoever comes next."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return bytes(body)
+
+
+class LocalAWSApp:
+    """The endpoint's WSGI application and the in-process control surface of tests."""
+
+    def __init__(
+        self,
+        default_region: str = "us-east-1",
+        settings: BackendSettings | None = None,
+        peers: Peers | None = None,
+    ) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from .admin import AdminAPI
+
+        self.default_region = default_region
+        self.settings = settings or BackendSettings()
+        self._initial_settings = replace(self.settings)
+        self.greengrass = GreengrassV2Backends(peers or MotoPeers(), self.settings)
+        self.responses = GreengrassV2Responses(self.greengrass)
+        self.fault_injector = FaultInjector()
+        self.log = RequestLog()
+        self.moto: WSGIApp = DomainDispatcherApplication(create_backend_app)
+        self.admin = AdminAPI(self)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith(ADMIN_PREFIX):
+            reply = self.admin.handle(environ)
+        else:
+            reply = self._serve(environ)
+        headers = list(reply.headers)
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(reply.body))))
+        start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, '')}", headers)
+        return [reply.body]
+
+    def _serve(self, environ: dict[str, Any]) -> Reply:
+        body = _read_body(environ)
+        method = str(environ.get("REQUEST_METHOD", "GET"))
+        raw_path = _raw_path(environ)
+        query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+        caller = moto_side.identify_caller(environ, query, self.default_region)
+        ours = is_greengrass_v2(raw_path)
+        if ours:
+            service = GREENGRASS_SERVICE
+            operation = self.responses.operation_for(method, raw_path)
+        else:
+            service = caller.signing_service or "unknown"
+            operation = moto_side.operation_name(caller.signing_service, environ, body, query)
+        request_id = str(uuid.uuid4())
+        fault = self.fault_injector.take(service, operation)
+        if fault is not None:
+            message = fault.message or f"Injected {fault.error} for {operation}"
+            reply = moto_side.render_fault(service, fault.error, message, fault.status, request_id)
+        elif ours:
+            headers = {
+                k[5:].replace("_", "-").lower(): str(v)
+                for k, v in environ.items()
+                if k.startswith("HTTP_")
+            }
+            incoming = IncomingRequest(
+                method, raw_path, query, headers, body, caller.account_id, caller.region
+            )
+            reply = self.responses.dispatch(incoming)
+        else:
+            reply = self._call_moto(environ)
+        if ours or fault is not None:
+            reply.headers.append(("x-amzn-RequestId", request_id))
+        self.log.append(
+            RequestRecord(
+                service=service,
+                operation=operation or f"{method} {raw_path}",
+                method=method,
+                path=raw_path,
+                status=reply.status,
+                bytes_in=len(body),
+                bytes_out=len(reply.body),
+                account_id=caller.account_id,
+                region=caller.region,
+                time=time.time(),
+                injected_fault=fault is not None,
+            )
+        )
+        return reply
+
+    def _call_moto(self, environ: dict[str, Any]) -> Reply:
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        result = self.moto(environ, start_response)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status = int(str(captured["status"]).split(" ", 1)[0])
+        return Reply(status, list(captured["headers"]), b"".join(chunks))
+
+    def inject_fault(
+        self,
+        operation: str,
+        error: str,
+        count: int = 1,
+        *,
+        message: str | None = None,
+        status: int | None = None,
+        service: str | None = None,
+    ) -> None:
+        """Make the next ``count`` calls of ``operation`` fail with error code ``error``."""
+        self.fault_injector.add(Fault(operation, error, count, message, status, service))
+
+    def faults(self) -> list[Fault]:
+        return self.fault_injector.pending()
+
+    def clear_faults(self) -> None:
+        self.fault_injector.clear()
+
+    def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
+        """Put a component version into FAILED with ``message`` (and ``status.errors``)."""
+        self.greengrass.force_failed(arn, message, errors)
+
+    def configure(
+        self,
+        *,
+        state_delay: float | None = None,
+        allow_recreate_deleted_versions: bool | None = None,
+        check_deployment_targets: bool | None = None,
+    ) -> dict[str, Any]:
+        """Change the given settings; return all of them."""
+        if state_delay is not None:
+            if state_delay < 0:
+                raise ValueError("state_delay must be >= 0")
+            self.settings.state_delay = float(state_delay)
+        if allow_recreate_deleted_versions is not None:
+            self.settings.allow_recreate_deleted_versions = allow_recreate_deleted_versions
+        if check_deployment_targets is not None:
+            self.settings.check_deployment_targets = check_deployment_targets
+        return asdict(self.settings)
+
+    def set_state_delay(self, seconds: float) -> None:
+        self.configure(state_delay=seconds)
+
+    def request_log(self) -> list[RequestRecord]:
+        return self.log.records()
+
+    def clear_request_log(self) -> None:
+        self.log.clear()
+
+    def reset(self) -> None:
+        """Back to a fresh endpoint: no AWS state (moto's included), faults, log or changes."""
+        self.greengrass.reset()
+        moto_side.reset_moto()
+        self.fault_injector.clear()
+        self.log.clear()
+        for name, value in asdict(self._initial_settings).items():
+            setattr(self.settings, name, value)

@@ -1,0 +1,65 @@
+"""``pulumi-dda local`` as a separate process: ready line, port 0, admin client, shutdown."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from dda_local_helpers import NO_RETRIES
+
+from pulumi_dda.local import READY_PREFIX, AdminClient, cli_main
+
+
+def read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """First stdout line, or fail after ``timeout`` instead of hanging the suite."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    if not lines:
+        raise AssertionError("no ready line from pulumi-dda local")
+    return lines[0].strip()
+
+
+def test_cli_starts_on_free_port_prints_url_and_serves() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_dda.local", "--port", "0", "--state-delay", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = read_line(process, timeout=60)
+        assert line.startswith(READY_PREFIX)
+        url = line[len(READY_PREFIX) :]
+        assert url.startswith("http://127.0.0.1:")
+        admin = AdminClient(url)
+        admin.wait_ready()
+        gg = boto3.client(
+            "greengrassv2",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        )
+        admin.inject_fault("ListComponents", "InternalServerException")
+        with pytest.raises(ClientError):
+            gg.list_components()
+        assert gg.list_components()["components"] == []
+        assert [r.status for r in admin.request_log()] == [500, 200]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+
+
+def test_cli_reports_a_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli_main(["--port", str(port)]) == 1
