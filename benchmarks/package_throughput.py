@@ -34,7 +34,7 @@ def _read_and_hash(src: Path) -> None:
 
 def _untar_and_hash(src: Path) -> None:
     digest = hashlib.sha256()
-    with src.open("rb") as handle, tarfile.open(fileobj=handle, mode="r|*") as tar:
+    with src.open("rb") as handle, tarfile.open(fileobj=handle, mode="r|*", bufsize=MIB) as tar:
         for member in tar:
             data = tar.extractfile(member)
             if data is not None:

@@ -154,7 +154,7 @@ def _spool_members(
     total = 0
     count = 0
     try:
-        with tarfile.open(fileobj=as_binary_io(stream), mode="r|*") as tar:
+        with tarfile.open(fileobj=as_binary_io(stream), mode="r|*", bufsize=CHUNK) as tar:
             for member in tar:
                 count += 1
                 if count > limits.max_members:

@@ -353,7 +353,11 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		cmd.Env = os.Environ()
 	}
 
-	config, err := json.Marshal(req.GetConfig())
+	configMap := req.GetConfig()
+	if configMap == nil {
+		configMap = map[string]string{} // "null" would not be a valid config bag
+	}
+	config, err := json.Marshal(configMap)
 	if err != nil {
 		return nil, err
 	}
