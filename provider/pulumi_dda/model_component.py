@@ -35,7 +35,6 @@ the plain strings read from the stack config; AWS clients are built inside each 
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,20 +45,18 @@ import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
-    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
     Resource,
-    ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from . import artifacts, greengrass
+from ._dynamic import AwsResourceProvider, is_known, progress
 from ._types import JSONDict, Progress
-from .aws import AwsClients, AwsSettings, aws_errors
+from .aws import AwsClients, aws_errors
 from .build import BuildRequest, BuiltComponent, build_target, read_manifest, validate_request
 from .errors import DdaError, InputError
 from .manifest import DdaManifest
@@ -88,22 +85,6 @@ INPUT_KEYS = REPLACING_INPUTS + UPDATABLE_INPUTS
 CONTENT_INPUTS = tuple(k for k in REPLACING_INPUTS if k not in {"component_version", "owner"})
 CHECK_FILLED = ("source_identities", "manifest", "model_name")
 TRAINED_KEY = "trained_model_uri"
-
-
-def _progress(message: str) -> None:
-    # The dynamic provider process has no engine connection; the engine shows its stderr.
-    sys.stderr.write(f"pulumi-dda: {message}\n")
-    sys.stderr.flush()
-
-
-def _is_known(value: Any) -> bool:
-    if isinstance(value, Unknown) or value == UNKNOWN:
-        return False
-    if isinstance(value, dict):
-        return all(_is_known(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_is_known(v) for v in value)
-    return True
 
 
 def _request(props: JSONDict, version: str | None = None) -> BuildRequest:
@@ -142,31 +123,12 @@ class _TargetFailure(DdaError):
         super().__init__(f"target {target}: {phase}: {cause}")
 
 
-class DdaModelComponentProvider(ResourceProvider):
+class DdaModelComponentProvider(AwsResourceProvider):
     """The dynamic provider behind :class:`DdaModelComponent`. Never rename or move it."""
-
-    aws_region: str = ""
-    aws_profile: str = ""
-
-    def configure(self, req: ConfigureRequest) -> None:
-        self.aws_region = str(req.config.get("aws:region") or "")
-        self.aws_profile = str(req.config.get("aws:profile") or "")
-
-    def _clients(self, props: JSONDict) -> AwsClients:
-        owner = str(props.get("owner") or "pulumi-dda")
-        return AwsClients(
-            AwsSettings(
-                region=props.get("region") or self.aws_region,
-                profile=self.aws_profile,
-                role_arn=props.get("role_arn") or "",
-                session_name=f"pulumi-dda-{owner.replace('/', '-')}"[:64],
-            )
-        )
 
     # check ---------------------------------------------------------------------------------
 
-    def check(self, _olds: JSONDict, news: JSONDict) -> CheckResult:
-        olds = _olds
+    def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
         inputs = dict(news)
         inputs.setdefault("artifact_prefix", "")
         inputs.setdefault("target_suffix", True)
@@ -186,12 +148,12 @@ class DdaModelComponentProvider(ResourceProvider):
         if not isinstance(inputs["compiled_models"], dict):
             raise InputError("compiled_models must be a mapping of target to archive URI")
         version = inputs.get("component_version") or ""
-        if not all(_is_known(inputs.get(k)) for k in REPLACING_INPUTS if k not in CHECK_FILLED):
+        if not all(is_known(inputs.get(k)) for k in REPLACING_INPUTS if k not in CHECK_FILLED):
             # A preview with values computed by other resources: everything is checked at up.
             inputs.update(dict.fromkeys(CHECK_FILLED, UNKNOWN))
             return
         validate_request(_request(inputs), check_version=bool(version))
-        clients = self._clients(inputs)
+        clients = self.clients(inputs)
         sources = {TRAINED_KEY: inputs[TRAINED_KEY]} | {
             f"compiled_models.{t}": uri for t, uri in inputs["compiled_models"].items()
         }
@@ -209,7 +171,7 @@ class DdaModelComponentProvider(ResourceProvider):
                 inputs[TRAINED_KEY],
                 clients,
                 relax_device_checks=bool(inputs.get("relax_device_checks")),
-                progress=_progress,
+                progress=progress,
             )
             inputs["manifest"], inputs["model_name"] = manifest.manifest, manifest.model_name
         if version and olds and olds.get("component_version") == version:
@@ -241,7 +203,7 @@ class DdaModelComponentProvider(ResourceProvider):
     # create --------------------------------------------------------------------------------
 
     def create(self, props: JSONDict) -> CreateResult:
-        clients = self._clients(props)
+        clients = self.clients(props)
         inputs = {k: props.get(k) for k in INPUT_KEYS}
         request = _request(props)
         names = validate_request(request, check_version=False)
@@ -251,7 +213,7 @@ class DdaModelComponentProvider(ResourceProvider):
             request.trained_model,
             clients,
             relax_device_checks=request.relax_device_checks,
-            progress=_progress,
+            progress=progress,
         )
         if manifest.manifest != props["manifest"]:
             raise InputError(
@@ -303,7 +265,7 @@ class DdaModelComponentProvider(ResourceProvider):
     ) -> str:
         arns = [greengrass.component_arn(region, account, n.component_name) for n in names.values()]
         major = greengrass.next_free_major(clients.greengrass, arns)
-        _progress(f"component_version omitted: using the next free major version {major}.0.0")
+        progress(f"component_version omitted: using the next free major version {major}.0.0")
         return version_for_major(major)
 
     def _create_target(
@@ -321,7 +283,7 @@ class DdaModelComponentProvider(ResourceProvider):
         owner = str(props["owner"])
 
         def say(message: str) -> None:
-            _progress(f"[{target}] {message}")
+            progress(f"[{target}] {message}")
 
         phase = "packaging"
         try:
@@ -395,7 +357,7 @@ class DdaModelComponentProvider(ResourceProvider):
         try:
             self._remove(clients, str(props["owner"]), [r.state() for r in results.values()])
         except DdaError as exc:
-            _progress(f"cleanup after the failed create was incomplete: {exc}")
+            progress(f"cleanup after the failed create was incomplete: {exc}")
 
     def _outputs(
         self,
@@ -421,7 +383,7 @@ class DdaModelComponentProvider(ResourceProvider):
     # update / read / delete ----------------------------------------------------------------
 
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
-        clients = self._clients(olds)
+        clients = self.clients(olds)
         old_tags = dict(olds.get("tags") or {})
         new_tags = dict(news.get("tags") or {})
         for state in olds.get("resources", {}).values():
@@ -432,11 +394,11 @@ class DdaModelComponentProvider(ResourceProvider):
         return UpdateResult(outs)
 
     def read(self, id_: str, props: JSONDict) -> ReadResult:
-        clients = self._clients(props)
+        clients = self.clients(props)
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
         for state in props.get("resources", {}).values():
             if greengrass.find_component_version(clients.greengrass, state["arn"]) is None:
-                _progress(f"{state['arn']} no longer exists; it will be created again")
+                progress(f"{state['arn']} no longer exists; it will be created again")
                 return ReadResult("", {})
             if state.get("created"):
                 found = greengrass.user_tags(greengrass.get_tags(clients.greengrass, state["arn"]))
@@ -446,23 +408,23 @@ class DdaModelComponentProvider(ResourceProvider):
 
     def delete(self, _id: str, props: JSONDict) -> None:
         states = list(props.get("resources", {}).values())
-        self._remove(self._clients(props), str(props["owner"]), states)
+        self._remove(self.clients(props), str(props["owner"]), states)
 
     def _remove(self, clients: AwsClients, owner: str, states: list[JSONDict]) -> None:
         """Release this resource's versions, then delete artifacts no version uses any more."""
         for state in states:
             if state.get("arn"):
                 outcome = greengrass.release_version(clients.greengrass, state["arn"], owner)
-                _progress(f"{state['arn']}: {outcome}")
+                progress(f"{state['arn']}: {outcome}")
         for uri in sorted({s["uri"] for s in states if s.get("uri")}):
             bucket, key = parse_s3_uri(uri)
             if not artifacts.head_artifact(clients.s3, bucket, key).sha256:
                 continue  # absent, or not uploaded by pulumi-dda
             if greengrass.artifact_referenced(clients.greengrass, uri):
-                _progress(f"{uri} is still used by a component version; left in place")
+                progress(f"{uri} is still used by a component version; left in place")
                 continue
             artifacts.delete_artifact(clients.s3, bucket, key)
-            _progress(f"deleted {uri}")
+            progress(f"deleted {uri}")
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:

@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import DynamicProviderProcess
+from dynamic_harness import (
+    ARTIFACT_BUCKET,
+    MODELS_BUCKET,
+    OWNER,
+    REGION,
+    DynamicProviderProcess,
+)
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.model_component import DdaModelComponentProvider
-
-REGION = "us-east-1"
-MODELS_BUCKET = "ml-models"
-ARTIFACT_BUCKET = "edge-artifacts"
-OWNER = "pulumi-dda/test/model"
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,10 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 URN = "urn:pulumi:test::pulumi-dda::pulumi-python:dynamic:Resource::model"
+REGION = "us-east-1"
+MODELS_BUCKET = "ml-models"
+ARTIFACT_BUCKET = "edge-artifacts"
+OWNER = "pulumi-dda/test/model"
 
 
 def _struct(props: dict[str, Any]) -> struct_pb2.Struct:

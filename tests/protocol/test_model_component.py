@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACT_BUCKET, OWNER
-from dynamic_harness import DynamicProviderProcess, ProviderError
+from dynamic_harness import ARTIFACT_BUCKET, OWNER, DynamicProviderProcess, ProviderError
 from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN

@@ -1,0 +1,405 @@
+"""``GreengrassDeployment``: the Greengrass v2 deployment of a thing or thing group.
+
+pulumi-aws has no Greengrass v2 resources, and aws-native's deployment replaces the deployment
+on every change and loses component configuration on read. Greengrass keeps one deployment per
+target: each ``CreateDeployment`` for a target is a new *revision* that supersedes the previous
+one (no longer ``isLatestForTarget``). So this resource is "the deployment of a target": its id
+is the target ARN, stable across revisions; ``deployment_id`` is the current revision. Use one
+resource per target (two would supersede each other). It deploys in the target's region.
+
+- **check** validates without AWS calls, naming the wrong input; unknown preview values pass.
+- **diff** (against old outputs, which hold the inputs): ``target_arn``, ``region`` and
+  ``role_arn`` replace, new deployment first; any other change is an in-place update.
+- **create**: ``CreateDeployment`` with the tags plus ``pulumi-dda:owner``; botocore fills in
+  ``clientToken``, so its retries (throttling, 5xx) are idempotent.
+- **update** only re-tags the current revision when only ``tags`` changed; otherwise it creates
+  the next revision for the target and lets the service supersede the old one (no cancel).
+- **read** drops the resource from state (empty id) when its revision was deleted, superseded or
+  cancelled outside the stack, so the next ``up`` deploys a fresh revision; otherwise it
+  refreshes ``deployment_status`` and takes the service's tags as the ``tags`` input (drift).
+- **delete** cancels the current revision if it is still the target's latest, then deletes its
+  record; already gone is fine. Older, superseded revisions stay as deployment history.
+
+What delete does to devices: cancelling stops the rollout to devices that have not received the
+revision yet; deleting removes the deployment record. Devices that already applied it keep
+running its components (Greengrass removes nothing on cancel or delete). To remove components
+from devices, first deploy a revision without them: the service removes from the target's
+devices what its new revision no longer lists.
+
+The provider class is pickled by reference and holds only the plain strings of the stack config;
+AWS clients are built inside each hook.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Required, TypedDict
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
+
+from ._dynamic import AwsResourceProvider, is_known, is_unknown, progress
+from ._types import JSONDict
+from .aws import AwsClients, aws_errors
+from .errors import ConflictError, InputError, NotFoundError
+from .greengrass import OWNER_TAG, user_tags
+
+if TYPE_CHECKING:
+    from mypy_boto3_greengrassv2 import GreengrassV2Client
+
+REPLACING_INPUTS = ("target_arn", "region", "role_arn")
+REVISION_INPUTS = ("components", "deployment_name", "deployment_policies", "iot_job_configuration")
+INPUT_KEYS = (*REPLACING_INPUTS, *REVISION_INPUTS, "tags", "owner")
+OUTPUT_KEYS = ("deployment_id", "arn", "iot_job_id", "iot_job_arn", "deployment_status")
+DEFAULTS: JSONDict = {
+    "deployment_name": "",
+    "deployment_policies": {},
+    "iot_job_configuration": {},
+    "tags": {},
+    "region": "",
+    "role_arn": "",
+}
+TARGET_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iot:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<kind>thing|thinggroup)/(?P<name>[a-zA-Z0-9:_-]{1,128})$"
+)
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+SPEC_KEYS = frozenset({"component_version", "configuration_update"})
+UPDATE_KEYS = frozenset({"merge", "reset"})
+
+
+class GreengrassDeploymentProvider(AwsResourceProvider):
+    """The dynamic provider behind :class:`GreengrassDeployment`. Never rename or move it."""
+
+    def _clients(self, props: JSONDict) -> AwsClients:
+        target = TARGET_ARN.match(str(props.get("target_arn") or ""))
+        return self.clients(props, target["region"] if target else "")
+
+    def check(self, _olds: JSONDict, news: JSONDict) -> CheckResult:
+        inputs = dict(news)
+        for key, default in DEFAULTS.items():
+            if inputs.get(key) is None:
+                inputs[key] = default
+        failures = []
+        for key, validate in CHECKS.items():
+            if is_unknown(inputs.get(key)):
+                continue
+            try:
+                validate(inputs.get(key))
+            except InputError as exc:
+                failures.append(CheckFailure(key, str(exc)))
+        target = TARGET_ARN.match(str(inputs.get("target_arn")))
+        region = inputs["region"]
+        if target and region and not is_unknown(region) and region != target["region"]:
+            failures.append(
+                CheckFailure("region", f"region {region} is not target_arn's {target['region']}")
+            )
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
+        changed = [k for k in INPUT_KEYS if k != "owner" and olds.get(k) != news.get(k)]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=[k for k in REPLACING_INPUTS if k in changed],
+            delete_before_replace=False,
+        )
+
+    def create(self, props: JSONDict) -> CreateResult:
+        gg = self._clients(props).greengrass
+        target = str(props["target_arn"])
+        current = latest_deployment_id(gg, target)
+        if current:
+            progress(f"{target}: the new deployment supersedes its current one ({current})")
+        inputs = {k: props.get(k) for k in INPUT_KEYS}
+        return CreateResult(target, {**inputs, **_deploy(gg, props), "revision_count": 1})
+
+    def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
+        gg = self._clients(news).greengrass
+        outs = {k: v for k, v in olds.items() if not k.startswith("__")}
+        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        if any(olds.get(k) != news.get(k) for k in REVISION_INPUTS):
+            outs.update(_deploy(gg, news))
+            outs["revision_count"] = int(olds.get("revision_count") or 1) + 1
+            progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}")
+        else:
+            set_deployment_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
+            progress(f"re-tagged {olds['arn']}")
+        return UpdateResult(outs)
+
+    def read(self, id_: str, props: JSONDict) -> ReadResult:
+        gg = self._clients(props).greengrass
+        deployment_id = str(props.get("deployment_id") or "")
+        found = find_deployment(gg, deployment_id) if deployment_id else None
+        reason = _gone_reason(found)
+        if reason:
+            progress(
+                f"deployment {deployment_id} of {id_} {reason}; it is dropped from the state "
+                "and the next up deploys a new revision"
+            )
+            return ReadResult("", {})
+        assert found is not None
+        outs = {k: v for k, v in props.items() if not k.startswith("__")}
+        outs["deployment_status"] = str(found.get("deploymentStatus", ""))
+        outs["tags"] = user_tags(get_deployment_tags(gg, str(props["arn"])))
+        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+
+    def delete(self, id_: str, props: JSONDict) -> None:
+        gg = self._clients(props).greengrass
+        deployment_id = str(props.get("deployment_id") or "")
+        found = find_deployment(gg, deployment_id) if deployment_id else None
+        if found is None:
+            progress(f"deployment {deployment_id} of {id_} is already gone")
+            return
+        if found.get("isLatestForTarget") and found.get("deploymentStatus") != "CANCELED":
+            try:
+                with aws_errors(f"cancelling Greengrass deployment ({deployment_id})"):
+                    gg.cancel_deployment(deploymentId=deployment_id)
+                progress(f"cancelled {deployment_id}: devices that have not received it won't")
+            except ConflictError:
+                pass  # no longer ACTIVE (finished, or superseded meanwhile)
+        try:
+            with aws_errors(f"deleting Greengrass deployment ({deployment_id})"):
+                gg.delete_deployment(deploymentId=deployment_id)
+        except NotFoundError:
+            return
+        progress(
+            f"deleted deployment {deployment_id} of {id_}; devices keep the components they run"
+        )
+
+
+def _gone_reason(found: JSONDict | None) -> str:
+    if found is None:
+        return "no longer exists (deleted outside this stack)"
+    if not found.get("isLatestForTarget"):
+        return "was superseded outside this stack (it is no longer the target's latest)"
+    if found.get("deploymentStatus") == "CANCELED":
+        return "was cancelled outside this stack"
+    return ""
+
+
+def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
+    """``CreateDeployment`` of ``props`` (a new revision); returns its ``OUTPUT_KEYS``."""
+    target = str(props["target_arn"])
+    request: JSONDict = {
+        "targetArn": target,
+        "components": api_components(props["components"]),
+        "tags": {**props["tags"], OWNER_TAG: str(props["owner"])},
+    }
+    optional = {
+        "deploymentName": props.get("deployment_name"),
+        "deploymentPolicies": props.get("deployment_policies"),
+        "iotJobConfiguration": props.get("iot_job_configuration"),
+    }
+    request.update({k: v for k, v in optional.items() if v})
+    progress(f"deploying {', '.join(sorted(props['components']))} to {target}")
+    with aws_errors(f"creating a Greengrass deployment for {target}"):
+        created = gg.create_deployment(**request)
+    match = TARGET_ARN.match(target)
+    assert match is not None, "check validated target_arn"
+    deployment_id = created["deploymentId"]
+    progress(f"created deployment {deployment_id} (IoT job {created.get('iotJobId', '')})")
+    return {
+        "deployment_id": deployment_id,
+        "arn": (
+            f"arn:{match['partition']}:greengrass:{match['region']}:{match['account']}:"
+            f"deployments:{deployment_id}"
+        ),
+        "iot_job_id": created.get("iotJobId", ""),
+        "iot_job_arn": created.get("iotJobArn", ""),
+        "deployment_status": "ACTIVE",
+    }
+
+
+def api_components(components: Mapping[str, Any]) -> JSONDict:
+    """Our snake_case component specifications in the API's camelCase shape."""
+    result: JSONDict = {}
+    for name, spec in components.items():
+        item: JSONDict = {"componentVersion": spec["component_version"]}
+        update = spec.get("configuration_update") or {}
+        if update:
+            item["configurationUpdate"] = {k: update[k] for k in ("merge", "reset") if k in update}
+        result[name] = item
+    return result
+
+
+def find_deployment(gg: GreengrassV2Client, deployment_id: str) -> JSONDict | None:
+    """``GetDeployment``, or ``None`` if the deployment does not exist."""
+    try:
+        with aws_errors(f"reading Greengrass deployment ({deployment_id})"):
+            return dict(gg.get_deployment(deploymentId=deployment_id))
+    except NotFoundError:
+        return None
+
+
+def latest_deployment_id(gg: GreengrassV2Client, target_arn: str) -> str:
+    """The id of the target's latest deployment, or ``""`` if it has none."""
+    with aws_errors(f"listing Greengrass deployments of {target_arn}"):
+        found = gg.list_deployments(targetArn=target_arn, historyFilter="LATEST_ONLY")
+    return next((d["deploymentId"] for d in found.get("deployments", [])), "")
+
+
+def get_deployment_tags(gg: GreengrassV2Client, arn: str) -> dict[str, str]:
+    with aws_errors(f"listing tags of Greengrass deployment ({arn})"):
+        return dict(gg.list_tags_for_resource(resourceArn=arn).get("tags", {}))
+
+
+def set_deployment_tags(
+    gg: GreengrassV2Client, arn: str, old: Mapping[str, str], new: Mapping[str, str]
+) -> None:
+    """Make the user tags of ``arn`` go from ``old`` to ``new`` (the owner tag stays)."""
+    removed = [k for k in user_tags(dict(old)) if k not in new]
+    changed = {k: v for k, v in new.items() if old.get(k) != v}
+    with aws_errors(f"tagging Greengrass deployment ({arn}); if it was removed, run a refresh"):
+        if removed:
+            gg.untag_resource(resourceArn=arn, tagKeys=removed)
+        if changed:
+            gg.tag_resource(resourceArn=arn, tags=changed)
+
+
+def _check_target_arn(value: Any) -> None:
+    if not value:
+        raise InputError("target_arn is required")
+    if not (isinstance(value, str) and TARGET_ARN.match(value)):
+        raise InputError(
+            f"target_arn {value!r} is not an IoT thing or thing group ARN "
+            "(arn:aws:iot:<region>:<account>:thing/<name> or ...:thinggroup/<name>)"
+        )
+
+
+def _check_keys(where: str, value: Any, allowed: frozenset[str]) -> None:
+    if not isinstance(value, Mapping):
+        raise InputError(f"{where} must be a mapping with keys {sorted(allowed)}")
+    if extra := sorted(set(value) - allowed):
+        raise InputError(f"{where}: unknown keys {extra} (allowed: {sorted(allowed)})")
+
+
+def _check_components(value: Any) -> None:
+    if not isinstance(value, Mapping) or not value:
+        raise InputError("components must be a non-empty mapping of component name to spec")
+    for name, spec in value.items():
+        where = f"components.{name}"
+        if not 1 <= len(name) <= 128:
+            raise InputError(f"components: name {name!r} must be 1-128 characters")
+        if is_unknown(spec):
+            continue
+        _check_keys(where, spec, SPEC_KEYS)
+        version = spec.get("component_version")
+        if not is_unknown(version) and not (
+            isinstance(version, str) and len(version) <= 64 and SEMVER.match(version)
+        ):
+            raise InputError(f"{where}.component_version {version!r} is not a semantic version")
+        update = spec.get("configuration_update")
+        if update is not None and is_known(update):
+            _check_configuration_update(f"{where}.configuration_update", update)
+
+
+def _check_configuration_update(where: str, update: Any) -> None:
+    _check_keys(where, update, UPDATE_KEYS)
+    if (merge := update.get("merge")) is not None:
+        try:
+            parsed = json.loads(merge) if isinstance(merge, str) else None
+        except ValueError as exc:
+            raise InputError(f"{where}.merge is not valid JSON: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise InputError(f"{where}.merge must be the JSON text of an object")
+    reset = update.get("reset")
+    if reset is not None and not (
+        isinstance(reset, list) and all(isinstance(p, str) for p in reset)
+    ):
+        raise InputError(f"{where}.reset must be a list of JSON pointers")
+
+
+def _check_tags(value: Any) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise InputError("tags must be a mapping of string to string")
+    if reserved := sorted(k for k in value if k.startswith(("pulumi-dda:", "aws:"))):
+        raise InputError(f"tags: the keys {reserved} use a reserved prefix")
+
+
+def _check_role_arn(value: Any) -> None:
+    if value and not (isinstance(value, str) and ROLE_ARN.match(value)):
+        raise InputError(f"role_arn {value!r} is not an IAM role ARN")
+
+
+def _check_type(key: str, kind: type, what: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not isinstance(value, kind):
+            raise InputError(f"{key} must be {what}")
+
+    return check
+
+
+CHECKS = {
+    "target_arn": _check_target_arn,
+    "components": _check_components,
+    "deployment_name": _check_type("deployment_name", str, "a string"),
+    "deployment_policies": _check_type("deployment_policies", Mapping, "a mapping (API shape)"),
+    "iot_job_configuration": _check_type("iot_job_configuration", Mapping, "a mapping"),
+    "tags": _check_tags,
+    "region": _check_type("region", str, "a string"),
+    "role_arn": _check_role_arn,
+}
+
+
+class ConfigurationUpdate(TypedDict, total=False):
+    """What a deployment does to a component's configuration (``merge`` is JSON text)."""
+
+    merge: str
+    reset: list[str]
+
+
+class DeploymentComponent(TypedDict, total=False):
+    """One component of a deployment."""
+
+    component_version: Required[str]
+    configuration_update: ConfigurationUpdate
+
+
+class GreengrassDeployment(Resource):
+    """The Greengrass v2 deployment of one IoT thing or thing group; changes are new revisions."""
+
+    deployment_id: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    iot_job_id: pulumi.Output[str]
+    iot_job_arn: pulumi.Output[str]
+    deployment_status: pulumi.Output[str]
+    revision_count: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        target_arn: pulumi.Input[str],
+        components: pulumi.Input[Mapping[str, pulumi.Input[DeploymentComponent]]],
+        deployment_name: pulumi.Input[str] | None = None,
+        deployment_policies: pulumi.Input[Mapping[str, Any]] | None = None,
+        iot_job_configuration: pulumi.Input[Mapping[str, Any]] | None = None,
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        region: pulumi.Input[str] | None = None,
+        role_arn: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "target_arn": target_arn,
+            "components": components,
+            "deployment_name": deployment_name or "",
+            "deployment_policies": deployment_policies or {},
+            "iot_job_configuration": iot_job_configuration or {},
+            "tags": tags or {},
+            "region": region or "",
+            "role_arn": role_arn or "",
+            "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
+            **dict.fromkeys((*OUTPUT_KEYS, "revision_count")),
+        }
+        super().__init__(GreengrassDeploymentProvider(), resource_name, props, opts)
