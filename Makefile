@@ -26,5 +26,5 @@ e2e: setup engine
 test: setup engine lint
 	uv run pytest
 
-demo: setup
-	uv run pulumi-dda demo
+demo: setup engine
+	uv run python tools/demo.py

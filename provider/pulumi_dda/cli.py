@@ -13,9 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import samples
 from .build import BuildRequest, build_all, read_manifest
 from .errors import DdaError
 from .package import ArchiveLimits
+from .recipe import platform_for
 
 
 def _compiled_pair(text: str) -> tuple[str, str]:
@@ -58,8 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True, type=Path)
     build.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
+    sample = sub.add_parser("samples", help="write sample trained and compiled model archives")
+    sample.add_argument("--out", required=True, type=Path)
+    sample.add_argument("--target", action="append", default=None, metavar="TARGET")
+
     sub.add_parser("local", help="run the local AWS endpoint", add_help=False)
-    sub.add_parser("demo", help="run the main job on generated sample artifacts", add_help=False)
     return parser
 
 
@@ -100,18 +105,26 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _samples(out: Path, targets: list[str]) -> int:
+    written = {"trained": str(samples.write_trained_model(out / "trained" / "model.tar.gz"))}
+    for seed, target in enumerate(targets, start=1):
+        platform_for(target)
+        path = samples.write_compiled_model(out / target / "model.tar.gz", seed=seed)
+        written[target] = str(path)
+    print(json.dumps(written, indent=2))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "local":
         from .local import cli_main
 
         return int(cli_main(argv[1:]))
-    if argv and argv[0] == "demo":
-        from .demo import main as demo_main
-
-        return demo_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
+        if args.command == "samples":
+            return _samples(args.out, args.target or ["x86_64-cpu", "jetson-xavier"])
         if args.command == "manifest":
             result = read_manifest(args.source, relax_device_checks=args.relax_device_checks)
             print(json.dumps(result.manifest, indent=2))

@@ -134,8 +134,15 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert _cli(*args).returncode == 2
 
 
-def test_demo_runs_on_generated_samples(tmp_path: Path) -> None:
-    result = _cli("demo", "--out", str(tmp_path / "demo"))
+def test_samples_then_build_on_them(tmp_path: Path) -> None:
+    written = json.loads(_cli("samples", "--out", str(tmp_path / "s")).stdout)
+    assert set(written) == {"trained", "x86_64-cpu", "jetson-xavier"}
+    result = _cli(
+        *_build_args(
+            {"trained": Path(written["trained"]), "x86": Path(written["x86_64-cpu"]),
+             "arm": Path(written["jetson-xavier"])},
+            tmp_path / "out",
+        )
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert set(summary["components"]) == {"x86_64-cpu", "jetson-xavier"}
+    assert _cli("samples", "--out", str(tmp_path / "t"), "--target", "tpu").returncode == 1
