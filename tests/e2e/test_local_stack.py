@@ -1,0 +1,95 @@
+"""The repository's own program (``stacks/``), ``local`` stack, under the real engine.
+
+Model component and per-platform deployments together: each thing group gets its platform's
+component, and a model version bump moves every deployment to the new version before the old
+version is deleted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from e2e_harness import REPO, Events, set_config
+from pulumi import automation as auto
+
+from pulumi_dda.local import LocalEndpoint
+
+sys.path.insert(0, str(REPO / "tools"))
+import demo  # tools/demo.py: the same bootstrap `make demo` runs
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's project whose runtime uses this test's virtualenv."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+    spec = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    spec["runtime"]["options"] = {"virtualenv": sys.prefix}
+    (root / "Pulumi.yaml").write_text(yaml.safe_dump(spec))
+    return root
+
+
+def test_local_stack_deploys_each_platform_and_moves_deployments_first(
+    project: Path, env: dict[str, str], engine: Path, ep: LocalEndpoint, tmp_path: Path
+) -> None:
+    config = demo.stack_config()
+    demo.bootstrap(ep.url, config, tmp_path / "samples")
+    workspace = auto.LocalWorkspace(
+        work_dir=str(project),
+        pulumi_command=auto.PulumiCommand(root=str(engine), skip_version_check=True),
+        env_vars={**env, "PULUMI_CONFIG_PASSPHRASE": "local-demo"},
+    )
+    stack = auto.Stack.create("local", workspace)
+    up = stack.up(on_event=Events())
+    components = up.outputs["components"].value
+    gg = ep.client("greengrassv2")
+    for target, group in up.outputs["thingGroupArns"].value.items():
+        deployment = gg.get_deployment(deploymentId=up.outputs["deployments"].value[target])
+        assert deployment["targetArn"] == group
+        assert deployment["components"] == {
+            components[target]["component_name"]: {"componentVersion": "1.0.0"}
+        }
+    stack.preview(expect_no_changes=True)
+
+    _bump_model(stack, config, ep, tmp_path)
+    ep.clear_request_log()
+    stack.up()
+    order = [
+        (r.operation, r.path)
+        for r in ep.request_log()
+        if r.operation in {"CreateDeployment", "DeleteComponent"}
+    ]
+    created = [i for i, (op, _) in enumerate(order) if op == "CreateDeployment"]
+    deleted = [i for i, (op, path) in enumerate(order) if op == "DeleteComponent"]
+    assert len(created) == 2
+    assert len(deleted) == 2
+    assert max(created) < min(deleted)
+    latest = {
+        d["targetArn"]: d for d in gg.list_deployments(historyFilter="LATEST_ONLY")["deployments"]
+    }
+    for target, group in up.outputs["thingGroupArns"].value.items():
+        deployment = gg.get_deployment(deploymentId=latest[group]["deploymentId"])
+        assert deployment["components"] == {
+            components[target]["component_name"]: {"componentVersion": "2.0.0"}
+        }
+        assert deployment["revisionId"] == "2"
+    stack.destroy()
+    assert gg.list_components(scope="PRIVATE")["components"] == []
+    remaining = gg.list_deployments()["deployments"]
+    assert [d for d in remaining if d["deploymentStatus"] == "ACTIVE"] == []
+
+
+def _bump_model(
+    stack: auto.Stack, config: dict[str, Any], ep: LocalEndpoint, tmp_path: Path
+) -> None:
+    """A new training run: new compiled archives under new keys, and version 2.0.0."""
+    model = config["model"]
+    compiled = {t: uri.replace("/neo/", "/neo-run2/") for t, uri in model["compiledModels"].items()}
+    new_model = {**model, "componentVersion": "2.0.0", "compiledModels": compiled}
+    demo.upload_models(ep.client("s3"), new_model, tmp_path / "run2", seed=2)
+    set_config(stack, "pulumi-dda:model", new_model)
