@@ -332,3 +332,52 @@ def test_unknown_inputs_in_preview_are_passed_through(
     assert failures == []
     assert isinstance(inputs["manifest"], Unknown)
     assert isinstance(inputs["source_identities"], Unknown)
+
+
+def test_a_hostile_compiled_archive_fails_create_and_leaves_nothing(
+    provider: Provider,
+    news: dict[str, Any],
+    upload: Callable[[str, Path], str],
+    tmp_path: Path,
+    gg: Any,
+    s3: Any,
+) -> None:
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../../etc/cron.d/evil")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    uri = upload("neo/evil/model.tar.gz", evil)
+    inputs, failures = provider.check({}, {**news, "compiled_models": {
+        **news["compiled_models"], "jetson-xavier": uri}})  # fmt: skip
+    assert failures == []  # compiled archives are only HEADed at check: no download in preview
+    with pytest.raises(ProviderError) as info_:
+        provider.create(inputs)
+    assert f"target jetson-xavier: packaging: {uri}: member '../../etc/cron.d/evil'" in str(
+        info_.value
+    )
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
+
+
+def test_the_provider_is_pickled_by_reference_and_holds_no_clients(provider: Provider) -> None:
+    import base64
+    import subprocess
+    import sys
+
+    raw = base64.b64decode(provider.serialized)
+    assert b"pulumi_dda.model_component" in raw
+    assert b"DdaModelComponentProvider" in raw
+    assert len(raw) < 512  # by reference: no bytecode, no globals
+    script = (
+        "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.argv[1]));"
+        "print(type(p).__module__, type(p).__name__, sorted(vars(p)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, provider.serialized],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert out == ["pulumi_dda.model_component", "DdaModelComponentProvider", "[]"]

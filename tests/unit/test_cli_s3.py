@@ -1,0 +1,54 @@
+"""The CLI reading ``s3://`` sources through the standard AWS environment (AWS_ENDPOINT_URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pulumi_dda import samples
+from pulumi_dda.local import LocalEndpoint
+
+
+def test_build_from_s3_sources_matches_the_local_build(tmp_path: Path) -> None:
+    trained = samples.write_trained_model(tmp_path / "t.tar.gz")
+    compiled = samples.write_compiled_model(tmp_path / "c.tar.gz", seed=3)
+    with LocalEndpoint() as ep:
+        s3 = ep.client("s3")
+        s3.create_bucket(Bucket="ml-models")
+        s3.upload_file(str(trained), "ml-models", "train/model.tar.gz")
+        s3.upload_file(str(compiled), "ml-models", "neo/model.tar.gz")
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": ep.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": "/dev/null",
+        }
+
+        def build(
+            trained_src: str, compiled_src: str, out: str
+        ) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [
+                    sys.executable, "-m", "pulumi_dda.cli", "build",
+                    "--trained", trained_src, "--compiled", f"arm64-cpu={compiled_src}",
+                    "--component-name", "model-d", "--component-version", "1.0.0",
+                    "--bucket", "edge", "--out", str(tmp_path / out),
+                ],
+                capture_output=True, text=True, env=env, check=False,
+            )  # fmt: skip
+
+        remote = build("s3://ml-models/train/model.tar.gz", "s3://ml-models/neo/model.tar.gz", "r")
+        local = build(str(trained), str(compiled), "l")
+        missing = build("s3://ml-models/absent.tar.gz", str(compiled), "m")
+    assert remote.returncode == 0, remote.stderr
+    digest = json.loads(remote.stdout)["components"]["arm64-cpu"]["digest"]
+    assert digest == json.loads(local.stdout)["components"]["arm64-cpu"]["digest"]
+    assert missing.returncode == 1
+    assert "s3://ml-models/absent.tar.gz" in missing.stderr
+    assert "NoSuchKey" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
