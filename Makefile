@@ -18,13 +18,13 @@ lint: setup
 	uv run mypy
 
 unit: setup
-	uv run pytest -m "not e2e"
+	uv run pytest -n 2 -m "not e2e"
 
 e2e: setup engine
-	uv run pytest -m e2e
+	uv run pytest -n 2 -m e2e
 
 test: setup engine lint
-	uv run pytest
+	uv run pytest -n 2
 
 demo: setup engine
 	uv run python tools/demo.py

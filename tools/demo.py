@@ -99,6 +99,7 @@ def pulumi_env(endpoint_url: str, state: Path, region: str, bin_dir: Path) -> di
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }

@@ -6,12 +6,35 @@ the AWS side is in :mod:`.artifacts` and :mod:`.greengrass` (errors translated o
 :mod:`.deployment`).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .build import BuildRequest, BuiltComponent, build_all
-from .deployment import ConfigurationUpdate, DeploymentComponent, GreengrassDeployment
 from .errors import ArchiveError, AwsError, ConflictError, DdaError, InputError, NotFoundError
 from .manifest import DdaManifest
-from .model_component import DdaModelComponent, DdaModelComponentProvider
 from .package import ArchiveLimits, Package
+
+if TYPE_CHECKING:
+    from .deployment import ConfigurationUpdate, DeploymentComponent, GreengrassDeployment
+    from .model_component import DdaModelComponent, DdaModelComponentProvider
+
+# The Pulumi resources import the Pulumi SDK (gRPC, protobuf); the CLI and the phases do not
+# need it, so those names load on first use.
+_LAZY = {
+    "ConfigurationUpdate": "deployment",
+    "DeploymentComponent": "deployment",
+    "GreengrassDeployment": "deployment",
+    "DdaModelComponent": "model_component",
+    "DdaModelComponentProvider": "model_component",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ArchiveError",

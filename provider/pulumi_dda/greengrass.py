@@ -221,7 +221,11 @@ def artifact_referenced(gg: GreengrassV2Client, uri: str, *, name_prefix: str = 
             if item.get("componentName", "").startswith(name_prefix)
         ]
     for arn in arns:
-        for version in list_versions(gg, arn):
+        try:
+            versions = list(list_versions(gg, arn))
+        except NotFoundError:
+            continue  # deleted meanwhile (the engine deletes resources in parallel)
+        for version in versions:
             try:
                 recipe = get_recipe(gg, f"{arn}:versions:{version}")
             except NotFoundError:

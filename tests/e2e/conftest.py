@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import ARTIFACTS, MODELS, REGION, engine_root, make_project, make_stack
+from e2e_harness import REGION, cli_env, engine_root, make_project, make_stack, sample_model_config
 from pulumi import automation as auto
 
-from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
 
 
@@ -34,23 +33,7 @@ def ep() -> Iterator[LocalEndpoint]:
 
 @pytest.fixture
 def env(ep: LocalEndpoint, tmp_path: Path, engine: Path) -> dict[str, str]:
-    state = tmp_path / "state"
-    state.mkdir()
-    return {
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": "e2e",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PATH": f"{engine / 'bin'}:{__import__('os').environ['PATH']}",
-        "AWS_ENDPOINT_URL": ep.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }
+    return cli_env(ep.url, tmp_path / "state", engine)
 
 
 @pytest.fixture
@@ -66,25 +49,7 @@ def gg(ep: LocalEndpoint) -> Any:
 @pytest.fixture
 def model_config(s3: Any, tmp_path: Path) -> dict[str, Any]:
     """Sample trained and compiled models uploaded to the local S3; the ``model`` config."""
-    s3.create_bucket(Bucket=MODELS)
-    s3.create_bucket(Bucket=ARTIFACTS)
-    keys = {
-        "train/model.tar.gz": samples.write_trained_model(tmp_path / "in" / "t.tar.gz"),
-        "neo/x86/model.tar.gz": samples.write_compiled_model(tmp_path / "in" / "x.tar.gz", seed=1),
-        "neo/jx/model.tar.gz": samples.write_compiled_model(tmp_path / "in" / "j.tar.gz", seed=2),
-    }
-    for key, path in keys.items():
-        s3.upload_file(str(path), MODELS, key)
-    return {
-        "componentName": "model-defects",
-        "componentVersion": "1.0.0",
-        "friendlyName": "Defects",
-        "trainedModelUri": f"s3://{MODELS}/train/model.tar.gz",
-        "compiledModels": {
-            "x86_64-cpu": f"s3://{MODELS}/neo/x86/model.tar.gz",
-            "jetson-xavier": f"s3://{MODELS}/neo/jx/model.tar.gz",
-        },
-    }
+    return sample_model_config(s3, tmp_path)
 
 
 @pytest.fixture

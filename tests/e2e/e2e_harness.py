@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,11 @@ from typing import Any
 
 import yaml
 from pulumi import automation as auto
+
+from pulumi_dda import samples
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import demo  # tools/demo.py: the engine build and CLI environment `make demo` uses
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_TYPE = "pulumi-python:dynamic:Resource"
@@ -26,13 +30,36 @@ ARTIFACTS = "edge-artifacts"
 
 def engine_root() -> Path:
     """Build (or reuse) the pinned CLI; returns the directory that holds ``bin/pulumi``."""
-    out = subprocess.run(
-        ["bash", str(REPO / "tools" / "pulumi" / "build.sh")],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return Path(out.strip().splitlines()[-1]).parent
+    return demo.engine_bin().parent
+
+
+def cli_env(endpoint_url: str, state: Path, engine: Path) -> dict[str, str]:
+    """The CLI's environment: file backend in ``state``, the local endpoint, dummy credentials."""
+    state.mkdir(parents=True, exist_ok=True)
+    return demo.pulumi_env(endpoint_url, state, REGION, engine / "bin")
+
+
+def sample_model_config(s3: Any, work: Path, name: str = "model-defects") -> dict[str, Any]:
+    """Buckets and sample archives in the local S3; returns the program's ``model`` config."""
+    s3.create_bucket(Bucket=MODELS)
+    s3.create_bucket(Bucket=ARTIFACTS)
+    keys = {
+        "train/model.tar.gz": samples.write_trained_model(work / "in" / "t.tar.gz"),
+        "neo/x86/model.tar.gz": samples.write_compiled_model(work / "in" / "x.tar.gz", seed=1),
+        "neo/jx/model.tar.gz": samples.write_compiled_model(work / "in" / "j.tar.gz", seed=2),
+    }
+    for key, path in keys.items():
+        s3.upload_file(str(path), MODELS, key)
+    return {
+        "componentName": name,
+        "componentVersion": "1.0.0",
+        "friendlyName": "Defects",
+        "trainedModelUri": f"s3://{MODELS}/train/model.tar.gz",
+        "compiledModels": {
+            "x86_64-cpu": f"s3://{MODELS}/neo/x86/model.tar.gz",
+            "jetson-xavier": f"s3://{MODELS}/neo/jx/model.tar.gz",
+        },
+    }
 
 
 @dataclass

@@ -14,13 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_harness import REPO, Events, set_config
+from e2e_harness import REPO, Events, demo, set_config
 from pulumi import automation as auto
 
 from pulumi_dda.local import LocalEndpoint
-
-sys.path.insert(0, str(REPO / "tools"))
-import demo  # tools/demo.py: the same bootstrap `make demo` runs
 
 
 @pytest.fixture
@@ -42,7 +39,7 @@ def test_local_stack_deploys_each_platform_and_moves_deployments_first(
     workspace = auto.LocalWorkspace(
         work_dir=str(project),
         pulumi_command=auto.PulumiCommand(root=str(engine), skip_version_check=True),
-        env_vars={**env, "PULUMI_CONFIG_PASSPHRASE": "local-demo"},
+        env_vars=env,
     )
     stack = auto.Stack.create("local", workspace)
     up = stack.up(on_event=Events())

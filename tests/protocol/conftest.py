@@ -13,6 +13,7 @@ from dynamic_harness import (
     OWNER,
     REGION,
     DynamicProviderProcess,
+    start_provider,
 )
 
 from pulumi_dda import samples
@@ -30,19 +31,8 @@ def endpoint() -> Iterator[LocalEndpoint]:
 def provider(
     endpoint: LocalEndpoint, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DynamicProviderProcess]:
-    env = {
-        "AWS_ENDPOINT_URL": endpoint.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_REGION": "",
-        "AWS_DEFAULT_REGION": "",
-        "PULUMI_PROJECT": "pulumi-dda",
-    }
     log = tmp_path_factory.mktemp("provider") / "stderr.log"
-    process = DynamicProviderProcess(DdaModelComponentProvider(), env, log)
-    process.configure({"aws:region": REGION})
+    process = start_provider(DdaModelComponentProvider(), endpoint.url, log)
     yield process
     process.stop()
 

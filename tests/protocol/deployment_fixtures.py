@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from dynamic_harness import REGION, DynamicProviderProcess
+from dynamic_harness import DynamicProviderProcess, start_provider
 
 from pulumi_dda.deployment import GreengrassDeploymentProvider
 from pulumi_dda.greengrass import wait_component_deployable
@@ -27,19 +27,8 @@ Versions = dict[str, list[str]]
 def deployment_provider(
     endpoint: LocalEndpoint, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DynamicProviderProcess]:
-    env = {
-        "AWS_ENDPOINT_URL": endpoint.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_REGION": "",
-        "AWS_DEFAULT_REGION": "",
-        "PULUMI_PROJECT": "pulumi-dda",
-    }
     log = tmp_path_factory.mktemp("deployment-provider") / "stderr.log"
-    process = DynamicProviderProcess(GreengrassDeploymentProvider(), env, log)
-    process.configure({"aws:region": REGION})
+    process = start_provider(GreengrassDeploymentProvider(), endpoint.url, log)
     yield process
     process.stop()
 

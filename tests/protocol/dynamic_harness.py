@@ -130,3 +130,22 @@ class DynamicProviderProcess:
             id=id_, urn=URN, properties=_struct(self._with_provider(props))
         )
         self._call("Delete", request)
+
+
+def start_provider(
+    provider: ResourceProvider, endpoint_url: str, log: Path
+) -> DynamicProviderProcess:
+    """A provider server talking to the local endpoint, configured as the engine would."""
+    env = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_REGION": "",
+        "AWS_DEFAULT_REGION": "",
+        "PULUMI_PROJECT": "pulumi-dda",
+    }
+    process = DynamicProviderProcess(provider, env, log)
+    process.configure({"aws:region": REGION})
+    return process

@@ -9,6 +9,7 @@ dynamic ``DdaModelComponent`` with the components it would build (names and plat
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sys
@@ -160,6 +161,9 @@ def run_stack(stack: str, config_of: str | None = None) -> StackRun:
     ``config_of`` runs the stack with another stack's config file.
     """
     config = stack_config(config_of or stack)
+    # Pulumi's mocks run on the thread's current event loop; an earlier asyncio.run() in the
+    # same process leaves none.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     mocks = RecordingMocks(config["aws:region"])
     settings.reset_options(project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(_cli_config(config))

@@ -1,0 +1,268 @@
+"""Scale check with the real Pulumi engine: one stack of N DdaModelComponents, two targets each.
+
+Usage: uv run python benchmarks/stack_scale.py [--count N] [--by-operation]   (default N: 20)
+
+Runs the pinned Pulumi CLI (``tools/pulumi/build.sh``) with the Automation API against an
+in-process ``LocalEndpoint`` (state delay 0.05 s), on the e2e test program
+(``tests/e2e/program``), a file backend in a temporary directory and small generated sample
+models (``pulumi_dda.samples``): one trained model and two compiled ones (x86_64-cpu,
+jetson-xavier) shared by every component. Measured, each from a cleared request log:
+
+* the initial ``up`` (N creates),
+* an unchanged ``preview`` (``expect_no_changes``),
+* a no-op ``up`` (``expect_no_changes``),
+
+with their wall time, AWS calls (all, S3 HeadObject, Greengrass v2) and artifact bytes moved
+(S3 GetObject bytes out, PutObject/UploadPart bytes in). The unchanged preview and the no-op
+up must move no artifact bytes. ``--by-operation`` adds a table of calls per service/operation
+and phase. The stack is then destroyed (timed) and the endpoint checked for component versions
+and artifact objects left behind. Artifact bytes moved by a no-op, a failed destroy or anything
+left behind is printed as a PROBLEM line and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local.control import RequestRecord
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from e2e_harness import (
+    ARTIFACTS,
+    REGION,
+    cli_env,
+    engine_root,
+    make_project,
+    make_stack,
+    sample_model_config,
+)
+
+STATE_DELAY = 0.05
+NO_OP_PHASES = ("unchanged preview", "no-op up")
+
+
+@dataclass
+class Phase:
+    """One measured engine operation and the requests the endpoint saw during it."""
+
+    name: str
+    seconds: float
+    changes: dict[str, int]
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    get_bytes: int = 0
+    put_bytes: int = 0
+
+    @classmethod
+    def from_log(
+        cls, name: str, seconds: float, changes: dict[str, int], log: list[RequestRecord]
+    ) -> Phase:
+        return cls(
+            name=name,
+            seconds=seconds,
+            changes=changes,
+            calls=Counter((r.service, r.operation) for r in log),
+            get_bytes=sum(r.bytes_out for r in log if r.operation == "GetObject"),
+            put_bytes=sum(r.bytes_in for r in log if r.operation in {"PutObject", "UploadPart"}),
+        )
+
+    def count(self, keep: Callable[[str, str], bool]) -> int:
+        return sum(n for (service, op), n in self.calls.items() if keep(service, op))
+
+    def row(self) -> str:
+        total = sum(self.calls.values())
+        head = self.count(lambda s, op: s == "s3" and op == "HeadObject")
+        greengrass = self.count(lambda s, op: s.startswith("greengrass"))
+        changes = ", ".join(f"{k} {v}" for k, v in sorted(self.changes.items()))
+        return (
+            f"| {self.name} | {changes} | {self.seconds:.1f} s | {total} | {head} "
+            f"| {greengrass} | {_size(self.get_bytes)} | {_size(self.put_bytes)} |"
+        )
+
+
+def _size(n: int) -> str:
+    if n == 0:
+        return "0"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KiB"
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def _measure(ep: LocalEndpoint, name: str, run: Callable[[], dict[str, int]]) -> Phase:
+    ep.clear_request_log()
+    start = time.perf_counter()
+    changes = run()
+    seconds = time.perf_counter() - start
+    return Phase.from_log(name, seconds, changes, ep.request_log())
+
+
+def _op_counts(counts: Mapping[Any, int] | None) -> dict[str, int]:
+    """Operation counts keyed by name; the engine's keys are ``OpType`` or plain strings."""
+    return {str(getattr(k, "value", k)): v for k, v in (counts or {}).items()}
+
+
+def _preview_changes(result: auto.PreviewResult) -> dict[str, int]:
+    return _op_counts(result.change_summary)
+
+
+def _up_changes(result: auto.UpResult) -> dict[str, int]:
+    return _op_counts(result.summary.resource_changes)
+
+
+def _pulumi_version(engine: Path) -> str:
+    return subprocess.run(
+        [str(engine / "bin" / "pulumi"), "version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+    ).stdout.strip()
+
+
+def _cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 0
+
+
+def _leftovers(ep: LocalEndpoint) -> tuple[int, int]:
+    """Component versions and artifact objects still in the endpoint after the destroy."""
+    gg, s3 = ep.client("greengrassv2"), ep.client("s3")
+    versions = sum(
+        len(gg.list_component_versions(arn=c["arn"])["componentVersions"])
+        for c in gg.list_components(scope="PRIVATE")["components"]
+    )
+    objects = len(s3.list_objects_v2(Bucket=ARTIFACTS).get("Contents", []))
+    return versions, objects
+
+
+def _error_lines(err: auto.CommandError) -> list[str]:
+    """The provider's error lines out of a failed operation's output (else its first line)."""
+    found = re.findall(r"^\s*(pulumi_dda\.errors\.\w+: .*)$", str(err), re.MULTILINE)
+    return sorted(set(found)) or [str(err).strip().splitlines()[0]]
+
+
+def _destroy(ep: LocalEndpoint, stack: auto.Stack) -> list[str]:
+    """Destroy, print its line, return the problems (a failure, anything left behind)."""
+    start = time.perf_counter()
+    try:
+        stack.destroy()
+    except auto.CommandError as err:
+        seconds = time.perf_counter() - start
+        errors = _error_lines(err)
+        print(f"destroy: FAILED after {seconds:.1f} s")
+        return [f"destroy failed: {line}" for line in errors]
+    seconds = time.perf_counter() - start
+    versions, objects = _leftovers(ep)
+    print(
+        f"destroy: {seconds:.1f} s; left behind: {versions} component versions, "
+        f"{objects} artifact objects"
+    )
+    if versions or objects:
+        return [f"destroy left {versions} component versions and {objects} artifact objects"]
+    return []
+
+
+def _no_op_problems(phases: list[Phase]) -> list[str]:
+    problems = []
+    for phase in phases:
+        if phase.name in NO_OP_PHASES and (phase.get_bytes or phase.put_bytes):
+            calls = {
+                f"{s}:{op}": n
+                for (s, op), n in phase.calls.items()
+                if op in {"GetObject", "PutObject", "UploadPart"}
+            }
+            problems.append(
+                f"{phase.name} moved artifact bytes (GetObject {phase.get_bytes} B out, "
+                f"Put {phase.put_bytes} B in; calls {calls}); a no-op must move none"
+            )
+    return problems
+
+
+def _print_table(phases: list[Phase], by_operation: bool) -> None:
+    print(
+        "| phase | engine result | wall time | AWS calls | S3 HeadObject | Greengrass calls "
+        "| GetObject bytes out | Put bytes in |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for phase in phases:
+        print(phase.row())
+    if by_operation:
+        keys = sorted(set().union(*(p.calls.keys() for p in phases)))
+        print()
+        print("| service | operation | " + " | ".join(p.name for p in phases) + " |")
+        print("|---|---|" + "---|" * len(phases))
+        for service, op in keys:
+            counts = " | ".join(str(p.calls.get((service, op), 0)) for p in phases)
+            print(f"| {service} | {op} | {counts} |")
+    print(flush=True)
+
+
+def run(count: int, engine: Path, by_operation: bool) -> list[str]:
+    """Set up, measure and print the three phases, destroy; returns the problems seen."""
+    with (
+        tempfile.TemporaryDirectory(prefix="dda-stack-scale-") as tmp,
+        LocalEndpoint(region=REGION, state_delay=STATE_DELAY) as ep,
+    ):
+        work = Path(tmp)
+        ep.reset()
+        ep.configure(state_delay=STATE_DELAY)
+        model = sample_model_config(ep.client("s3"), work, name="model-scale")
+        config = {"model": model, "artifactBucket": ARTIFACTS, "count": count}
+        env = cli_env(ep.url, work / "state", engine)
+        stack = make_stack(make_project(work), "scale", env, engine, config)
+        try:
+            phases = [
+                _measure(ep, "initial up", lambda: _up_changes(stack.up())),
+                _measure(
+                    ep,
+                    "unchanged preview",
+                    lambda: _preview_changes(stack.preview(expect_no_changes=True)),
+                ),
+                _measure(ep, "no-op up", lambda: _up_changes(stack.up(expect_no_changes=True))),
+            ]
+            _print_table(phases, by_operation)
+            return _no_op_problems(phases) + _destroy(ep, stack)
+        finally:
+            stack.workspace.remove_stack(stack.name, force=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20, help="DdaModelComponents (default 20)")
+    parser.add_argument(
+        "--by-operation", action="store_true", help="also print calls per service/operation"
+    )
+    args = parser.parse_args()
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+
+    engine = engine_root()
+    print(
+        f"N = {args.count} DdaModelComponents x 2 targets; local endpoint, state delay "
+        f"{STATE_DELAY} s; {_cores()} cores, Python {platform.python_version()}, "
+        f"Pulumi CLI {_pulumi_version(engine)}"
+    )
+    print()
+    problems = run(args.count, engine, args.by_operation)
+    for problem in problems:
+        print(f"\n**PROBLEM: {problem}**")
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
