@@ -323,7 +323,6 @@ class DdaModelComponentProvider(AwsResourceProvider):
         say: Progress,
     ) -> None:
         gg = clients.greengrass
-        result.arn = arn
         if greengrass.find_component_version(gg, arn) is not None:
             stored = greengrass.get_recipe(gg, arn)
             if stored != built.recipe:
@@ -331,6 +330,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
                     f"{arn} already exists with other content (a different recipe or artifact "
                     "digest); versions are immutable: bump component_version"
                 )
+            result.arn = arn  # from here on a failed create releases it again
             tags = greengrass.get_tags(gg, arn)
             result.created = tags.get(greengrass.OWNER_TAG) == owner
             result.adopted = not result.created
@@ -343,6 +343,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             greengrass.OWNER_TAG: owner,
             greengrass.user_tag(owner): owner,
         }
+        result.arn = arn
         greengrass.create_component_version(gg, recipe_json(built.recipe), tags)
         result.created = True
         say(f"created {arn}; waiting for DEPLOYABLE")
