@@ -256,7 +256,7 @@ def test_a_throttling_storm_still_succeeds(
 def test_a_failed_component_leaves_nothing_behind(
     provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    ep.set_state_delay(0.5)
+    ep.set_state_delay(1.0)  # a wide window for the watcher thread, even on a loaded machine
     inputs, _ = provider.check({}, news)
     stop = threading.Event()
 
