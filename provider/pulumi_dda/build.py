@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +130,15 @@ def build_target(
             progress=lambda m: progress(label + m),
         )
     uri = f"s3://{request.artifact_bucket}/{package.s3_key(request.artifact_prefix)}"
-    recipe = build_recipe(naming, request.component_version, uri, package.digest, package.file_name)
-    return BuiltComponent(naming, request.component_version, package, uri, recipe)
+    return with_version(BuiltComponent(naming, "", package, uri, {}), request.component_version)
+
+
+def with_version(built: BuiltComponent, version: str) -> BuiltComponent:
+    """The same package with the recipe of another component version."""
+    recipe = build_recipe(
+        built.naming, version, built.artifact_uri, built.package.digest, built.package.file_name
+    )
+    return replace(built, component_version=version, recipe=recipe)
 
 
 def build_all(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._types import JSONDict, Progress, no_progress
@@ -103,25 +103,22 @@ def release_version(gg: GreengrassV2Client, arn: str, owner: str) -> str:
     return "deleted" if delete_component_version(gg, arn) else "gone"
 
 
-def list_versions(gg: GreengrassV2Client, arn: str) -> Iterator[str]:
-    """Version strings of a component (by component ARN), newest first."""
-    with aws_errors(f"listing versions of Greengrass component ({arn})"):
-        paginator = gg.get_paginator("list_component_versions")
-        for page in paginator.paginate(arn=arn):
-            for item in page.get("componentVersions", []):
-                yield item["componentVersion"]
+def list_versions(gg: GreengrassV2Client, arn: str) -> list[str]:
+    """Version strings of a component (by component ARN), newest first; none if it is gone."""
+    try:
+        with aws_errors(f"listing versions of Greengrass component ({arn})"):
+            pages = gg.get_paginator("list_component_versions").paginate(arn=arn)
+            return [item["componentVersion"] for p in pages for item in p["componentVersions"]]
+    except NotFoundError:
+        return []
 
 
-def next_free_major(gg: GreengrassV2Client, component_arns: list[str]) -> int:
-    """One more than the highest ``N.0.0`` major taken by any of the components (1 if none)."""
-    highest = 0
-    for arn in component_arns:
-        for version in list_versions(gg, arn):
-            try:
-                highest = max(highest, validate_component_version(version))
-            except InputError:
-                continue
-    return highest + 1
+def major_of(version: str) -> int:
+    """The major part of an ``N.0.0`` version; 0 for versions pulumi-dda would not make."""
+    try:
+        return validate_component_version(version)
+    except InputError:
+        return 0
 
 
 def create_component_version(gg: GreengrassV2Client, recipe_json: str, tags: dict[str, str]) -> str:
@@ -221,11 +218,8 @@ def artifact_referenced(gg: GreengrassV2Client, uri: str, *, name_prefix: str = 
             if item.get("componentName", "").startswith(name_prefix)
         ]
     for arn in arns:
-        try:
-            versions = list(list_versions(gg, arn))
-        except NotFoundError:
-            continue  # deleted meanwhile (the engine deletes resources in parallel)
-        for version in versions:
+        # A component deleted meanwhile (the engine deletes resources in parallel) lists none.
+        for version in list_versions(gg, arn):
             try:
                 recipe = get_recipe(gg, f"{arn}:versions:{version}")
             except NotFoundError:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,14 @@ from . import artifacts, greengrass
 from ._dynamic import AwsResourceProvider, is_known, progress
 from ._types import JSONDict, Progress
 from .aws import AwsClients, aws_errors
-from .build import BuildRequest, BuiltComponent, build_target, read_manifest, validate_request
+from .build import (
+    BuildRequest,
+    BuiltComponent,
+    build_target,
+    read_manifest,
+    validate_request,
+    with_version,
+)
 from .errors import DdaError, InputError
 from .manifest import DdaManifest
 from .recipe import ComponentNaming, recipe_json, validate_component_version, version_for_major
@@ -87,12 +95,12 @@ CHECK_FILLED = ("source_identities", "manifest", "model_name")
 TRAINED_KEY = "trained_model_uri"
 
 
-def _request(props: JSONDict, version: str | None = None) -> BuildRequest:
+def _request(props: JSONDict) -> BuildRequest:
     return BuildRequest(
         trained_model=props[TRAINED_KEY],
         compiled_models=dict(props["compiled_models"]),
         component_name=props["component_name"],
-        component_version=version or props.get("component_version") or "1.0.0",
+        component_version=props.get("component_version") or "1.0.0",  # provisional if omitted
         artifact_bucket=props["artifact_bucket"],
         artifact_prefix=props.get("artifact_prefix") or "",
         friendly_name=props.get("friendly_name") or None,
@@ -224,32 +232,15 @@ class DdaModelComponentProvider(AwsResourceProvider):
         region = clients.region
         clients.s3  # noqa: B018 - create both clients before the threads share them
         clients.greengrass  # noqa: B018
-        version = props.get("component_version") or ""
+        owner = str(props["owner"])
         results = {t: _TargetResult(n) for t, n in names.items()}
         with tempfile.TemporaryDirectory(prefix="pulumi-dda-") as work:
             try:
-                if not version:
-                    version = self._resolve_version(clients, names, region, account)
-                request = _request(props, version)
-                with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
-                    futures = [
-                        pool.submit(
-                            self._create_target,
-                            clients,
-                            request,
-                            manifest,
-                            results[t],
-                            Path(work),
-                            props,
-                            region,
-                            account,
-                        )
-                        for t in names
-                    ]
-                    errors = [f.exception() for f in futures]
-                first = next((e for e in errors if e is not None), None)
-                if first is not None:
-                    raise first
+                _each(results, lambda r: _package(clients, request, manifest, r, Path(work)))
+                version = props.get("component_version") or self._resolve_version(
+                    clients, results, owner, region, account
+                )
+                _each(results, lambda r: self._publish(clients, r, version, props, region, account))
             except BaseException:
                 self._undo(clients, props, results)
                 raise
@@ -259,45 +250,70 @@ class DdaModelComponentProvider(AwsResourceProvider):
     def _resolve_version(
         self,
         clients: AwsClients,
-        names: dict[str, ComponentNaming],
+        results: dict[str, _TargetResult],
+        owner: str,
         region: str,
         account: str,
     ) -> str:
-        arns = [greengrass.component_arn(region, account, n.component_name) for n in names.values()]
-        major = greengrass.next_free_major(clients.greengrass, arns)
-        progress(f"component_version omitted: using the next free major version {major}.0.0")
-        return version_for_major(major)
+        """For an omitted version: this resource's own identical newest version, else the next.
 
-    def _create_target(
+        Reusing the newest version when this resource created it with the same content is
+        what lets an ``up`` after a crash (or after an out-of-band deletion of a sibling
+        version) reclaim it instead of leaving it behind.
+        """
+        gg = clients.greengrass
+        arns = {
+            t: greengrass.component_arn(region, account, r.naming.component_name)
+            for t, r in results.items()
+        }
+        taken = {t: greengrass.list_versions(gg, arn) for t, arn in arns.items()}
+        majors = [greengrass.major_of(v) for versions in taken.values() for v in versions]
+        newest = max(majors, default=0)
+        if newest and all(
+            self._is_own_identical(gg, f"{arns[t]}:versions:{newest}.0.0", r, owner, newest)
+            for t, r in results.items()
+            if f"{newest}.0.0" in taken[t]
+        ):
+            progress(f"component_version omitted: reclaiming this resource's {newest}.0.0")
+            return version_for_major(newest)
+        progress(f"component_version omitted: using the next free major version {newest + 1}.0.0")
+        return version_for_major(newest + 1)
+
+    def _is_own_identical(
+        self, gg: Any, arn: str, result: _TargetResult, owner: str, major: int
+    ) -> bool:
+        assert result.built is not None
+        if greengrass.get_tags(gg, arn).get(greengrass.OWNER_TAG) != owner:
+            return False
+        wanted = with_version(result.built, version_for_major(major)).recipe
+        return greengrass.get_recipe(gg, arn) == wanted
+
+    def _publish(
         self,
         clients: AwsClients,
-        request: BuildRequest,
-        manifest: DdaManifest,
         result: _TargetResult,
-        work: Path,
+        version: str,
         props: JSONDict,
         region: str,
         account: str,
     ) -> None:
+        """Upload, create (or adopt) and verify one target's component version."""
+        assert result.built is not None
         target = result.naming.target
         owner = str(props["owner"])
 
         def say(message: str) -> None:
             progress(f"[{target}] {message}")
 
-        phase = "packaging"
+        built = result.built = with_version(result.built, version)
+        phase = "uploading"
         try:
-            built = build_target(request, result.naming, manifest, work / target, clients, say)
-            result.built = built
-            phase = "uploading"
             bucket, key = parse_s3_uri(built.artifact_uri)
             artifacts.ensure_artifact(
                 clients.s3, bucket, key, built.package.path, built.package.sha256, owner, say
             )
             phase = "creating the component version"
-            arn = greengrass.version_arn(
-                region, account, result.naming.component_name, request.component_version
-            )
+            arn = greengrass.version_arn(region, account, result.naming.component_name, version)
             self._create_or_adopt(clients, built, arn, owner, props, result, say)
             phase = "checking the stored digest"
             stored = greengrass.get_recipe(clients.greengrass, arn)
@@ -426,6 +442,37 @@ class DdaModelComponentProvider(AwsResourceProvider):
                 continue
             artifacts.delete_artifact(clients.s3, bucket, key)
             progress(f"deleted {uri}")
+
+
+def _package(
+    clients: AwsClients,
+    request: BuildRequest,
+    manifest: DdaManifest,
+    result: _TargetResult,
+    work: Path,
+) -> None:
+    """Phases 2 and 3 for one target (with a provisional version until it is resolved)."""
+    target = result.naming.target
+    try:
+        result.built = build_target(
+            request,
+            result.naming,
+            manifest,
+            work / target,
+            clients,
+            progress,
+        )
+    except DdaError as exc:
+        raise _TargetFailure(target, "packaging", exc) from exc
+
+
+def _each(results: dict[str, _TargetResult], work: Callable[[_TargetResult], None]) -> None:
+    """Run ``work`` for every target in parallel; raise the first failure after all finished."""
+    with ThreadPoolExecutor(max_workers=min(4, len(results))) as pool:
+        futures = [pool.submit(work, result) for result in results.values()]
+    first = next((f.exception() for f in futures if f.exception() is not None), None)
+    if first is not None:
+        raise first
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:

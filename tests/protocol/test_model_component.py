@@ -381,3 +381,22 @@ def test_the_provider_is_pickled_by_reference_and_holds_no_clients(provider: Pro
         check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
     assert out == ["pulumi_dda.model_component", "DdaModelComponentProvider", "[]"]
+
+
+def test_omitted_version_reclaims_its_own_identical_version_after_a_crash(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any, tmp_path: Path,
+    upload: Callable[[str, Path], str],
+) -> None:  # fmt: skip
+    omitted = {**news, "component_version": ""}
+    _up(provider, omitted)  # state lost: the engine never saw this create finish
+    id_, _, outs = _up(provider, omitted)
+    assert outs["component_version"] == "1.0.0"
+    assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@1.0.0"]
+    # New content for the same resource (a replacement): the next major, not a reclaim.
+    upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=5))
+    _new_id, _, replaced = _up(provider, omitted)
+    assert replaced["component_version"] == "2.0.0"
+    provider.delete(id_, outs)
+    provider.delete(_new_id, replaced)
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
