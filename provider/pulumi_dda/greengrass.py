@@ -149,9 +149,10 @@ def wait_for_state(
     what: str,
     progress: Progress = no_progress,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Poll ``refresh() -> (state, reason)`` until ``target``; back off from 0.2 s to 10 s."""
-    deadline = time.monotonic() + timeout
+    deadline = clock() + timeout
     delay = 0.2
     last = ""
     while True:
@@ -163,7 +164,7 @@ def wait_for_state(
         if state != last:
             progress(f"{what}: {state}")
             last = state
-        if time.monotonic() + delay > deadline:
+        if clock() + delay > deadline:
             raise WaitTimeoutError(
                 f"waiting for {what} to become {target}: still {state} after {timeout:.0f} s "
                 "(raise wait_timeout_seconds if the service is slow)"
