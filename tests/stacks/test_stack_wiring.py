@@ -232,6 +232,16 @@ def test_x86_and_jetson_groups_get_their_own_components(runs: dict[str, StackRun
     assert by_arn[f"{prefix}/dda-jetson-xavier"].inputs["components"] == {
         "model-defect-classifier-jetson-xavier": {"component_version": "1.0.0"}
     }
+    # Through the model's outputs, each group's component depends on its platform's LocalServer.
+    by_name = {c["component_name"]: c for c in run.outputs["components"].values()}
+    servers = {
+        group: {by_name[name]["local_server_component"] for name in d.inputs["components"]}
+        for group, d in by_arn.items()
+    }
+    assert servers == {
+        f"{prefix}/dda-x86-64-cpu": {"aws.edgeml.dda.LocalServer.amd64"},
+        f"{prefix}/dda-jetson-xavier": {"aws.edgeml.dda.LocalServer.arm64"},
+    }
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
