@@ -7,6 +7,7 @@ version is deleted.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,11 @@ from e2e_harness import REPO, Events, demo, set_config
 from pulumi import automation as auto
 
 from pulumi_dda.local import LocalEndpoint
+
+LOCAL_SERVERS = {
+    "x86_64-cpu": "aws.edgeml.dda.LocalServer.amd64",
+    "jetson-xavier": "aws.edgeml.dda.LocalServer.arm64",
+}
 
 
 @pytest.fixture
@@ -51,6 +57,10 @@ def test_local_stack_deploys_each_platform_and_moves_deployments_first(
         assert deployment["components"] == {
             components[target]["component_name"]: {"componentVersion": "1.0.0"}
         }
+        recipe = json.loads(
+            gg.get_component(arn=components[target]["arn"], recipeOutputFormat="JSON")["recipe"]
+        )
+        assert list(recipe["ComponentDependencies"]) == [LOCAL_SERVERS[target]]
     stack.preview(expect_no_changes=True)
 
     _bump_model(stack, config, ep, tmp_path)
