@@ -208,8 +208,8 @@ def artifact_uris(recipe: JSONDict) -> set[str]:
     }
 
 
-def artifact_referenced(gg: GreengrassV2Client, uri: str, *, name_prefix: str = "model-") -> bool:
-    """Whether any private component version (named ``name_prefix*``) still uses ``uri``."""
+def referenced_artifacts(gg: GreengrassV2Client, *, name_prefix: str = "model-") -> set[str]:
+    """Every artifact URI that a private component version (named ``name_prefix*``) uses."""
     with aws_errors("listing Greengrass components"):
         pages = gg.get_paginator("list_components").paginate(scope="PRIVATE")
         arns = [
@@ -218,13 +218,12 @@ def artifact_referenced(gg: GreengrassV2Client, uri: str, *, name_prefix: str = 
             for item in page.get("components", [])
             if item.get("componentName", "").startswith(name_prefix)
         ]
+    uris: set[str] = set()
     for arn in arns:
         # A component deleted meanwhile (the engine deletes resources in parallel) lists none.
         for version in list_versions(gg, arn):
             try:
-                recipe = get_recipe(gg, f"{arn}:versions:{version}")
+                uris |= artifact_uris(get_recipe(gg, f"{arn}:versions:{version}"))
             except NotFoundError:
                 continue
-            if uri in artifact_uris(recipe):
-                return True
-    return False
+    return uris

@@ -433,14 +433,18 @@ class DdaModelComponentProvider(AwsResourceProvider):
             if state.get("arn"):
                 outcome = greengrass.release_version(clients.greengrass, state["arn"], owner)
                 progress(f"{state['arn']}: {outcome}")
-        for uri in sorted({s["uri"] for s in states if s.get("uri")}):
-            bucket, key = parse_s3_uri(uri)
-            if not artifacts.head_artifact(clients.s3, bucket, key).sha256:
-                continue  # absent, or not uploaded by pulumi-dda
-            if greengrass.artifact_referenced(clients.greengrass, uri):
+        candidates = [
+            uri
+            for uri in sorted({s["uri"] for s in states if s.get("uri")})
+            # absent, or not uploaded by pulumi-dda: never deleted
+            if artifacts.head_artifact(clients.s3, *parse_s3_uri(uri)).sha256
+        ]
+        in_use = greengrass.referenced_artifacts(clients.greengrass) if candidates else set()
+        for uri in candidates:
+            if uri in in_use:
                 progress(f"{uri} is still used by a component version; left in place")
                 continue
-            artifacts.delete_artifact(clients.s3, bucket, key)
+            artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
             progress(f"deleted {uri}")
 
 
