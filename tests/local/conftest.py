@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from dda_local_helpers import BUCKET, NO_RETRIES, REGION, STATE_DELAY, recipe, wait_state
 
-from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local import AdminClient, LocalEndpoint
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +27,12 @@ def ep(endpoint: LocalEndpoint) -> LocalEndpoint:
     """Every test starts from a fresh endpoint: no AWS state, faults, log or settings."""
     endpoint.reset()
     return endpoint
+
+
+@pytest.fixture(params=["in-process", "admin-http"])
+def control(request: pytest.FixtureRequest, ep: LocalEndpoint) -> Any:
+    """The same control methods, called directly or through the admin HTTP API."""
+    return ep if request.param == "in-process" else AdminClient(ep.url)
 
 
 @pytest.fixture(scope="session")

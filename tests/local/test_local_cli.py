@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import threading
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from dda_local_helpers import NO_RETRIES
+from dda_local_helpers import NO_RETRIES, recipe
 
 from pulumi_dda.local import READY_PREFIX, AdminClient, cli_main
 
@@ -52,6 +53,40 @@ def test_cli_starts_on_free_port_prints_url_and_serves() -> None:
             gg.list_components()
         assert gg.list_components()["components"] == []
         assert [r.status for r in admin.request_log()] == [500, 200]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+
+
+def test_cli_strict_flag_refuses_recreating_deleted_versions_even_after_reset() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "pulumi_dda.local", "--port", "0", "--state-delay", "0",
+            "--no-allow-recreate-deleted-versions",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        url = read_line(process, timeout=60)[len(READY_PREFIX) :]
+        admin = AdminClient(url)
+        admin.wait_ready()
+        admin.reset()
+        assert admin.configure()["allow_recreate_deleted_versions"] is False
+        gg = boto3.client(
+            "greengrassv2",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        )
+        blob = json.dumps(recipe()).encode()
+        arn = gg.create_component_version(inlineRecipe=blob)["arn"]
+        gg.delete_component(arn=arn)
+        with pytest.raises(ClientError) as info:
+            gg.create_component_version(inlineRecipe=blob)
+        assert info.value.response["Error"]["Code"] == "ConflictException"
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0

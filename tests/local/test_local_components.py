@@ -103,15 +103,46 @@ def test_existing_version_conflicts_with_real_text(
     assert info.value.response["resourceType"] == "COMPONENT_VERSION"
 
 
-def test_recreate_after_delete_refused_unless_configured(
-    ep: LocalEndpoint, gg: Any, component: Callable[..., dict[str, Any]]
+def test_deleted_version_can_be_created_again_by_default(
+    gg: Any, component: Callable[..., dict[str, Any]], artifact: Callable[..., str]
 ) -> None:
+    first = component(recipe(artifacts=[artifact(body=b"first")]))
+    gg.delete_component(arn=first["arn"])
+    with pytest.raises(ClientError) as info:
+        gg.describe_component(arn=first["arn"])
+    assert error_of(info)[::2] == ("ResourceNotFoundException", 404)
+
+    uri = artifact("artifacts/second.zip", b"second bytes")
+    again = component(recipe(artifacts=[uri], ComponentDescription="second life"))
+    assert again["arn"] == first["arn"]
+    assert again["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert again["status"]["componentState"] == "REQUESTED"
+    assert again["creationTimestamp"] >= first["creationTimestamp"]
+    described = wait_state(gg, again["arn"], "DEPLOYABLE")
+    assert described["description"] == "second life"
+    stored = json.loads(gg.get_component(arn=again["arn"])["recipe"])
+    assert stored["Manifests"][0]["Artifacts"][0]["Uri"] == uri
+    versions = gg.list_component_versions(arn=first["arn"].rsplit(":versions:", 1)[0])
+    assert [v["componentVersion"] for v in versions["componentVersions"]] == ["1.0.0"]
+
+
+def test_strict_mode_refuses_recreating_a_deleted_version(
+    gg: Any, control: Any, component: Callable[..., dict[str, Any]]
+) -> None:
+    assert control.configure()["allow_recreate_deleted_versions"] is True
+    settings = control.configure(allow_recreate_deleted_versions=False)
+    assert settings["allow_recreate_deleted_versions"] is False
     arn = component()["arn"]
     gg.delete_component(arn=arn)
     with pytest.raises(ClientError) as info:
         component()
-    assert error_of(info)[0] == "ConflictException"
-    ep.configure(allow_recreate_deleted_versions=True)
+    code, message, status = error_of(info)
+    assert (code, status) == ("ConflictException", 409)
+    assert message.startswith(
+        f"Component [com.example.Model : 1.0.0] for account [{ACCOUNT}] already exists"
+    )
+    assert info.value.response["resourceId"] == arn
+    control.configure(allow_recreate_deleted_versions=True)
     assert component()["arn"] == arn
 
 

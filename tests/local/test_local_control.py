@@ -14,12 +14,6 @@ from dda_local_helpers import ACCOUNT, BUCKET, REGION, recipe
 from pulumi_dda.local import AdminClient, AdminError, LocalEndpoint
 
 
-@pytest.fixture(params=["in-process", "admin-http"])
-def control(request: pytest.FixtureRequest, ep: LocalEndpoint) -> Any:
-    """The same control methods, called directly or through the admin HTTP API."""
-    return ep if request.param == "in-process" else AdminClient(ep.url)
-
-
 def test_injected_throttling_has_status_and_retry_after(gg: Any, control: Any) -> None:
     control.inject_fault("ListComponents", "ThrottlingException", count=2)
     for _ in range(2):

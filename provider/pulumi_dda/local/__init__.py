@@ -32,6 +32,8 @@ artifacts must exist in S3 in the caller's region, and the service computes each
 ``clientToken`` idempotency; one deployment per target, a new one supersedes the previous
 (``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment only
 when cancelled or superseded; ``nextToken`` paging (default 50) on every list operation.
+A deleted name+version can be created again (the evidence is in ``BackendSettings``; setting
+``allow_recreate_deleted_versions`` False refuses it with ConflictException).
 
 Stricter than AWS, where no source settled the rule (each is marked "unconfirmed" where it
 is enforced):
@@ -39,8 +41,6 @@ is enforced):
 * component names must match ``^[a-zA-Z0-9-_.]+$`` and versions be semantic versions;
   recipes over 16,000 bytes are refused (the Greengrass Development Kit's limits);
 * ``RecipeFormatVersion`` must be ``2020-01-25``; ``lambdaFunction`` sources are refused;
-* a deleted name+version cannot be created again (setting
-  ``allow_recreate_deleted_versions`` lifts this);
 * artifact buckets must belong to the caller's account (no cross-account bucket policies);
 * CreateDeployment requires the target thing or thing group to exist in moto's IoT
   (setting ``check_deployment_targets``), in the caller's account and region, and every

@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0.2,
         help="seconds a component version spends in REQUESTED and in INITIATED",
     )
+    parser.add_argument(
+        "--allow-recreate-deleted-versions",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="accept CreateComponentVersion of a deleted name+version, as AWS does "
+        "(default); --no-allow-recreate-deleted-versions refuses it with ConflictException",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -46,7 +53,12 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     endpoint = LocalEndpoint(
-        args.host, args.port, args.region, args.state_delay, quiet=not args.verbose
+        args.host,
+        args.port,
+        args.region,
+        args.state_delay,
+        quiet=not args.verbose,
+        allow_recreate_deleted_versions=args.allow_recreate_deleted_versions,
     )
     try:
         endpoint.start()

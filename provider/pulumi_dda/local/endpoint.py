@@ -38,7 +38,8 @@ class LocalEndpoint:
     """Greengrass v2 (ours) and every other AWS service (moto's) on one local port.
 
     moto's state is global to the process: two endpoints in one process share S3, IoT and
-    the rest, but each has its own Greengrass v2 state, faults and request log.
+    the rest, but each has its own Greengrass v2 state, faults and request log. Settings
+    given here are the ones :meth:`reset` returns to (see ``BackendSettings``).
     """
 
     def __init__(
@@ -49,10 +50,15 @@ class LocalEndpoint:
         state_delay: float = 0.2,
         *,
         quiet: bool = True,
+        allow_recreate_deleted_versions: bool = True,
     ) -> None:
         self.host = host
         self.region = region
-        self.app = LocalAWSApp(region, BackendSettings(state_delay=state_delay))
+        settings = BackendSettings(
+            state_delay=state_delay,
+            allow_recreate_deleted_versions=allow_recreate_deleted_versions,
+        )
+        self.app = LocalAWSApp(region, settings)
         self._requested_port = port
         self._quiet = quiet
         self._server: BaseWSGIServer | None = None
