@@ -97,10 +97,14 @@ def test_recipe_helpers() -> None:
     assert recipes.platforms(body) == [
         {"attributes": {"os": "linux", "architecture": "/amd64|x86/"}}
     ]
-    stored = recipes.with_digests(body, {"s3://b/k.zip": "D"})
+    stored = recipes.stored_recipe(body, {"s3://b/k.zip": "D"})
     assert stored["Manifests"][0]["Artifacts"][0] == {
-        "Uri": "s3://b/k.zip",
-        "Digest": "D",
         "Algorithm": "SHA-256",
+        "Digest": "D",
+        "Permission": {"Execute": "NONE", "Read": "OWNER"},
+        "Unarchive": "NONE",
+        "Uri": "s3://b/k.zip",
     }
-    assert "Digest" not in body["Manifests"][0]["Artifacts"][0]
+    assert stored["Manifests"][0]["Artifacts"][1]["Uri"] == "docker:image"
+    assert "Digest" not in stored["Manifests"][0]["Artifacts"][1]
+    assert body["Manifests"][0]["Artifacts"][0] == {"Uri": "s3://b/k.zip"}

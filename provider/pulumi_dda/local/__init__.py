@@ -27,7 +27,9 @@ through it, so botocore parses them unchanged) and the documented service behavi
 recipe JSON or YAML; an unparsable recipe -> AccessDeniedException "not authorized to
 perform: null"; ConflictException with the real text for an existing name+version;
 artifacts must exist in S3 in the caller's region, and the service computes each
-``Digest`` (SHA-256, padded base64); states REQUESTED -> INITIATED -> DEPLOYABLE after
+``Digest`` (SHA-256, padded base64); GetComponent returns the recipe as the service
+rewrote it (defaults filled in, ``Uri``, keys reordered; ``recipes.stored_recipe``), not
+the bytes sent; states REQUESTED -> INITIATED -> DEPLOYABLE after
 ``state_delay`` each, FAILED if an artifact vanished before processing completed;
 ``clientToken`` idempotency; one deployment per target, a new one supersedes the previous
 (``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment only

@@ -188,7 +188,7 @@ class GreengrassV2Backend:
             region=self.region_name,
             name=name,
             version=version,
-            recipe=recipes.with_digests(recipe, digests),
+            recipe=recipes.stored_recipe(recipe, digests),
             created=self.clock(),
             artifact_uris=uris,
             tags=dict(tags or {}),

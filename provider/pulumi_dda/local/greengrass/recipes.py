@@ -1,10 +1,11 @@
-"""Component recipes as the service sees them: parse, check, read artifacts, render.
+"""Component recipes as the service sees them: parse, check, read artifacts, rewrite, render.
 
 Recipes arrive as bytes (JSON or YAML). What the real service does with them that a client
 depends on: an unparsable recipe is refused with a misleading AccessDeniedException; names
-and versions are limited; each S3 artifact gets a ``Digest`` the service computes itself;
-``GetComponent`` returns the stored recipe in the format asked for. Rules that no source
-settled (marked *unconfirmed*) follow the stricter reading, as the API notes ask.
+and versions are limited; the service stores a rewritten recipe (:func:`stored_recipe`:
+defaults filled in, each S3 artifact's ``Digest`` computed by the service, keys reordered)
+and ``GetComponent`` returns that, in the format asked for, never the bytes sent. Rules
+that no source settled (marked *unconfirmed*) follow the stricter reading.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ SEMVER_PATTERN = re.compile(
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
 DIGEST_ALGORITHM = "SHA-256"
+GENERIC_COMPONENT_TYPE = "aws.greengrass.generic"
+DEFAULT_UNARCHIVE = "NONE"
+DEFAULT_PERMISSION = {"Read": "OWNER", "Execute": "NONE"}
 
 
 def parse_recipe(blob: bytes) -> Recipe:
@@ -135,15 +139,52 @@ def s3_artifact_uris(recipe: Recipe) -> list[str]:
     return uris
 
 
-def with_digests(recipe: Recipe, digests: dict[str, str]) -> Recipe:
-    """A copy with the service-computed Digest and Algorithm, overriding the client's."""
+def stored_recipe(recipe: Recipe, digests: dict[str, str]) -> Recipe:
+    """The recipe as the service stores it, and as ``GetComponent`` returns it.
+
+    Evidence [medium-high]: the Greengrass Development Kit
+    (github.com/aws-greengrass/aws-greengrass-gdk-cli) compares the recipe it published with
+    the one ``GetComponent`` returns from a real account and tolerates exactly these
+    differences, and AWS-published recipes have this shape: ``ComponentType:
+    aws.greengrass.generic`` and a top-level ``Lifecycle: {}`` added when absent; each
+    artifact's ``URI`` spelled ``Uri``, with the defaults ``Unarchive: NONE`` and
+    ``Permission: {Read: OWNER, Execute: NONE}`` filled in (the recipe reference documents
+    these defaults) and ``Digest``/``Algorithm`` replaced by the service's own [high: the
+    recipe reference says "If you set this parameter, AWS IoT Greengrass replaces the
+    value"]; key order changed, modelled here as keys sorted at every level. Unknown,
+    hence unchanged: numbers and ``VersionRequirement`` strings.
+    """
     stored = copy.deepcopy(recipe)
+    stored.setdefault("ComponentType", GENERIC_COMPONENT_TYPE)
+    stored.setdefault("Lifecycle", {})
     for artifact in _artifacts(stored):
-        uri = artifact.get("Uri") or artifact.get("URI")
-        if isinstance(uri, str) and uri in digests:
-            artifact["Digest"] = digests[uri]
-            artifact["Algorithm"] = DIGEST_ALGORITHM
-    return stored
+        _rewrite_artifact(artifact, digests)
+    rewritten: Recipe = _sorted_keys(stored)
+    return rewritten
+
+
+def _rewrite_artifact(artifact: dict[str, Any], digests: dict[str, str]) -> None:
+    if "URI" in artifact:
+        uri = artifact.pop("URI")
+        artifact.setdefault("Uri", uri)
+    artifact.setdefault("Unarchive", DEFAULT_UNARCHIVE)
+    permission = artifact.setdefault("Permission", {})
+    if isinstance(permission, dict):
+        for key, value in DEFAULT_PERMISSION.items():
+            permission.setdefault(key, value)
+    uri = artifact.get("Uri")
+    if isinstance(uri, str) and uri in digests:
+        artifact["Digest"] = digests[uri]
+        artifact["Algorithm"] = DIGEST_ALGORITHM
+
+
+def _sorted_keys(value: Any) -> Any:
+    """A copy with every mapping's keys in sorted order (YAML keys need not be strings)."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def platforms(recipe: Recipe) -> list[dict[str, Any]]:
@@ -166,7 +207,7 @@ def text_field(recipe: Recipe, key: str) -> str | None:
 
 
 def render(recipe: Recipe, output_format: str) -> bytes:
-    """The stored recipe in the format GetComponent was asked for."""
+    """The stored recipe in the format GetComponent was asked for, in its stored key order."""
     if output_format == "YAML":
         return yaml.safe_dump(recipe, sort_keys=False).encode()
     return json.dumps(recipe, indent=2).encode()
