@@ -16,6 +16,7 @@ from pulumi_dda.local.greengrass.exceptions import (
 )
 from pulumi_dda.local.greengrass.pagination import paginate
 from pulumi_dda.local.greengrass.shapes import validate_input
+from pulumi_dda.local.greengrass.tags import check_tags
 
 # The autouse endpoint reset is harmless here; it just is not per-example.
 relaxed = settings(
@@ -108,3 +109,20 @@ def test_recipe_helpers() -> None:
     assert stored["Manifests"][0]["Artifacts"][1]["Uri"] == "docker:image"
     assert "Digest" not in stored["Manifests"][0]["Artifacts"][1]
     assert body["Manifests"][0]["Artifacts"][0] == {"Uri": "s3://b/k.zip"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "existing", "fragment"),
+    [
+        ({"": "v"}, None, "1 to 128"),
+        ({"k" * 129: "v"}, None, "1 to 128"),
+        ({"k": "v" * 257}, None, "at most 256"),
+        ({"AWS:owner": "v"}, None, "reserved prefix"),
+        ({"new": "v"}, {f"k{i}": "v" for i in range(50)}, "would give it 51"),
+    ],
+)
+def test_tag_rules_hold_without_the_http_layer(
+    tags: dict[str, str], existing: dict[str, str] | None, fragment: str
+) -> None:
+    with pytest.raises(ValidationException, match=fragment):
+        check_tags(tags, existing)

@@ -35,7 +35,9 @@ the bytes sent; states REQUESTED -> INITIATED -> DEPLOYABLE after
 (``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment only
 when cancelled or superseded; ``nextToken`` paging (default 50) on every list operation.
 A deleted name+version can be created again (the evidence is in ``BackendSettings``; setting
-``allow_recreate_deleted_versions`` False refuses it with ConflictException).
+``allow_recreate_deleted_versions`` False refuses it with ConflictException). Tags: at most
+50 per resource (TagResource counts those already there), keys 1-128 characters, values
+0-256, ``aws:`` reserved (``greengrass.tags``; the botocore model would allow 200).
 
 Stricter than AWS, where no source settled the rule (each is marked "unconfirmed" where it
 is enforced):

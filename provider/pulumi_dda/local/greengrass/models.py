@@ -41,10 +41,10 @@ from .resources import (
     ComponentVersion,
     Deployment,
     JsonDict,
-    check_tags,
     component_arn,
     with_policy_defaults,
 )
+from .tags import check_tags
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -503,7 +503,7 @@ class GreengrassV2Backend:
     @_locked
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
         resource = self._tagged(resource_arn)
-        check_tags(tags)
+        check_tags(tags, existing=resource.tags)
         resource.tags.update(tags)
 
     @_locked

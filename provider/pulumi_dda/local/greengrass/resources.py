@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import recipes
-from .exceptions import ValidationException
 
 JsonDict = dict[str, Any]
 
@@ -34,15 +33,6 @@ TARGET_ARN = re.compile(
 
 def component_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:aws:greengrass:{region}:{account_id}:components:{name}"
-
-
-def check_tags(tags: dict[str, str] | None) -> None:
-    """The ``aws:`` prefix is reserved for AWS on every taggable resource."""
-    for key in tags or {}:
-        if key.lower().startswith("aws:"):
-            raise ValidationException(
-                f"Invalid Input: tag key {key} uses the reserved prefix aws:", reason="OTHER"
-            )
 
 
 @dataclass
