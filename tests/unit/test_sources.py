@@ -1,0 +1,136 @@
+"""Source archives by ``s3://`` URI, pinned to one object version with ``?versionId=``.
+
+Against the local endpoint's S3 (moto, with versioning), through the standard AWS
+environment, as the provider and the CLI reach S3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pulumi_dda.aws import AwsClients, AwsSettings
+from pulumi_dda.errors import AwsError, InputError, NotFoundError
+from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.sources import (
+    S3Source,
+    open_source,
+    parse_s3_source,
+    source_identity,
+)
+
+KEY = "train/model.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[LocalEndpoint]:
+    with LocalEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture
+def clients(endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsClients:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return AwsClients(AwsSettings(region="us-east-1"))
+
+
+@pytest.fixture
+def versioned_bucket(endpoint: LocalEndpoint) -> tuple[Any, str]:
+    """An S3 client and a fresh bucket with versioning enabled (moto's state is shared)."""
+    s3 = endpoint.client("s3")
+    bucket = f"models-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return s3, bucket
+
+
+def read(uri: str, clients: AwsClients) -> bytes:
+    with open_source(uri, clients) as stream:
+        return stream.read()
+
+
+def etag(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def test_pinned_source_reads_and_identifies_its_version_after_overwrite(
+    clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    old = s3.put_object(Bucket=bucket, Key=KEY, Body=b"old model bytes")["VersionId"]
+    latest = f"s3://{bucket}/{KEY}"
+    pinned = f"{latest}?versionId={old}"
+    assert source_identity(pinned, clients) == source_identity(latest, clients)
+
+    new = s3.put_object(Bucket=bucket, Key=KEY, Body=b"new model bytes")["VersionId"]
+    assert new != old
+    assert read(pinned, clients) == b"old model bytes"
+    assert source_identity(pinned, clients) == f"etag:{etag(b'old model bytes')};version:{old}"
+    assert read(latest, clients) == b"new model bytes"
+    assert source_identity(latest, clients) == f"etag:{etag(b'new model bytes')};version:{new}"
+
+
+def test_pinned_source_survives_deletion_of_the_key(
+    clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    old = s3.put_object(Bucket=bucket, Key=KEY, Body=b"kept")["VersionId"]
+    s3.delete_object(Bucket=bucket, Key=KEY)  # a delete marker becomes the current version
+    pinned = f"s3://{bucket}/{KEY}?versionId={old}"
+    assert read(pinned, clients) == b"kept"
+    assert source_identity(pinned, clients).endswith(f";version:{old}")
+    with pytest.raises(NotFoundError, match=f"s3://{bucket}/{KEY}"):
+        read(f"s3://{bucket}/{KEY}", clients)
+
+
+def test_unknown_version_is_an_aws_error_naming_the_uri(
+    clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    s3.put_object(Bucket=bucket, Key=KEY, Body=b"x")
+    pinned = f"s3://{bucket}/{KEY}?versionId=no-such-version"
+    with pytest.raises(AwsError, match=r"looking up s3://.*\?versionId=no-such-version"):
+        source_identity(pinned, clients)
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("versionId=", "versionId is empty"),
+        ("versionId", "versionId is empty"),
+        ("", "only query"),
+        ("partNumber=1", "only query"),
+        ("versionId=abc&partNumber=1", "only query"),
+        ("versionId=abc&versionId=abc", "only query"),
+        ("VersionId=abc", "only query"),
+    ],
+)
+def test_any_other_query_is_an_input_error_naming_the_uri(query: str, fragment: str) -> None:
+    uri = f"s3://bucket/{KEY}?{query}"
+    for call in (parse_s3_source, source_identity):
+        with pytest.raises(InputError, match=fragment) as info:
+            call(uri)
+        assert repr(uri) in str(info.value)
+    with pytest.raises(InputError, match=fragment), open_source(uri):
+        pass
+
+
+def test_parse_s3_source() -> None:
+    assert parse_s3_source("s3://b/k/m.tar.gz") == S3Source("b", "k/m.tar.gz")
+    pinned = parse_s3_source("s3://b/k?versionId=3/L4k+rm%2BSp.x_y")
+    assert pinned == S3Source("b", "k", "3/L4k+rm+Sp.x_y")
+    assert pinned.object_args() == {"Bucket": "b", "Key": "k", "VersionId": "3/L4k+rm+Sp.x_y"}
+    assert S3Source("b", "k").object_args() == {"Bucket": "b", "Key": "k"}
+    for bad in ("s3://b", "s3://b/?versionId=1", "https://b/k?versionId=1"):
+        with pytest.raises(InputError, match="is not an s3://bucket/key"):
+            parse_s3_source(bad)
