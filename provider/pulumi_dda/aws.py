@@ -74,6 +74,12 @@ class AwsClients:
     def greengrass(self) -> GreengrassV2Client:
         return self.session.client("greengrassv2", config=RETRY_CONFIG)
 
+    @cached_property
+    def account_id(self) -> str:
+        with aws_errors("looking up the AWS account (sts:GetCallerIdentity)"):
+            sts = self.session.client("sts", config=RETRY_CONFIG)
+            return str(sts.get_caller_identity()["Account"])
+
     @property
     def region(self) -> str:
         region = self.session.region_name

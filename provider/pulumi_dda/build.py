@@ -8,11 +8,11 @@ and zlib, all of which release the GIL). Used by the ``pulumi-dda build`` CLI an
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ._parallel import fan_out
 from ._types import JSONDict, Progress, no_progress
 from .aws import AwsClients
 from .errors import InputError
@@ -71,11 +71,14 @@ class BuiltComponent:
 
 def validate_bucket(bucket: str, prefix: str) -> None:
     if not _BUCKET.match(bucket):
-        raise InputError(f"artifact_bucket {bucket!r} is not a valid S3 bucket name")
+        raise InputError(
+            f"artifact_bucket {bucket!r} is not a valid S3 bucket name", field="artifact_bucket"
+        )
     if prefix and (not prefix.endswith("/") or prefix.startswith("/")):
         raise InputError(
             f"artifact_prefix {prefix!r} must be empty or a key prefix ending in '/' "
-            "(for example 'dda/'), without a leading '/'"
+            "(for example 'dda/'), without a leading '/'",
+            field="artifact_prefix",
         )
 
 
@@ -157,12 +160,10 @@ def build_all(
     )
     if clients is not None and any(is_s3(src) for src in request.compiled_models.values()):
         clients.s3  # noqa: B018 - create the client once, before threads share it
-    with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
-        futures = {
-            target: pool.submit(
-                build_target, request, naming, manifest, out_dir / target, clients, progress
-            )
-            for target, naming in names.items()
-        }
-        built = {target: future.result() for target, future in futures.items()}
+    built = fan_out(
+        names,
+        lambda target, naming: build_target(
+            request, naming, manifest, out_dir / target, clients, progress
+        ),
+    )
     return manifest, built

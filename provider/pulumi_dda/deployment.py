@@ -48,11 +48,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from . import greengrass
 from ._dynamic import AwsResourceProvider, is_known, is_unknown, progress
 from ._types import JSONDict
-from .aws import AwsClients, aws_errors
-from .errors import ConflictError, InputError, NotFoundError
-from .greengrass import OWNER_TAG, user_tags
+from .aws import AwsClients
+from .errors import InputError
+from .greengrass import find_deployment, user_tags
+from .ownership import OWNER_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
@@ -118,7 +120,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     def create(self, props: JSONDict) -> CreateResult:
         gg = self._clients(props).greengrass
         target = str(props["target_arn"])
-        current = latest_deployment_id(gg, target)
+        current = next((d["deploymentId"] for d in greengrass.latest_deployments(gg, target)), "")
         if current:
             progress(f"{target}: the new deployment supersedes its current one ({current})")
         inputs = {k: props.get(k) for k in INPUT_KEYS}
@@ -133,7 +135,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             outs["revision_count"] = int(olds.get("revision_count") or 1) + 1
             progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}")
         else:
-            set_deployment_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
+            greengrass.set_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
             progress(f"re-tagged {olds['arn']}")
         return UpdateResult(outs)
 
@@ -151,7 +153,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         assert found is not None
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
         outs["deployment_status"] = str(found.get("deploymentStatus", ""))
-        outs["tags"] = user_tags(get_deployment_tags(gg, str(props["arn"])))
+        outs["tags"] = user_tags(greengrass.get_tags(gg, str(props["arn"])))
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
 
     def delete(self, id_: str, props: JSONDict) -> None:
@@ -161,17 +163,13 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         if found is None:
             progress(f"deployment {deployment_id} of {id_} is already gone")
             return
-        if found.get("isLatestForTarget") and found.get("deploymentStatus") != "CANCELED":
-            try:
-                with aws_errors(f"cancelling Greengrass deployment ({deployment_id})"):
-                    gg.cancel_deployment(deploymentId=deployment_id)
-                progress(f"cancelled {deployment_id}: devices that have not received it won't")
-            except ConflictError:
-                pass  # no longer ACTIVE (finished, or superseded meanwhile)
-        try:
-            with aws_errors(f"deleting Greengrass deployment ({deployment_id})"):
-                gg.delete_deployment(deploymentId=deployment_id)
-        except NotFoundError:
+        if (
+            found.get("isLatestForTarget")
+            and found.get("deploymentStatus") != "CANCELED"
+            and greengrass.cancel_deployment(gg, deployment_id)
+        ):
+            progress(f"cancelled {deployment_id}: devices that have not received it won't")
+        if not greengrass.delete_deployment(gg, deployment_id):
             return
         progress(
             f"deleted deployment {deployment_id} of {id_}; devices keep the components they run"
@@ -203,8 +201,7 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
     }
     request.update({k: v for k, v in optional.items() if v})
     progress(f"deploying {', '.join(sorted(props['components']))} to {target}")
-    with aws_errors(f"creating a Greengrass deployment for {target}"):
-        created = gg.create_deployment(**request)
+    created = greengrass.create_deployment(gg, request)
     match = TARGET_ARN.match(target)
     assert match is not None, "check validated target_arn"
     deployment_id = created["deploymentId"]
@@ -231,40 +228,6 @@ def api_components(components: Mapping[str, Any]) -> JSONDict:
             item["configurationUpdate"] = {k: update[k] for k in ("merge", "reset") if k in update}
         result[name] = item
     return result
-
-
-def find_deployment(gg: GreengrassV2Client, deployment_id: str) -> JSONDict | None:
-    """``GetDeployment``, or ``None`` if the deployment does not exist."""
-    try:
-        with aws_errors(f"reading Greengrass deployment ({deployment_id})"):
-            return dict(gg.get_deployment(deploymentId=deployment_id))
-    except NotFoundError:
-        return None
-
-
-def latest_deployment_id(gg: GreengrassV2Client, target_arn: str) -> str:
-    """The id of the target's latest deployment, or ``""`` if it has none."""
-    with aws_errors(f"listing Greengrass deployments of {target_arn}"):
-        found = gg.list_deployments(targetArn=target_arn, historyFilter="LATEST_ONLY")
-    return next((d["deploymentId"] for d in found.get("deployments", [])), "")
-
-
-def get_deployment_tags(gg: GreengrassV2Client, arn: str) -> dict[str, str]:
-    with aws_errors(f"listing tags of Greengrass deployment ({arn})"):
-        return dict(gg.list_tags_for_resource(resourceArn=arn).get("tags", {}))
-
-
-def set_deployment_tags(
-    gg: GreengrassV2Client, arn: str, old: Mapping[str, str], new: Mapping[str, str]
-) -> None:
-    """Make the user tags of ``arn`` go from ``old`` to ``new`` (the owner tag stays)."""
-    removed = [k for k in user_tags(dict(old)) if k not in new]
-    changed = {k: v for k, v in new.items() if old.get(k) != v}
-    with aws_errors(f"tagging Greengrass deployment ({arn}); if it was removed, run a refresh"):
-        if removed:
-            gg.untag_resource(resourceArn=arn, tagKeys=removed)
-        if changed:
-            gg.tag_resource(resourceArn=arn, tags=changed)
 
 
 def _check_target_arn(value: Any) -> None:

@@ -13,7 +13,15 @@ class DdaError(Exception):
 
 
 class InputError(DdaError):
-    """An input (argument, archive content, name, version, target) is not acceptable."""
+    """An input (argument, archive content, name, version, target) is not acceptable.
+
+    ``field`` names the resource input it concerns (``compiled_models.x86_64-cpu``), or is
+    empty; the engine shows check failures against it.
+    """
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ArchiveError(InputError):

@@ -1,14 +1,14 @@
-"""Greengrass v2 component versions: finders, a status waiter, create and delete.
+"""The Greengrass v2 AWS layer: component versions, deployments and their tags.
 
 Shaped like terraform-provider-aws: finders own "not found" (they return ``None``), the waiter
 is a generic state-change loop (pending ``REQUESTED``/``INITIATED``, target ``DEPLOYABLE``) with
 exponential backoff and a named timeout, and its error carries the service's last status
-message. Every call goes through :func:`pulumi_dda.aws.aws_errors`.
+message. Every call goes through :func:`pulumi_dda.aws.aws_errors`. The rules of who holds a
+version and when it may be deleted are in :mod:`pulumi_dda.ownership`, not here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._types import JSONDict, Progress, no_progress
 from .aws import aws_errors
-from .errors import AwsError, InputError, NotFoundError, WaitTimeoutError
+from .errors import AwsError, ConflictError, InputError, NotFoundError, WaitTimeoutError
 from .recipe import validate_component_version
 
 if TYPE_CHECKING:
@@ -26,19 +26,13 @@ PENDING_STATES = frozenset({"REQUESTED", "INITIATED"})
 TARGET_STATE = "DEPLOYABLE"
 DEPLOYABLE_TIMEOUT = 15 * 60.0
 """How long a new component version may take to become DEPLOYABLE (seconds)."""
-OWNER_TAG = "pulumi-dda:owner"
-"""Tag naming the stack resource that created a component version (``project/stack/name``)."""
-USER_TAG_PREFIX = "pulumi-dda:user:"
-"""One tag per stack resource that uses a version (created or adopted): a reference count."""
-
-
-def user_tag(owner: str) -> str:
-    return USER_TAG_PREFIX + hashlib.sha256(owner.encode()).hexdigest()[:16]
+BOOKKEEPING_PREFIX = "pulumi-dda:"
+"""Tags pulumi-dda keeps for itself on versions and deployments (see :mod:`.ownership`)."""
 
 
 def user_tags(tags: dict[str, str]) -> dict[str, str]:
     """The tags a user manages: everything but pulumi-dda's bookkeeping tags."""
-    return {k: v for k, v in tags.items() if not k.startswith("pulumi-dda:")}
+    return {k: v for k, v in tags.items() if not k.startswith(BOOKKEEPING_PREFIX)}
 
 
 def component_arn(region: str, account: str, name: str) -> str:
@@ -67,40 +61,27 @@ def get_recipe(gg: GreengrassV2Client, arn: str) -> JSONDict:
 
 
 def get_tags(gg: GreengrassV2Client, arn: str) -> dict[str, str]:
-    with aws_errors(f"listing tags of Greengrass component ({arn})"):
+    """Tags of a component version or deployment ARN."""
+    with aws_errors(f"listing tags of Greengrass resource ({arn})"):
         return dict(gg.list_tags_for_resource(resourceArn=arn).get("tags", {}))
+
+
+def add_tags(gg: GreengrassV2Client, arn: str, tags: dict[str, str]) -> None:
+    if tags:
+        with aws_errors(f"tagging Greengrass resource ({arn})"):
+            gg.tag_resource(resourceArn=arn, tags=tags)
+
+
+def remove_tags(gg: GreengrassV2Client, arn: str, keys: list[str]) -> None:
+    if keys:
+        with aws_errors(f"untagging Greengrass resource ({arn})"):
+            gg.untag_resource(resourceArn=arn, tagKeys=keys)
 
 
 def set_tags(gg: GreengrassV2Client, arn: str, old: dict[str, str], new: dict[str, str]) -> None:
     """Make the user tags of ``arn`` go from ``old`` to ``new`` (bookkeeping tags stay)."""
-    removed = [k for k in user_tags(old) if k not in new]
-    changed = {k: v for k, v in new.items() if old.get(k) != v}
-    with aws_errors(f"tagging Greengrass component ({arn})"):
-        if removed:
-            gg.untag_resource(resourceArn=arn, tagKeys=removed)
-        if changed:
-            gg.tag_resource(resourceArn=arn, tags=changed)
-
-
-def release_version(gg: GreengrassV2Client, arn: str, owner: str) -> str:
-    """Drop ``owner``'s use of a version; delete it if it was the last pulumi-dda user.
-
-    Returns what happened: ``deleted``, ``gone``, ``in use`` or ``foreign`` (a version that
-    pulumi-dda did not create is never deleted).
-    """
-    try:
-        tags = get_tags(gg, arn)
-    except NotFoundError:
-        return "gone"
-    mine = user_tag(owner)
-    if mine in tags:
-        with aws_errors(f"untagging Greengrass component ({arn})"):
-            gg.untag_resource(resourceArn=arn, tagKeys=[mine])
-    if any(k.startswith(USER_TAG_PREFIX) and k != mine for k in tags):
-        return "in use"
-    if OWNER_TAG not in tags:
-        return "foreign"
-    return "deleted" if delete_component_version(gg, arn) else "gone"
+    remove_tags(gg, arn, [k for k in user_tags(old) if k not in new])
+    add_tags(gg, arn, {k: v for k, v in new.items() if old.get(k) != v})
 
 
 def list_versions(gg: GreengrassV2Client, arn: str) -> list[str]:
@@ -227,3 +208,83 @@ def referenced_artifacts(gg: GreengrassV2Client, *, name_prefix: str = "model-")
             except NotFoundError:
                 continue
     return uris
+
+
+def stored_artifact(recipe: JSONDict) -> tuple[str, str]:
+    """``(uri, digest)`` of the single artifact of a stored model-component recipe.
+
+    Reads the recipe as the service returns it (``Uri`` or ``URI``), never comparing it as a
+    whole: the service rewrites recipes (defaults filled in, keys reordered).
+    """
+    found = [
+        (str(a.get("Uri") or a.get("URI") or ""), str(a.get("Digest") or ""))
+        for manifest in recipe.get("Manifests", [])
+        for a in manifest.get("Artifacts", [])
+    ]
+    return found[0] if len(found) == 1 else ("", "")
+
+
+# Deployments -------------------------------------------------------------------------------
+
+
+def find_deployment(gg: GreengrassV2Client, deployment_id: str) -> JSONDict | None:
+    """``GetDeployment``, or ``None`` if the deployment does not exist."""
+    try:
+        with aws_errors(f"reading Greengrass deployment ({deployment_id})"):
+            return dict(gg.get_deployment(deploymentId=deployment_id))
+    except NotFoundError:
+        return None
+
+
+def latest_deployments(gg: GreengrassV2Client, target_arn: str | None = None) -> list[JSONDict]:
+    """Summaries of the latest deployment of every target (or of ``target_arn``)."""
+    kwargs: dict[str, Any] = {"historyFilter": "LATEST_ONLY"}
+    if target_arn:
+        kwargs["targetArn"] = target_arn
+    with aws_errors(f"listing Greengrass deployments of {target_arn or 'every target'}"):
+        pages = gg.get_paginator("list_deployments").paginate(**kwargs)
+        return [dict(d) for page in pages for d in page.get("deployments", [])]
+
+
+def deployed_component_versions(gg: GreengrassV2Client) -> dict[tuple[str, str], list[str]]:
+    """``(component name, version)`` → the latest deployments that include it.
+
+    What devices run (or are about to): the latest revision of every target in this account
+    and region, whatever its status (devices that applied a cancelled revision keep running
+    its components). Each entry names the deployment and its target for messages.
+    """
+    used: dict[tuple[str, str], list[str]] = {}
+    for summary in latest_deployments(gg):
+        found = find_deployment(gg, str(summary["deploymentId"]))
+        if found is None:
+            continue  # deleted while listing
+        label = f"deployment {found['deploymentId']} of {found.get('targetArn', '')}"
+        for name, spec in (found.get("components") or {}).items():
+            used.setdefault((name, str(spec.get("componentVersion", ""))), []).append(label)
+    return used
+
+
+def create_deployment(gg: GreengrassV2Client, request: JSONDict) -> JSONDict:
+    """``CreateDeployment`` (botocore adds ``clientToken``, so its retries are idempotent)."""
+    with aws_errors(f"creating a Greengrass deployment for {request['targetArn']}"):
+        return dict(gg.create_deployment(**request))
+
+
+def cancel_deployment(gg: GreengrassV2Client, deployment_id: str) -> bool:
+    """Cancel a deployment; ``False`` if it is no longer active (finished or superseded)."""
+    try:
+        with aws_errors(f"cancelling Greengrass deployment ({deployment_id})"):
+            gg.cancel_deployment(deploymentId=deployment_id)
+    except ConflictError:
+        return False
+    return True
+
+
+def delete_deployment(gg: GreengrassV2Client, deployment_id: str) -> bool:
+    """Delete a deployment record; ``False`` if it was already gone."""
+    try:
+        with aws_errors(f"deleting Greengrass deployment ({deployment_id})"):
+            gg.delete_deployment(deploymentId=deployment_id)
+    except NotFoundError:
+        return False
+    return True

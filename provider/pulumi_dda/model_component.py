@@ -1,32 +1,28 @@
 """``DdaModelComponent``: a DDA model component as a Pulumi dynamic resource.
 
-Lifecycle (see the README for the user's view):
+Lifecycle (the user's view is in the README; who holds which version is in :mod:`.ownership`):
 
-- **check** runs every validation that needs no package (names, version, targets, bucket,
-  prefix), records each source archive's identity (S3 ETag/version id from ``HeadObject``, or a
-  local file's SHA-256) in the input ``source_identities``, and builds the DDA manifest (phase 1)
-  into the input ``manifest``, reading the trained model only when its identity changed. So a
-  model re-written to the same key, or a changed manifest, shows in ``pulumi preview`` as an
-  input change, and an unchanged preview moves no object bytes. A content change without a
-  version bump fails here, naming ``component_version``.
-- **diff**: a change of ``tags`` (or of ``wait_timeout_seconds``) is an in-place update; any
-  other input change replaces the resource, new version first, then the old one is deleted.
-- **create**: phases 2 and 3 per target in parallel, upload unless the content-addressed key
-  already holds the bytes, create the version (or adopt/reclaim an identical existing one),
-  wait for ``DEPLOYABLE``, and check the service's digest. A failure removes what this call
-  created and raises one error naming the target and phase.
-- **update** re-tags the versions this resource created; **delete** releases its versions and
-  then deletes the artifact objects no component version uses any more; **read** drops the
-  resource from state when a version vanished and reports tag drift.
-
-Ownership is a reference count kept in tags, so it survives lost state: the creator tags a
-version ``pulumi-dda:owner=<project/stack/name>``, and every stack resource that uses it
-(creator or adopter) adds ``pulumi-dda:user:<hash>``. An identical existing version is
-*reclaimed* when its owner tag is this resource's (created before a crash, or before an
-out-of-band deletion of a sibling version) and *adopted* otherwise (promotion between stacks
-in one account). Delete removes this resource's user tag and deletes the version only when no
-other user remains; a version without the owner tag (not made by pulumi-dda) is never deleted.
-So destroying dev leaves the version prod adopted, and the last stack to go removes it.
+- **check** parses the inputs once (:class:`.inputs.ModelInputs`) and runs every validation
+  that needs no package. It records each source archive's identity (S3 ETag and version id from
+  ``HeadObject``, a local file's SHA-256) in ``source_identities``, builds the DDA manifest
+  (phase 1, reading the trained model only when its identity changed) into ``manifest``, and
+  resolves each target's version into ``versions``: a target whose content fingerprint is
+  unchanged keeps its version without any AWS call; a changed target takes the next free
+  major version (``component_version`` omitted) or the given one, which must not already
+  exist with other content. So the preview shows the version a deployment moves to.
+- **diff** replaces when ``versions`` (or the region, role or owner) changes; pinning the
+  resolved version, or omitting it again, changes nothing. Any other input change (tags, an
+  archive moved to another key with the same bytes) is an in-place update.
+- **create** handles every target in parallel: an identical existing version (same
+  fingerprint) is taken over without packaging anything, once ``DEPLOYABLE``; otherwise the
+  package is built and uploaded, the version created and waited for, and the service's
+  digest checked. A failure releases what the call took and raises one error naming the
+  target and phase.
+- **update** re-tags the versions this resource's owner created; **read** drops the resource
+  from state when a version vanished or is ``FAILED`` (the next ``up`` repairs it) and reports
+  tag drift; **delete** releases the versions (never deleting one another stack holds or a
+  latest deployment uses), sweeps what crashed creates of this resource left, then deletes
+  the artifact objects no component version references any more.
 
 The provider class is pickled by reference (it lives in this installed module) and holds only
 the plain strings read from the stack config; AWS clients are built inside each hook.
@@ -34,11 +30,9 @@ the plain strings read from the stack config; AWS clients are built inside each 
 
 from __future__ import annotations
 
-import re
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,24 +48,27 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
-from . import artifacts, greengrass
+from . import artifacts, greengrass, ownership
 from ._dynamic import AwsResourceProvider, is_known, progress
+from ._parallel import fan_out
 from ._types import JSONDict, Progress
-from .aws import AwsClients, aws_errors
-from .build import (
-    BuildRequest,
-    BuiltComponent,
-    build_target,
-    read_manifest,
-    validate_request,
-    with_version,
-)
-from .errors import DdaError, InputError
+from .aws import AwsClients
+from .build import BuiltComponent, build_target, read_manifest, with_version
+from .errors import ConflictError, DdaError, InputError
+from .inputs import ModelInputs
 from .manifest import DdaManifest
-from .recipe import ComponentNaming, recipe_json, validate_component_version, version_for_major
+from .ownership import DeploymentIndex, Holder
+from .package import PACKAGE_SUFFIX
+from .recipe import (
+    ComponentNaming,
+    platform_for,
+    recipe_json,
+    validate_component_version,
+    version_for_major,
+)
 from .sources import parse_s3_uri, source_identity
 
-REPLACING_INPUTS = (
+USER_INPUTS = (
     "component_name",
     "component_version",
     "trained_model_uri",
@@ -80,50 +77,28 @@ REPLACING_INPUTS = (
     "artifact_prefix",
     "friendly_name",
     "target_suffix",
-    "relax_device_checks",
+    "tags",
     "role_arn",
     "region",
-    "source_identities",
-    "manifest",
-    "model_name",
+    "relax_device_checks",
+    "wait_timeout_seconds",
     "owner",
 )
-UPDATABLE_INPUTS = ("tags", "wait_timeout_seconds")
-INPUT_KEYS = REPLACING_INPUTS + UPDATABLE_INPUTS
-CONTENT_INPUTS = tuple(k for k in REPLACING_INPUTS if k not in {"component_version", "owner"})
-CHECK_FILLED = ("source_identities", "manifest", "model_name")
+CHECK_FILLED = ("source_identities", "manifest", "model_name", "fingerprints", "versions")
+INPUT_KEYS = USER_INPUTS + CHECK_FILLED
+REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
+NOT_COMPARED = ("component_version",)
+"""Pinning the resolved version or omitting it again changes nothing: ``versions`` decides."""
+DEFAULTS: JSONDict = {"artifact_prefix": "", "target_suffix": True, "tags": {}}
 TRAINED_KEY = "trained_model_uri"
-
-
-def _request(props: JSONDict) -> BuildRequest:
-    return BuildRequest(
-        trained_model=props[TRAINED_KEY],
-        compiled_models=dict(props["compiled_models"]),
-        component_name=props["component_name"],
-        component_version=props.get("component_version") or "1.0.0",  # provisional if omitted
-        artifact_bucket=props["artifact_bucket"],
-        artifact_prefix=props.get("artifact_prefix") or "",
-        friendly_name=props.get("friendly_name") or None,
-        target_suffix=bool(props.get("target_suffix", True)),
-        relax_device_checks=bool(props.get("relax_device_checks", False)),
-    )
-
-
-@dataclass
-class _TargetResult:
-    naming: ComponentNaming
-    built: BuiltComponent | None = None
-    arn: str = ""
-    created: bool = False
-    adopted: bool = False
-
-    def output(self) -> JSONDict:
-        assert self.built is not None
-        return {**self.built.summary(), "arn": self.arn, "adopted": self.adopted}
-
-    def state(self) -> JSONDict:
-        uri = self.built.artifact_uri if self.built else ""
-        return {"arn": self.arn, "created": self.created, "uri": uri}
+CONTENT_INPUTS = (
+    "manifest",
+    "component_name",
+    "friendly_name",
+    "artifact_bucket",
+    "artifact_prefix",
+)
+MAX_VERSION_ATTEMPTS = 20
 
 
 class _TargetFailure(DdaError):
@@ -138,381 +113,501 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
         inputs = dict(news)
-        inputs.setdefault("artifact_prefix", "")
-        inputs.setdefault("target_suffix", True)
-        inputs.setdefault("tags", {})
+        for key, default in DEFAULTS.items():
+            if inputs.get(key) is None:
+                inputs[key] = default
         try:
             self._check(olds, inputs)
         except InputError as exc:
-            return CheckResult(inputs, [CheckFailure(_field_of(str(exc)), str(exc))])
+            return CheckResult(inputs, [CheckFailure(exc.field, str(exc))])
         except DdaError as exc:
             return CheckResult(inputs, [CheckFailure("", str(exc))])
         return CheckResult(inputs, [])
 
     def _check(self, olds: JSONDict, inputs: JSONDict) -> None:
-        for key in ("component_name", TRAINED_KEY, "compiled_models", "artifact_bucket"):
-            if not inputs.get(key):
-                raise InputError(f"{key} is required")
-        if not isinstance(inputs["compiled_models"], dict):
-            raise InputError("compiled_models must be a mapping of target to archive URI")
-        version = inputs.get("component_version") or ""
-        if not all(is_known(inputs.get(k)) for k in REPLACING_INPUTS if k not in CHECK_FILLED):
+        if not all(is_known(inputs.get(k)) for k in USER_INPUTS):
             # A preview with values computed by other resources: everything is checked at up.
             inputs.update(dict.fromkeys(CHECK_FILLED, UNKNOWN))
             return
-        validate_request(_request(inputs), check_version=bool(version))
+        model = ModelInputs.parse(inputs)
+        names = model.naming()
         clients = self.clients(inputs)
-        sources = {TRAINED_KEY: inputs[TRAINED_KEY]} | {
-            f"compiled_models.{t}": uri for t, uri in inputs["compiled_models"].items()
+        identities = {
+            key: _identity(uri, clients, key)
+            for key, uri in [(TRAINED_KEY, model.trained_model_uri)]
+            + [(f"compiled_models.{t}", uri) for t, uri in model.compiled_models.items()]
         }
-        identities = {key: _identity(uri, clients, key) for key, uri in sources.items()}
         inputs["source_identities"] = identities
         old_ids = olds.get("source_identities") or {}
         if (
             old_ids.get(TRAINED_KEY) == identities[TRAINED_KEY]
             and olds.get("manifest")
-            and (olds.get("relax_device_checks") == inputs.get("relax_device_checks"))
+            and olds.get("relax_device_checks") == inputs.get("relax_device_checks")
         ):
             inputs["manifest"], inputs["model_name"] = olds["manifest"], olds["model_name"]
         else:
-            manifest = read_manifest(
-                inputs[TRAINED_KEY],
-                clients,
-                relax_device_checks=bool(inputs.get("relax_device_checks")),
-                progress=progress,
-            )
+            manifest = _read_manifest(model, clients)
             inputs["manifest"], inputs["model_name"] = manifest.manifest, manifest.model_name
-        if version and olds and olds.get("component_version") == version:
-            changed = [k for k in CONTENT_INPUTS if olds.get(k) != inputs.get(k)]
-            same_names = all(
-                olds.get(k) == inputs.get(k) for k in ("component_name", "target_suffix")
-            )
-            if changed and same_names:
-                major = validate_component_version(version)
-                raise InputError(
-                    f"component_version {version} is already published with other content "
-                    f"({', '.join(changed)} changed) and versions are immutable: bump "
-                    f"component_version to {version_for_major(major + 1)} or omit it to take "
-                    "the next free major version"
-                )
+        inputs["fingerprints"] = {
+            target: _fingerprint(model, naming, inputs["manifest"], identities)
+            for target, naming in names.items()
+        }
+        inputs["versions"] = _resolve_versions(olds, inputs, model, names, clients)
 
     # diff ----------------------------------------------------------------------------------
 
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
         old_inputs = _inputs_of(olds)
-        replaces = [k for k in REPLACING_INPUTS if old_inputs.get(k) != news.get(k)]
-        updates = [k for k in UPDATABLE_INPUTS if old_inputs.get(k) != news.get(k)]
+        changed = [
+            k for k in INPUT_KEYS if k not in NOT_COMPARED and old_inputs.get(k) != news.get(k)
+        ]
         return DiffResult(
-            changes=bool(replaces or updates),
-            replaces=replaces,
+            changes=bool(changed),
+            replaces=[k for k in changed if k in REPLACING_INPUTS],
             delete_before_replace=False,
         )
 
     # create --------------------------------------------------------------------------------
 
     def create(self, props: JSONDict) -> CreateResult:
+        model = ModelInputs.parse(props)
         clients = self.clients(props)
-        inputs = {k: props.get(k) for k in INPUT_KEYS}
-        request = _request(props)
-        names = validate_request(request, check_version=False)
-        # Pulumi state keeps objects as protobuf Structs, which sort keys; the package needs the
-        # manifest in the contract's key order, so phase 1 runs again from the archive.
-        manifest = read_manifest(
-            request.trained_model,
-            clients,
-            relax_device_checks=request.relax_device_checks,
-            progress=progress,
-        )
-        if manifest.manifest != props["manifest"]:
-            raise InputError(
-                f"trained_model_uri {request.trained_model} changed after it was checked; "
-                "run the update again"
-            )
-        account = _account_id(clients)
-        region = clients.region
+        holder = Holder.new(model.owner)
         clients.s3  # noqa: B018 - create both clients before the threads share them
         clients.greengrass  # noqa: B018
-        owner = str(props["owner"])
-        results = {t: _TargetResult(n) for t, n in names.items()}
+        targets = {
+            t: _Target(naming, props["fingerprints"][t], props["versions"][t]["component_version"])
+            for t, naming in model.naming().items()
+        }
         with tempfile.TemporaryDirectory(prefix="pulumi-dda-") as work:
+            run = _Create(model, props, clients, holder, Path(work))
             try:
-                _each(results, lambda r: _package(clients, request, manifest, r, Path(work)))
-                version = props.get("component_version") or self._resolve_version(
-                    clients, results, owner, region, account
-                )
-                _each(results, lambda r: self._publish(clients, r, version, props, region, account))
+                fan_out(targets, lambda _t, target: run.publish(target))
             except BaseException:
-                self._undo(clients, props, results)
+                run.undo(list(targets.values()))
                 raise
-        outs = self._outputs(inputs, version, manifest, results, account, region)
-        return CreateResult(f"{request.component_name}@{version}", outs)
-
-    def _resolve_version(
-        self,
-        clients: AwsClients,
-        results: dict[str, _TargetResult],
-        owner: str,
-        region: str,
-        account: str,
-    ) -> str:
-        """For an omitted version: this resource's own identical newest version, else the next.
-
-        Reusing the newest version when this resource created it with the same content is
-        what lets an ``up`` after a crash (or after an out-of-band deletion of a sibling
-        version) reclaim it instead of leaving it behind.
-        """
-        gg = clients.greengrass
-        arns = {
-            t: greengrass.component_arn(region, account, r.naming.component_name)
-            for t, r in results.items()
+        versions = {t: r.version for t, r in targets.items()}
+        shown = set(versions.values())
+        id_ = f"{model.component_name}@" + (
+            shown.pop() if len(shown) == 1 else ",".join(f"{t}={v}" for t, v in versions.items())
+        )
+        outs = {
+            **{k: props.get(k) for k in INPUT_KEYS},
+            "checked_versions": props["versions"],
+            "versions": {t: r.version_entry() for t, r in targets.items()},
+            "components": {t: r.output() for t, r in targets.items()},
+            "account_id": run.account,
+            "aws_region": run.region,
+            "resources": {t: r.state() for t, r in targets.items()},
+            "holder": holder.to_state(),
         }
-        taken = {t: greengrass.list_versions(gg, arn) for t, arn in arns.items()}
-        majors = [greengrass.major_of(v) for versions in taken.values() for v in versions]
-        newest = max(majors, default=0)
-        if newest and all(
-            self._is_own_identical(gg, f"{arns[t]}:versions:{newest}.0.0", r, owner, newest)
-            for t, r in results.items()
-            if f"{newest}.0.0" in taken[t]
-        ):
-            progress(f"component_version omitted: reclaiming this resource's {newest}.0.0")
-            return version_for_major(newest)
-        progress(f"component_version omitted: using the next free major version {newest + 1}.0.0")
-        return version_for_major(newest + 1)
-
-    def _is_own_identical(
-        self, gg: Any, arn: str, result: _TargetResult, owner: str, major: int
-    ) -> bool:
-        assert result.built is not None
-        if greengrass.get_tags(gg, arn).get(greengrass.OWNER_TAG) != owner:
-            return False
-        wanted = with_version(result.built, version_for_major(major)).recipe
-        return greengrass.get_recipe(gg, arn) == wanted
-
-    def _publish(
-        self,
-        clients: AwsClients,
-        result: _TargetResult,
-        version: str,
-        props: JSONDict,
-        region: str,
-        account: str,
-    ) -> None:
-        """Upload, create (or adopt) and verify one target's component version."""
-        assert result.built is not None
-        target = result.naming.target
-        owner = str(props["owner"])
-
-        def say(message: str) -> None:
-            progress(f"[{target}] {message}")
-
-        built = result.built = with_version(result.built, version)
-        phase = "uploading"
-        try:
-            bucket, key = parse_s3_uri(built.artifact_uri)
-            artifacts.ensure_artifact(
-                clients.s3, bucket, key, built.package.path, built.package.sha256, owner, say
-            )
-            phase = "creating the component version"
-            arn = greengrass.version_arn(region, account, result.naming.component_name, version)
-            self._create_or_adopt(clients, built, arn, owner, props, result, say)
-            phase = "checking the stored digest"
-            stored = greengrass.get_recipe(clients.greengrass, arn)
-            digests = {
-                a.get("Digest") for m in stored.get("Manifests", []) for a in m.get("Artifacts", [])
-            }
-            if digests != {built.package.digest}:
-                raise DdaError(
-                    f"the service stored digest {sorted(map(str, digests))} but the package's "
-                    f"is {built.package.digest}"
-                )
-        except DdaError as exc:
-            raise _TargetFailure(target, phase, exc) from exc
-
-    def _create_or_adopt(
-        self,
-        clients: AwsClients,
-        built: BuiltComponent,
-        arn: str,
-        owner: str,
-        props: JSONDict,
-        result: _TargetResult,
-        say: Progress,
-    ) -> None:
-        gg = clients.greengrass
-        if greengrass.find_component_version(gg, arn) is not None:
-            stored = greengrass.get_recipe(gg, arn)
-            if stored != built.recipe:
-                raise InputError(
-                    f"{arn} already exists with other content (a different recipe or artifact "
-                    "digest); versions are immutable: bump component_version"
-                )
-            result.arn = arn  # from here on a failed create releases it again
-            tags = greengrass.get_tags(gg, arn)
-            result.created = tags.get(greengrass.OWNER_TAG) == owner
-            result.adopted = not result.created
-            with aws_errors(f"tagging Greengrass component ({arn})"):
-                gg.tag_resource(resourceArn=arn, tags={greengrass.user_tag(owner): owner})
-            say(f"{'reclaimed' if result.created else 'adopted'} existing identical {arn}")
-            return
-        tags = {
-            **(props.get("tags") or {}),
-            greengrass.OWNER_TAG: owner,
-            greengrass.user_tag(owner): owner,
-        }
-        result.arn = arn
-        greengrass.create_component_version(gg, recipe_json(built.recipe), tags)
-        result.created = True
-        say(f"created {arn}; waiting for DEPLOYABLE")
-        timeout = float(props.get("wait_timeout_seconds") or greengrass.DEPLOYABLE_TIMEOUT)
-        greengrass.wait_component_deployable(gg, arn, timeout, say)
-        say(f"{arn} is DEPLOYABLE")
-
-    def _undo(
-        self, clients: AwsClients, props: JSONDict, results: dict[str, _TargetResult]
-    ) -> None:
-        """Best-effort removal of what a failed create made; the original error is raised."""
-        try:
-            self._remove(clients, str(props["owner"]), [r.state() for r in results.values()])
-        except DdaError as exc:
-            progress(f"cleanup after the failed create was incomplete: {exc}")
-
-    def _outputs(
-        self,
-        inputs: JSONDict,
-        version: str,
-        manifest: DdaManifest,
-        results: dict[str, _TargetResult],
-        account: str,
-        region: str,
-    ) -> JSONDict:
-        return {
-            **inputs,
-            "requested_component_version": inputs["component_version"],
-            "component_version": version,
-            "components": {t: r.output() for t, r in results.items()},
-            "manifest": manifest.manifest,
-            "model_name": manifest.model_name,
-            "account_id": account,
-            "aws_region": region,
-            "resources": {t: r.state() for t, r in results.items()},
-        }
+        return CreateResult(id_, outs)
 
     # update / read / delete ----------------------------------------------------------------
 
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
-        clients = self.clients(olds)
+        model = ModelInputs.parse(news)
         old_tags = dict(olds.get("tags") or {})
-        new_tags = dict(news.get("tags") or {})
-        for state in olds.get("resources", {}).values():
-            if state.get("created"):
-                greengrass.set_tags(clients.greengrass, state["arn"], old_tags, new_tags)
+        if old_tags != model.tags:
+            gg = self.clients(olds).greengrass
+            for state in (olds.get("resources") or {}).values():
+                if state.get("created"):
+                    greengrass.set_tags(gg, state["arn"], old_tags, model.tags)
         outs = {k: v for k, v in olds.items() if not k.startswith("__")}
-        outs.update({k: news.get(k) for k in INPUT_KEYS if k != "component_version"})
+        outs.update({k: news.get(k) for k in INPUT_KEYS if k != "versions"})
         return UpdateResult(outs)
 
     def read(self, id_: str, props: JSONDict) -> ReadResult:
-        clients = self.clients(props)
+        gg = self.clients(props).greengrass
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
-        for state in props.get("resources", {}).values():
-            if greengrass.find_component_version(clients.greengrass, state["arn"]) is None:
-                progress(f"{state['arn']} no longer exists; it will be created again")
+        for state in (props.get("resources") or {}).values():
+            found = greengrass.find_component_version(gg, state["arn"])
+            status = (found or {}).get("status", {}).get("componentState")
+            if found is None or status == ownership.FAILED:
+                why = "no longer exists" if found is None else "is FAILED"
+                progress(f"{state['arn']} {why}; the next up publishes it again")
                 return ReadResult("", {})
             if state.get("created"):
-                found = greengrass.user_tags(greengrass.get_tags(clients.greengrass, state["arn"]))
-                if found != props.get("tags"):
-                    outs["tags"] = found  # drift on any version shows; the next up re-tags all
+                found_tags = greengrass.user_tags(greengrass.get_tags(gg, state["arn"]))
+                if found_tags != props.get("tags"):
+                    outs["tags"] = found_tags  # drift on any version shows; the next up re-tags
         return ReadResult(id_, outs, _inputs_of(outs))
 
     def delete(self, _id: str, props: JSONDict) -> None:
-        states = list(props.get("resources", {}).values())
-        self._remove(self.clients(props), str(props["owner"]), states)
-
-    def _remove(self, clients: AwsClients, owner: str, states: list[JSONDict]) -> None:
-        """Release this resource's versions, then delete artifacts no version uses any more."""
+        clients = self.clients(props)
+        gg = clients.greengrass
+        holder = Holder.from_state(props)
+        deployments = DeploymentIndex(gg)
+        states = [s for s in (props.get("resources") or {}).values() if s.get("arn")]
+        uris = {str(s["uri"]) for s in states if s.get("uri")}
         for state in states:
-            if state.get("arn"):
-                outcome = greengrass.release_version(clients.greengrass, state["arn"], owner)
-                progress(f"{state['arn']}: {outcome}")
-        candidates = [
-            uri
-            for uri in sorted({s["uri"] for s in states if s.get("uri")})
-            # absent, or not uploaded by pulumi-dda: never deleted
-            if artifacts.head_artifact(clients.s3, *parse_s3_uri(uri)).sha256
-        ]
-        in_use = greengrass.referenced_artifacts(clients.greengrass) if candidates else set()
-        for uri in candidates:
-            if uri in in_use:
-                progress(f"{uri} is still used by a component version; left in place")
-                continue
-            artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
-            progress(f"deleted {uri}")
+            outcome = ownership.release(gg, state["arn"], holder, deployments, older_are_dead=True)
+            progress(f"{state['arn']}: {outcome}")
+        for component in sorted({s["arn"].rpartition(":versions:")[0] for s in states}):
+            for arn in ownership.orphans(gg, component, holder):
+                uris.add(greengrass.stored_artifact(greengrass.get_recipe(gg, arn))[0])
+                outcome = ownership.release(gg, arn, holder, deployments, older_are_dead=True)
+                progress(f"{arn} (left by an earlier create of this resource): {outcome}")
+        _delete_unreferenced_artifacts(clients, uris)
 
 
-def _package(
-    clients: AwsClients,
-    request: BuildRequest,
-    manifest: DdaManifest,
-    result: _TargetResult,
-    work: Path,
-) -> None:
-    """Phases 2 and 3 for one target (with a provisional version until it is resolved)."""
-    target = result.naming.target
-    try:
-        result.built = build_target(
-            request,
-            result.naming,
-            manifest,
-            work / target,
-            clients,
-            progress,
+@dataclass
+class _Target:
+    """One target's progress through create; ``state()`` is what delete later needs."""
+
+    naming: ComponentNaming
+    fingerprint: str
+    version: str
+    phase: str = "resolving the component version"
+    arn: str = ""
+    held: bool = False
+    created: bool = False
+    adopted: bool = False
+    uri: str = ""
+    digest: str = ""
+    uploaded: str = ""
+    built: BuiltComponent | None = field(default=None, repr=False)
+
+    def version_entry(self) -> JSONDict:
+        return {"component_name": self.naming.component_name, "component_version": self.version}
+
+    def output(self) -> JSONDict:
+        platform = platform_for(self.naming.target)
+        return {
+            **self.version_entry(),
+            "arn": self.arn,
+            "platform": platform.architecture,
+            "local_server_component": platform.local_server_component,
+            "artifact_uri": self.uri,
+            "package_id": self.uri.rsplit("/", 1)[-1].removesuffix(PACKAGE_SUFFIX),
+            "digest": self.digest,
+            "adopted": self.adopted,
+        }
+
+    def state(self) -> JSONDict:
+        return {"arn": self.arn, "created": self.created, "uri": self.uri}
+
+
+class _Create:
+    """One create call: shared inputs, clients, and the trained model read at most once."""
+
+    def __init__(
+        self, model: ModelInputs, props: JSONDict, clients: AwsClients, holder: Holder, work: Path
+    ) -> None:
+        self.model = model
+        self.checked_manifest: JSONDict = props["manifest"]
+        self.clients = clients
+        self.gg = clients.greengrass
+        self.holder = holder
+        self.work = work
+        self.account = clients.account_id
+        self.region = clients.region
+        self._manifest: DdaManifest | None = None
+        self._lock = threading.Lock()
+
+    def say(self, target: _Target) -> Progress:
+        return lambda message: progress(f"[{target.naming.target}] {message}")
+
+    def manifest(self) -> DdaManifest:
+        """Phase 1 again, from the archive: state keeps objects with sorted keys, and the
+        package needs the manifest in the contract's key order. Only when a target is built."""
+        with self._lock:
+            if self._manifest is None:
+                manifest = _read_manifest(self.model, self.clients)
+                if manifest.manifest != self.checked_manifest:
+                    raise InputError(
+                        f"trained_model_uri {self.model.trained_model_uri} changed after it was "
+                        "checked; run the update again",
+                        field=TRAINED_KEY,
+                    )
+                self._manifest = manifest
+            return self._manifest
+
+    def publish(self, target: _Target) -> None:
+        """Take over the identical version, or create one; raise naming the target and phase."""
+        try:
+            for _attempt in range(MAX_VERSION_ATTEMPTS):
+                target.arn = greengrass.version_arn(
+                    self.region, self.account, target.naming.component_name, target.version
+                )
+                found = ownership.look_up(self.gg, target.arn)
+                if found is None:
+                    if self._create(target):
+                        return
+                elif found.identical(target.fingerprint):
+                    if self._take_over(target, found):
+                        return
+                else:
+                    self._next_version(
+                        target, f"already exists with other content ({found.maker})"
+                    )
+            raise DdaError(f"no usable version found after {MAX_VERSION_ATTEMPTS} attempts")
+        except DdaError as exc:
+            raise _TargetFailure(target.naming.target, target.phase, exc) from exc
+
+    def _next_version(self, target: _Target, why: str) -> None:
+        """Omitted version: move on to the next major. Given version: one line saying to bump."""
+        major = validate_component_version(target.version)
+        if self.model.component_version:
+            raise InputError(
+                f"component_version {target.version}: {target.arn} {why}; versions are "
+                f"immutable: bump component_version to {version_for_major(major + 1)} or omit it",
+                field="component_version",
+            )
+        progress(f"[{target.naming.target}] {target.arn} {why}; taking {major + 1}.0.0")
+        target.version = version_for_major(major + 1)
+
+    def _take_over(self, target: _Target, found: ownership.Existing) -> bool:
+        """Hold an identical existing version; ``False`` if it vanished meanwhile."""
+        say = self.say(target)
+        target.phase = "taking over the identical existing version"
+        greengrass.add_tags(self.gg, target.arn, self.holder.tag)
+        target.held = True
+        target.created = found.tags.get(ownership.OWNER_TAG) == self.holder.owner_label
+        target.adopted = not target.created
+        greengrass.wait_component_deployable(
+            self.gg, target.arn, self._timeout(), say
+        )  # pending: wait; FAILED: refuse, naming the ARN and state
+        target.uri, target.digest = greengrass.stored_artifact(
+            greengrass.get_recipe(self.gg, target.arn)
         )
-    except DdaError as exc:
-        raise _TargetFailure(target, "packaging", exc) from exc
+        bucket, key = parse_s3_uri(target.uri)
+        if not artifacts.head_artifact(self.clients.s3, bucket, key).exists:
+            built = self._package(target)
+            if built.package.digest != target.digest:
+                raise DdaError(
+                    f"its artifact {target.uri} is gone and this package has other bytes "
+                    f"(digest {built.package.digest}, the version's is {target.digest}); bump "
+                    "component_version or omit it"
+                )
+            self._upload(target, built)
+        if greengrass.find_component_version(self.gg, target.arn) is None:
+            say(f"{target.arn} was deleted while taking it over; publishing it again")
+            target.held = False
+            return False
+        say(f"{'reclaimed' if target.created else 'adopted'} identical {target.arn}")
+        return True
+
+    def _create(self, target: _Target) -> bool:
+        """Package, upload and create the version; ``False`` if the version number is taken."""
+        say = self.say(target)
+        built = self._package(target)
+        self._upload(target, built)
+        target.phase = "creating the component version"
+        recipe = with_version(built, target.version).recipe
+        tags = {**self.model.tags, **self.holder.creation_tags(target.fingerprint)}
+        try:
+            greengrass.create_component_version(self.gg, recipe_json(recipe), tags)
+        except ConflictError:
+            if greengrass.find_component_version(self.gg, target.arn) is None:
+                self._next_version(target, "was deleted and the service refuses to create it again")
+            return False  # or created by someone else meanwhile: look again
+        target.held = target.created = True
+        say(f"created {target.arn}; waiting for DEPLOYABLE")
+        greengrass.wait_component_deployable(self.gg, target.arn, self._timeout(), say)
+        say(f"{target.arn} is DEPLOYABLE")
+        target.phase = "checking the stored digest"
+        stored = greengrass.stored_artifact(greengrass.get_recipe(self.gg, target.arn))
+        if stored != (built.artifact_uri, built.package.digest):
+            raise DdaError(
+                f"the service stored artifact {stored} but the package is "
+                f"{(built.artifact_uri, built.package.digest)}"
+            )
+        target.uri, target.digest = stored
+        return True
+
+    def _package(self, target: _Target) -> BuiltComponent:
+        if target.built is None:
+            target.phase = "packaging"
+            target.built = build_target(
+                self.model.request(target.version),
+                target.naming,
+                self.manifest(),
+                self.work / target.naming.target,
+                self.clients,
+                progress,
+            )
+        return target.built
+
+    def _upload(self, target: _Target, built: BuiltComponent) -> None:
+        target.phase = "uploading"
+        bucket, key = parse_s3_uri(built.artifact_uri)
+        if artifacts.ensure_artifact(
+            self.clients.s3,
+            bucket,
+            key,
+            built.package.path,
+            built.package.sha256,
+            self.model.owner,
+            self.say(target),
+        ):
+            target.uploaded = built.artifact_uri
+
+    def _timeout(self) -> float:
+        return self.model.wait_timeout_seconds or greengrass.DEPLOYABLE_TIMEOUT
+
+    def undo(self, targets: list[_Target]) -> None:
+        """Best-effort release of what a failed create took; the original error is raised."""
+        try:
+            deployments = DeploymentIndex(self.gg)
+            for target in targets:
+                if target.held:
+                    outcome = ownership.release(
+                        self.gg, target.arn, self.holder, deployments, older_are_dead=False
+                    )
+                    progress(f"{target.arn}: {outcome}")
+            _delete_unreferenced_artifacts(self.clients, {t.uploaded for t in targets} - {""})
+        except DdaError as exc:
+            progress(f"cleanup after the failed create was incomplete: {exc}")
 
 
-def _each(results: dict[str, _TargetResult], work: Callable[[_TargetResult], None]) -> None:
-    """Run ``work`` for every target in parallel; raise the first failure after all finished."""
-    with ThreadPoolExecutor(max_workers=min(4, len(results))) as pool:
-        futures = [pool.submit(work, result) for result in results.values()]
-    first = next((f.exception() for f in futures if f.exception() is not None), None)
-    if first is not None:
-        raise first
+def _resolve_versions(
+    olds: JSONDict,
+    inputs: JSONDict,
+    model: ModelInputs,
+    names: dict[str, ComponentNaming],
+    clients: AwsClients,
+) -> dict[str, JSONDict]:
+    """Each target's version: unchanged targets keep theirs, without any AWS call."""
+    same_place = all(olds.get(k, "") == inputs.get(k, "") for k in ("region", "role_arn"))
+    old_versions = (olds.get("versions") or {}) if same_place else {}
+    old_fingerprints = olds.get("fingerprints") or {}
+    versions: dict[str, JSONDict] = {}
+    changed_at_same_version = []
+    for target, naming in names.items():
+        old = old_versions.get(target) or {}
+        same_name = old.get("component_name") == naming.component_name
+        unchanged = same_name and old_fingerprints.get(target) == inputs["fingerprints"][target]
+        given = model.component_version
+        if unchanged and (not given or given == old.get("component_version")):
+            version = str(old["component_version"])
+        elif given:
+            version = given
+            if same_name and old.get("component_version") == given:
+                changed_at_same_version.append(target)
+            else:
+                _check_given_version(clients, naming, given, inputs["fingerprints"][target])
+        else:
+            component = greengrass.component_arn(
+                clients.region, clients.account_id, naming.component_name
+            )
+            version = ownership.next_version(
+                clients.greengrass, component, inputs["fingerprints"][target]
+            )
+        versions[target] = {"component_name": naming.component_name, "component_version": version}
+    if changed_at_same_version:
+        raise _immutable(model.component_version, _content_changes(olds, inputs, names))
+    return versions
+
+
+def _check_given_version(
+    clients: AwsClients, naming: ComponentNaming, version: str, wanted_fingerprint: str
+) -> None:
+    """At preview: a given version that exists must be identical and usable."""
+    arn = greengrass.version_arn(clients.region, clients.account_id, naming.component_name, version)
+    found = ownership.look_up(clients.greengrass, arn)
+    if found is None:
+        return
+    if not found.identical(wanted_fingerprint):
+        raise _immutable(version, [f"{arn} exists, {found.maker}"])
+    if found.state == ownership.FAILED:
+        raise _immutable(version, [f"{arn} is FAILED"])
+
+
+def _immutable(version: str, why: list[str]) -> InputError:
+    major = validate_component_version(version)
+    return InputError(
+        f"component_version {version} is already published with other content "
+        f"({'; '.join(why)}) and versions are immutable: bump component_version to "
+        f"{version_for_major(major + 1)} or omit it to let each target take its next version",
+        field="component_version",
+    )
+
+
+def _content_changes(
+    olds: JSONDict, inputs: JSONDict, names: dict[str, ComponentNaming]
+) -> list[str]:
+    """The inputs whose change alters the package or recipe, for the bump message."""
+    changed = [f"{k} changed" for k in CONTENT_INPUTS if olds.get(k) != inputs.get(k)]
+    old_ids = olds.get("source_identities") or {}
+    for target in names:
+        key = f"compiled_models.{target}"
+        if old_ids.get(key) != inputs["source_identities"][key]:
+            changed.append(f"{key} changed")
+    return changed or ["fingerprints changed"]
+
+
+def _fingerprint(
+    model: ModelInputs, naming: ComponentNaming, manifest: JSONDict, identities: JSONDict
+) -> str:
+    return ownership.fingerprint(
+        component_name=naming.component_name,
+        friendly_name=naming.friendly_name,
+        target=naming.target,
+        manifest=manifest,
+        compiled_identity=identities[f"compiled_models.{naming.target}"],
+        artifact_bucket=model.artifact_bucket,
+        artifact_prefix=model.artifact_prefix,
+    )
+
+
+def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
+    """Delete pulumi-dda's artifact objects among ``uris`` that no component version uses."""
+    candidates = [
+        uri
+        for uri in sorted(uris)
+        # absent, or not uploaded by pulumi-dda: never deleted
+        if artifacts.head_artifact(clients.s3, *parse_s3_uri(uri)).sha256
+    ]
+    in_use = greengrass.referenced_artifacts(clients.greengrass) if candidates else set()
+    for uri in candidates:
+        if uri in in_use:
+            progress(f"{uri} is still used by a component version; left in place")
+            continue
+        artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
+        progress(f"deleted {uri}")
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:
-    """The inputs a state's outputs were created from (the version as the user gave it)."""
+    """The checked inputs a state's outputs were created from."""
     inputs = {k: outs.get(k) for k in INPUT_KEYS}
-    inputs["component_version"] = outs.get("requested_component_version", "")
+    if outs.get("checked_versions") is not None:
+        inputs["versions"] = outs["checked_versions"]
     return inputs
 
 
-def _field_of(message: str) -> str:
-    """The input a check failure message starts with, for the engine's per-property report."""
-    match = re.match(r"[a-z_]+(\.[A-Za-z0-9_-]+)?", message)
-    head = match.group(0) if match else ""
-    known = head in INPUT_KEYS or head.startswith("compiled_models.")
-    return head if known else ""
+def _read_manifest(model: ModelInputs, clients: AwsClients) -> DdaManifest:
+    try:
+        return read_manifest(
+            model.trained_model_uri,
+            clients,
+            relax_device_checks=model.relax_device_checks,
+            progress=progress,
+        )
+    except InputError as exc:
+        if exc.field:
+            raise
+        raise InputError(str(exc), field=TRAINED_KEY) from exc
 
 
 def _identity(uri: str, clients: AwsClients, key: str) -> str:
     try:
         return source_identity(uri, clients)
     except DdaError as exc:
-        raise InputError(f"{key} {uri}: {exc}") from exc
-
-
-def _account_id(clients: AwsClients) -> str:
-    with aws_errors("looking up the AWS account (sts:GetCallerIdentity)"):
-        return str(clients.session.client("sts").get_caller_identity()["Account"])
+        raise InputError(f"{key} {uri}: {exc}", field=key) from exc
 
 
 class DdaModelComponent(Resource):
     """A DDA model component: one Greengrass component version per compilation target."""
 
     components: pulumi.Output[dict[str, Any]]
+    """Target → ``component_name``, ``component_version``, ``arn``, ``platform``,
+    ``local_server_component``, ``artifact_uri``, ``package_id``, ``digest``, ``adopted``."""
+    versions: pulumi.Output[dict[str, Any]]
+    """Target → ``component_name`` and ``component_version``: known at preview, so wire
+    deployments from this output."""
     manifest: pulumi.Output[dict[str, Any]]
     model_name: pulumi.Output[str]
-    component_version: pulumi.Output[str]
 
     def __init__(
         self,
@@ -548,9 +643,7 @@ class DdaModelComponent(Resource):
             "relax_device_checks": relax_device_checks,
             "wait_timeout_seconds": wait_timeout_seconds or 0,
             "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
-            "source_identities": None,
-            "manifest": None,
+            **dict.fromkeys(CHECK_FILLED),
             "components": None,
-            "model_name": None,
         }
         super().__init__(DdaModelComponentProvider(), resource_name, props, opts)

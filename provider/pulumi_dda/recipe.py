@@ -44,7 +44,10 @@ def platform_for(target: str) -> Platform:
         return TARGETS[target]
     except KeyError:
         known = ", ".join(sorted(TARGETS))
-        raise InputError(f"unknown compilation target {target!r}; known targets: {known}") from None
+        raise InputError(
+            f"unknown compilation target {target!r}; known targets: {known}",
+            field="compiled_models",
+        ) from None
 
 
 def validate_component_name(name: str, field: str = "component_name") -> str:
@@ -52,12 +55,18 @@ def validate_component_name(name: str, field: str = "component_name") -> str:
     if not name.startswith("model-"):
         raise InputError(
             f"{field} {name!r} must start with 'model-': the DDA LocalServer only restarts "
-            "and stops components named model*"
+            "and stops components named model*",
+            field="component_name",
         )
     if len(name) > MAX_NAME_LENGTH:
-        raise InputError(f"{field} {name!r} is {len(name)} characters; the limit is 128")
+        raise InputError(
+            f"{field} {name!r} is {len(name)} characters; the limit is 128", field="component_name"
+        )
     if not _NAME_CHARS.match(name):
-        raise InputError(f"{field} {name!r} may contain only letters, digits, '.', '_' and '-'")
+        raise InputError(
+            f"{field} {name!r} may contain only letters, digits, '.', '_' and '-'",
+            field="component_name",
+        )
     return name
 
 
@@ -67,7 +76,8 @@ def validate_component_version(version: str, field: str = "component_version") -
     if match is None:
         raise InputError(
             f"{field} {version!r} must be N.0.0 with N >= 1 (for example 1.0.0): the device "
-            "keys models by the major version and does not run major 0"
+            "keys models by the major version and does not run major 0",
+            field=field,
         )
     return int(match.group(1))
 
@@ -99,18 +109,21 @@ def name_components(
     """
     validate_component_name(component_name)
     if not targets:
-        raise InputError("compiled_models: at least one compilation target is required")
+        raise InputError(
+            "compiled_models: at least one compilation target is required", field="compiled_models"
+        )
     for target in targets:
         try:
             platform_for(target)
         except InputError as exc:
-            raise InputError(f"compiled_models: {exc}") from None
+            raise InputError(f"compiled_models: {exc}", field="compiled_models") from None
     friendly = friendly_name or component_name
     if not target_suffix:
         if len(targets) != 1:
             raise InputError(
                 "target_suffix=False gives every target the same component name, so exactly "
-                f"one compiled model is allowed; got {len(targets)} ({', '.join(sorted(targets))})"
+                f"one compiled model is allowed; got {len(targets)} ({', '.join(sorted(targets))})",
+                field="target_suffix",
             )
         return {targets[0]: ComponentNaming(targets[0], component_name, friendly)}
     result = {}

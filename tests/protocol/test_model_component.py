@@ -15,7 +15,8 @@ from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
 
 from pulumi_dda import samples
-from pulumi_dda.greengrass import user_tag
+from pulumi_dda.greengrass import user_tags
+from pulumi_dda.ownership import FINGERPRINT_TAG, OWNER_TAG, USER_TAG_PREFIX
 from pulumi_dda.local import LocalEndpoint
 
 Provider = DynamicProviderProcess
@@ -97,9 +98,13 @@ def test_tags_only_change_updates_in_place_and_read_sees_drift(
     updated = provider.update(id_, outs, changed)
     assert updated["tags"] == {"team": "ml", "env": "dev"}
     assert updated["components"] == outs["components"]
-    assert gg.list_tags_for_resource(resourceArn=arn)["tags"] == {
-        "team": "ml", "env": "dev", "pulumi-dda:owner": OWNER, user_tag(OWNER): OWNER
-    }  # fmt: skip
+    tags = gg.list_tags_for_resource(resourceArn=arn)["tags"]
+    assert user_tags(tags) == {"team": "ml", "env": "dev"}
+    assert tags[OWNER_TAG] == OWNER
+    assert tags[FINGERPRINT_TAG] == inputs["fingerprints"]["x86_64-cpu"]
+    holders = [v for k, v in tags.items() if k.startswith(USER_TAG_PREFIX)]
+    assert len(holders) == 1
+    assert holders[0].endswith(f" {OWNER}")
 
     gg.tag_resource(resourceArn=arn, tags={"team": "someone-else"})
     read_id, read_outs, read_inputs = provider.read(id_, updated)
@@ -122,7 +127,7 @@ def test_rewritten_model_needs_a_version_bump_then_replaces(
     prop, reason = failures[0]
     assert prop == "component_version"
     assert "bump component_version to 2.0.0" in reason
-    assert "source_identities" in reason
+    assert "compiled_models.x86_64-cpu changed" in reason
     bumped, failures = provider.check(inputs, {**news, "component_version": "2.0.0"})
     assert failures == []
     assert (
@@ -134,18 +139,29 @@ def test_rewritten_model_needs_a_version_bump_then_replaces(
         == inputs["source_identities"]["compiled_models.jetson-xavier"]
     )
     diff = provider.diff(id_, outs, bumped)
-    assert set(diff.replaces) == {"component_version", "source_identities"}
+    assert list(diff.replaces) == ["versions"]
     assert diff.deleteBeforeReplace is False
 
 
 def test_omitted_version_takes_the_next_free_major(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
-    _up(provider, {**news, "component_version": "4.0.0", "owner": "other/stack/model"})
-    _id, _inputs, outs = _up(provider, {**news, "component_version": ""})
-    assert outs["component_version"] == "5.0.0"
+    other = {**news, "component_version": "4.0.0", "owner": "other/stack/model"}
+    _up(provider, {**other, "friendly_name": "Other content"})
+    _id, inputs, outs = _up(provider, {**news, "component_version": ""})
+    assert inputs["versions"]["jetson-xavier"]["component_version"] == "5.0.0"  # at preview
+    assert outs["versions"]["jetson-xavier"]["component_version"] == "5.0.0"
     assert outs["components"]["jetson-xavier"]["component_version"] == "5.0.0"
     assert "model-defects-jetson-xavier@5.0.0" in _versions(gg)
+
+
+def test_omitted_version_adopts_an_identical_newest_version_of_another_stack(
+    provider: Provider, news: dict[str, Any]
+) -> None:
+    _up(provider, {**news, "component_version": "4.0.0", "owner": "other/stack/model"})
+    _id, inputs, outs = _up(provider, {**news, "component_version": ""})
+    assert {v["component_version"] for v in inputs["versions"].values()} == {"4.0.0"}
+    assert {c["adopted"] for c in outs["components"].values()} == {True}
 
 
 def test_promotion_adopts_and_the_last_stack_to_go_cleans_up(
@@ -178,37 +194,42 @@ def test_destroying_the_adopter_keeps_the_creator_working(
     assert gg.describe_component(arn=arn)["status"]["componentState"] == "DEPLOYABLE"
 
 
-def test_a_version_not_made_by_pulumi_dda_is_adopted_and_never_deleted(
+def test_a_version_not_made_by_pulumi_dda_is_never_adopted_nor_deleted(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
-    _id, _, made = _up(provider, news)
+    id_, _, made = _up(provider, news)
     arn = made["components"]["x86_64-cpu"]["arn"]
     gg.untag_resource(
         resourceArn=arn, tagKeys=list(gg.list_tags_for_resource(resourceArn=arn)["tags"])
     )
-    id_, _, adopter = _up(provider, {**news, "owner": "pulumi-dda/prod/model"})
-    assert adopter["components"]["x86_64-cpu"]["adopted"] is True
-    provider.delete(id_, adopter)
-    assert "model-defects-x86-64-cpu@1.0.0" in _versions(gg)
+    _inputs, failures = provider.check({}, {**news, "owner": "pulumi-dda/prod/model"})
+    assert failures[0][0] == "component_version"
+    assert f"{arn} exists, not made by pulumi-dda" in failures[0][1]
+    provider.delete(id_, made)
+    assert _versions(gg) == ["model-defects-x86-64-cpu@1.0.0"]
 
 
 def test_existing_version_with_other_content_is_refused(
-    provider: Provider,
-    news: dict[str, Any],
-    upload: Callable[[str, Path], str],
-    tmp_path: Path,
-    gg: Any,
-    s3: Any,
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    _up(provider, {**news, "owner": "a/b/c"})
-    upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=7))
-    inputs, failures = provider.check({}, {**news, "owner": "x/y/z"})
+    other = {**news, "owner": "x/y/z", "friendly_name": "Other content"}
+    checked_before, failures = provider.check({}, other)
     assert failures == []
+    _up(provider, {**news, "owner": "a/b/c"})
+    # Known at preview: the given version exists with other content.
+    _inputs, failures = provider.check({}, other)
+    assert failures[0][0] == "component_version"
+    assert "made by a/b/c" in failures[0][1]
+    assert "bump component_version to 2.0.0" in failures[0][1]
+    # Created between this stack's check and its create: refused at create, nothing left.
     keys_before = _artifact_keys(s3)
     with pytest.raises(ProviderError, match="already exists with other content"):
-        provider.create(inputs)
+        provider.create(checked_before)
     assert _artifact_keys(s3) == keys_before
     assert len(_versions(gg)) == 2
+    x86 = "arn:aws:greengrass:us-east-1:123456789012:components:model-defects-x86-64-cpu"
+    tags = gg.list_tags_for_resource(resourceArn=f"{x86}:versions:1.0.0")["tags"]
+    assert [v for k, v in tags.items() if k.startswith(USER_TAG_PREFIX)][0].endswith(" a/b/c")
 
 
 def test_second_create_after_a_crash_reclaims_and_destroy_cleans_up(
@@ -390,12 +411,14 @@ def test_omitted_version_reclaims_its_own_identical_version_after_a_crash(
     omitted = {**news, "component_version": ""}
     _up(provider, omitted)  # state lost: the engine never saw this create finish
     id_, _, outs = _up(provider, omitted)
-    assert outs["component_version"] == "1.0.0"
+    assert {v["component_version"] for v in outs["versions"].values()} == {"1.0.0"}
+    assert {c["adopted"] for c in outs["components"].values()} == {False}
     assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@1.0.0"]
-    # New content for the same resource (a replacement): the next major, not a reclaim.
+    # New content for one target: that target takes the next major, the other keeps its own.
     upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=5))
     _new_id, _, replaced = _up(provider, omitted)
-    assert replaced["component_version"] == "2.0.0"
+    assert replaced["versions"]["x86_64-cpu"]["component_version"] == "2.0.0"
+    assert replaced["versions"]["jetson-xavier"]["component_version"] == "1.0.0"
     provider.delete(id_, outs)
     provider.delete(_new_id, replaced)
     assert _versions(gg) == []
