@@ -338,9 +338,7 @@ class _Create:
                     if self._take_over(target, found):
                         return
                 else:
-                    self._next_version(
-                        target, f"already exists with other content ({found.maker})"
-                    )
+                    self._next_version(target, f"already exists with other content ({found.maker})")
             raise DdaError(f"no usable version found after {MAX_VERSION_ATTEMPTS} attempts")
         except DdaError as exc:
             raise _TargetFailure(target.naming.target, target.phase, exc) from exc

@@ -16,8 +16,8 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from pulumi_dda import samples
 from pulumi_dda.greengrass import user_tags
-from pulumi_dda.ownership import FINGERPRINT_TAG, OWNER_TAG, USER_TAG_PREFIX
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.ownership import FINGERPRINT_TAG, OWNER_TAG, USER_TAG_PREFIX
 
 Provider = DynamicProviderProcess
 
@@ -229,7 +229,7 @@ def test_existing_version_with_other_content_is_refused(
     assert len(_versions(gg)) == 2
     x86 = "arn:aws:greengrass:us-east-1:123456789012:components:model-defects-x86-64-cpu"
     tags = gg.list_tags_for_resource(resourceArn=f"{x86}:versions:1.0.0")["tags"]
-    assert [v for k, v in tags.items() if k.startswith(USER_TAG_PREFIX)][0].endswith(" a/b/c")
+    assert next(v for k, v in tags.items() if k.startswith(USER_TAG_PREFIX)).endswith(" a/b/c")
 
 
 def test_second_create_after_a_crash_reclaims_and_destroy_cleans_up(
