@@ -70,6 +70,8 @@ class Events:
     diffs: dict[str, list[str]] = field(default_factory=dict)
     """Changed input names per resource: the provider's replace keys and old/new inputs."""
     messages: list[str] = field(default_factory=list)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The new inputs the engine planned for each resource (the preview's values)."""
 
     def __call__(self, event: auto.EngineEvent) -> None:
         pre = event.resource_pre_event
@@ -82,6 +84,8 @@ class Events:
                 old, new = meta.old.inputs or {}, meta.new.inputs or {}
                 changed |= {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
             changed.discard("__provider")
+            if meta.new is not None:
+                self.inputs[name] = dict(meta.new.inputs or {})
             self.diffs[name] = sorted(set(self.diffs.get(name, [])) | changed)
         if event.diagnostic_event is not None:
             self.messages.append(event.diagnostic_event.message)

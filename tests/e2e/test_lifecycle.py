@@ -42,7 +42,6 @@ def test_preview_up_noop_refresh_edit_disappear_destroy(
     s3: Any,
     tmp_path: Path,
 ) -> None:
-    ep.configure(allow_recreate_deleted_versions=True)
     stack = new_stack("dev", {"model": model_config, "artifactBucket": ARTIFACTS})
     _create(stack, gg, s3)
     _no_changes(stack, ep)
@@ -91,13 +90,13 @@ def _rewrite_model_then_bump(
     with pytest.raises(auto.CommandError) as info:
         stack.preview()
     assert "bump component_version to 2.0.0" in str(info.value)
-    assert "source_identities" in str(info.value)
+    assert "compiled_models.x86_64-cpu changed" in str(info.value)
 
     set_config(stack, "model", {**model_config, "componentVersion": "2.0.0"})
     events = Events()
     stack.preview(on_event=events)
     assert events.model_ops() == {"model": ["create-replacement", "replace", "delete-replaced"]}
-    assert {"source_identities", "component_version"} <= set(events.diffs["model"])
+    assert {"source_identities", "component_version", "versions"} <= set(events.diffs["model"])
     up = stack.up()
     assert up.summary.resource_changes == {"replace": 1, "same": 1}
     assert _versions(gg) == ["model-defects-jetson-xavier@2.0.0", "model-defects-x86-64-cpu@2.0.0"]

@@ -62,7 +62,9 @@ def test_dev_to_prod_in_one_account_adopts_and_survives_dev_destroy(
     assert set(events.diffs["model"]) == {
         "compiled_models",
         "component_version",
+        "fingerprints",
         "source_identities",
+        "versions",
     }
     prod_v2 = prod.up().outputs["components"].value["model"]
     assert {c["adopted"] for c in prod_v2.values()} == {True}

@@ -1,8 +1,12 @@
-"""End-to-end test program: DdaModelComponents declared from stack config."""
+"""End-to-end test program: DdaModelComponents declared from stack config.
+
+``deployTo`` (optional) maps a compilation target to a thing-group ARN: each gets a
+GreengrassDeployment of that target's component, wired from ``versions`` (known at preview).
+"""
 
 import pulumi
 
-from pulumi_dda import DdaModelComponent
+from pulumi_dda import DdaModelComponent, GreengrassDeployment
 
 config = pulumi.Config()
 model = config.require_object("model")
@@ -23,4 +27,20 @@ for index in range(count):
         wait_timeout_seconds=60,
     )
     components[f"model{suffix}"] = resource.components
+
+deployments = {}
+for target, group in (config.get_object("deployTo") or {}).items():
+    deployment = GreengrassDeployment(
+        f"deployment-{target}",
+        target_arn=group,
+        components=resource.versions.apply(
+            lambda versions, t=target: {
+                versions[t]["component_name"]: {
+                    "component_version": versions[t]["component_version"]
+                }
+            }
+        ),
+    )
+    deployments[target] = deployment.deployment_id
 pulumi.export("components", components)
+pulumi.export("deployments", deployments)

@@ -1,0 +1,128 @@
+"""Component-version identity under the real engine: pin/unpin, one-target changes moving only
+that target's deployment, deployments made outside the stack, adoption across stacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from e2e_harness import ARTIFACTS, MODELS, Events, set_config
+from pulumi import automation as auto
+
+from pulumi_dda import samples
+from pulumi_dda.local import LocalEndpoint
+
+
+def _versions(gg: Any, name: str) -> list[str]:
+    arn = f"arn:aws:greengrass:us-east-1:123456789012:components:{name}"
+    return sorted(
+        v["componentVersion"] for v in gg.list_component_versions(arn=arn)["componentVersions"]
+    )
+
+
+def _latest(gg: Any) -> dict[str, dict[str, Any]]:
+    listed = gg.list_deployments(historyFilter="LATEST_ONLY")["deployments"]
+    return {d["targetArn"]: gg.get_deployment(deploymentId=d["deploymentId"]) for d in listed}
+
+
+def test_pin_and_unpin_the_resolved_version_change_nothing(
+    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any]
+) -> None:
+    omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
+    stack = new_stack("dev", {"model": omitted, "artifactBucket": ARTIFACTS})
+    up = stack.up()
+    resolved = {c["component_version"] for c in up.outputs["components"].value["model"].values()}
+    assert resolved == {"1.0.0"}
+    set_config(stack, "model", {**omitted, "componentVersion": "1.0.0"})
+    stack.preview(expect_no_changes=True)
+    assert stack.up(expect_no_changes=True).summary.resource_changes == {"same": 2}
+    set_config(stack, "model", omitted)
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+
+
+def test_one_target_change_moves_only_that_targets_deployment(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+    tmp_path: Path,
+) -> None:
+    iot = ep.client("iot")
+    groups = {
+        t: iot.create_thing_group(thingGroupName=f"dda-{t.replace('_', '-')}")["thingGroupArn"]
+        for t in model_config["compiledModels"]
+    }
+    omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
+    stack = new_stack("dev", {"model": omitted, "artifactBucket": ARTIFACTS, "deployTo": groups})
+    stack.up()
+    before = _latest(gg)
+
+    new_jetson = samples.write_compiled_model(tmp_path / "jx-run2.tar.gz", seed=88)
+    s3.upload_file(str(new_jetson), MODELS, "neo/jx/model.tar.gz")
+    events = Events()
+    stack.preview(on_event=events)
+    assert events.ops["model"] == ["create-replacement", "replace", "delete-replaced"]
+    assert events.ops["deployment-jetson-xavier"] == ["update"]
+    assert events.ops["deployment-x86_64-cpu"] == ["same"]
+    # The version the deployment moves to is known in the preview.
+    assert events.inputs["deployment-jetson-xavier"]["components"] == {
+        "model-defects-jetson-xavier": {"component_version": "2.0.0"}
+    }
+
+    stack.up()
+    assert _versions(gg, "model-defects-x86-64-cpu") == ["1.0.0"]
+    assert _versions(gg, "model-defects-jetson-xavier") == ["2.0.0"]
+    after = _latest(gg)
+    x86, jetson = groups["x86_64-cpu"], groups["jetson-xavier"]
+    assert after[x86]["deploymentId"] == before[x86]["deploymentId"]
+    assert after[x86]["revisionId"] == "1"
+    assert after[jetson]["revisionId"] == "2"
+    assert after[jetson]["components"] == {
+        "model-defects-jetson-xavier": {"componentVersion": "2.0.0"}
+    }
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+    assert gg.list_components(scope="PRIVATE")["components"] == []
+
+
+def test_a_deployment_outside_the_stack_keeps_its_version_on_destroy(
+    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any], ep: LocalEndpoint, gg: Any
+) -> None:
+    stack = new_stack("dev", {"model": model_config, "artifactBucket": ARTIFACTS})
+    stack.up()
+    group = ep.client("iot").create_thing_group(thingGroupName="line-7")["thingGroupArn"]
+    outside = gg.create_deployment(
+        targetArn=group,
+        components={"model-defects-x86-64-cpu": {"componentVersion": "1.0.0"}},
+    )["deploymentId"]
+    events = Events()
+    stack.destroy(on_event=events)
+    assert _versions(gg, "model-defects-x86-64-cpu") == ["1.0.0"]
+    names = [c["componentName"] for c in gg.list_components(scope="PRIVATE")["components"]]
+    assert names == ["model-defects-x86-64-cpu"]
+    assert any(f"kept: deployment {outside} of {group} uses it" in m for m in events.messages)
+
+
+def test_prod_adopts_dev_against_the_services_rewritten_recipe(
+    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any], gg: Any
+) -> None:
+    config = {"model": model_config, "artifactBucket": ARTIFACTS}
+    dev = new_stack("dev", config)
+    prod = new_stack("prod", config)
+    dev_components = dev.up().outputs["components"].value["model"]
+    arn = dev_components["x86_64-cpu"]["arn"]
+    stored = json.loads(gg.get_component(arn=arn, recipeOutputFormat="JSON")["recipe"])
+    artifact = stored["Manifests"][0]["Artifacts"][0]
+    assert list(stored) == sorted(stored)  # rewritten by the service, not what was sent
+    assert artifact["Uri"] == dev_components["x86_64-cpu"]["artifact_uri"]
+    prod_components = prod.up().outputs["components"].value["model"]
+    assert {c["adopted"] for c in prod_components.values()} == {True}
+    assert prod_components["x86_64-cpu"]["digest"] == artifact["Digest"]
+    prod.preview(expect_no_changes=True)
+    dev.destroy()
+    prod.destroy()
+    assert gg.list_components(scope="PRIVATE")["components"] == []
