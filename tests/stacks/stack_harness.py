@@ -128,7 +128,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             },
             "aws:iot/thing:Thing": {"arn": f"{arn_prefix}:thing/{inputs.get('name')}"},
             "aws:iot/roleAlias:RoleAlias": {"arn": f"{arn_prefix}:rolealias/{inputs.get('alias')}"},
-            "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"},
+            "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name},
             "aws:iot/policy:Policy": {"arn": f"{arn_prefix}:policy/{inputs.get('name')}"},
             "aws:iot/provisioningTemplate:ProvisioningTemplate": {
                 "arn": f"{arn_prefix}:provisioningtemplate/{inputs.get('name')}"
