@@ -44,7 +44,10 @@ Stack config (namespace ``pulumi-dda`` unless written out):
 - ``tags`` (default {}): tags of every resource that takes them.
 
 This module is imported by ``__main__.py`` and by the wiring tests, so it has no side effects
-at import time: :func:`main` reads the config and declares the resources.
+at import time: :func:`main` reads the config and declares the resources. Beside it:
+``dda_config`` (reading and checking these keys), ``dda_policies`` (the IAM and IoT policy
+documents, pure) and ``dda_devices`` (certificates, IoT policies, fleet provisioning and the
+rendered nucleus config).
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def _artifact_bucket(cfg: StackConfig) -> tuple[pulumi.Output[str], list[pulumi.
 
 
 @dataclass(frozen=True)
-class Fleet:
+class Registry:
     """The thing groups (target -> ARN) and, when managed, their resources."""
 
     group_arns: dict[str, pulumi.Output[str]]
@@ -120,13 +123,13 @@ class Fleet:
     things: dict[str, tuple[str, aws.iot.Thing]]  # thing name -> (target, thing)
 
 
-def _thing_groups(cfg: StackConfig) -> Fleet:
-    fleet = Fleet({}, {}, {})
+def _thing_groups(cfg: StackConfig) -> Registry:
+    registry = Registry({}, {}, {})
     for target, things in cfg.devices.items():
         name = thing_group_name(target)
         if not cfg.manage_infrastructure:
             assert cfg.account_id is not None  # read_config checked it
-            fleet.group_arns[target] = pulumi.Output.from_input(
+            registry.group_arns[target] = pulumi.Output.from_input(
                 thing_group_arn(cfg.region, cfg.account_id, name)
             )
             continue
@@ -138,10 +141,10 @@ def _thing_groups(cfg: StackConfig) -> Fleet:
                 thing_group_name=group.name,
                 thing_name=thing.name,
             )
-            fleet.things[thing_name] = (target, thing)
-        fleet.groups[target] = group
-        fleet.group_arns[target] = group.arn
-    return fleet
+            registry.things[thing_name] = (target, thing)
+        registry.groups[target] = group
+        registry.group_arns[target] = group.arn
+    return registry
 
 
 def _token_exchange(
@@ -203,7 +206,7 @@ def deployment_components(
 
 
 def _devices(
-    cfg: StackConfig, fleet: Fleet, alias: aws.iot.RoleAlias, account: pulumi.Output[str]
+    cfg: StackConfig, registry: Registry, alias: aws.iot.RoleAlias, account: pulumi.Output[str]
 ) -> dict[str, Any]:
     """Certificates, IoT policies, fleet provisioning and what an operator needs from them."""
     assert cfg.nucleus_version is not None  # read_config requires it when managed
@@ -232,11 +235,11 @@ def _devices(
                     csr=cfg.certificate_requests[name],
                 ),
             }
-            for name, (target, thing) in fleet.things.items()
+            for name, (target, thing) in registry.things.items()
         },
     }
     if cfg.fleet is not None:
-        outputs["fleetProvisioning"] = fleet_provisioning(ctx, cfg.fleet, fleet.groups)
+        outputs["fleetProvisioning"] = fleet_provisioning(ctx, cfg.fleet, registry.groups)
     return outputs
 
 
@@ -245,7 +248,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     model_deps: list[pulumi.Resource] = []
     deployment_deps: list[pulumi.Resource] = []
-    fleet = _thing_groups(cfg)
+    registry = _thing_groups(cfg)
     if cfg.manage_infrastructure:
         bucket_name, bucket_resources = _artifact_bucket(cfg)
         # Upload only into a bucket that already encrypts and blocks public access.
@@ -256,7 +259,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         deployment_deps = [policy]
         outputs["roleAliasArn"] = alias.arn
         outputs["roleAlias"] = alias.alias
-        outputs.update(_devices(cfg, fleet, alias, account))
+        outputs.update(_devices(cfg, registry, alias, account))
     else:
         bucket_name = pulumi.Output.from_input(cfg.artifact_bucket)
 
@@ -275,7 +278,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(depends_on=model_deps),
     )
     deployments: dict[str, pulumi.Output[str]] = {}
-    for target, arn in fleet.group_arns.items():
+    for target, arn in registry.group_arns.items():
         deployment = GreengrassDeployment(
             f"deployment-{target}",
             target_arn=arn,
@@ -292,7 +295,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
 
     outputs.update(
         artifactBucket=bucket_name,
-        thingGroupArns=fleet.group_arns,
+        thingGroupArns=registry.group_arns,
         components=model.components,
         deployments=deployments,
     )

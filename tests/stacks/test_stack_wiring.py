@@ -119,7 +119,6 @@ def test_token_exchange_role_alias_and_trust(runs: dict[str, StackRun], stack: s
     assert alias.inputs["roleArn"] == role.outputs["arn"]
     assert run.outputs["roleAliasArn"].endswith(f":rolealias/{alias.inputs['alias']}")
     assert run.outputs["roleAlias"] == alias.inputs["alias"]
-    # The deployments wait for the policy: a device acts on a deployment at once.
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     assert all(s["Effect"] == "Allow" and "NotAction" not in s for s in statements.values())
 
