@@ -6,30 +6,53 @@ dev's ``model`` block into prod's file. ``manageInfrastructure: false`` (the loc
 declares only the model component and the deployments, against a bucket, thing groups and
 things that already exist.
 
+Prerequisite in every account and region: DDA's LocalServer components
+(``aws.edgeml.dda.LocalServer.arm64`` / ``.amd64``), published from the DDA repository. Every
+model recipe depends on its platform's LocalServer (HARD), so a device cannot deploy the model
+without it; ``localServerArtifacts`` says where its artifacts are, for the device role.
+
 Stack config (namespace ``pulumi-dda`` unless written out):
 
 - ``aws:region``: region of everything, the model component and deployments included.
-- ``manageInfrastructure`` (bool, default true): declare the bucket, thing groups, things and
-  token-exchange role; false: take them as existing (the local demo stack).
+- ``manageInfrastructure`` (bool, default true): declare the bucket, thing groups, things,
+  certificates, IoT policies and token-exchange role; false: take them as existing (the local
+  demo stack; the device keys below are then refused).
 - ``accountId``: 12 digits; required when ``manageInfrastructure`` is false, to build the
   thing-group ARNs ``arn:aws:iot:<region>:<accountId>:thinggroup/dda-<target>``.
 - ``artifactBucket``: the bucket the component packages go to (created when managed).
 - ``artifactPrefix`` (default ""): key prefix of the packages, empty or ending in "/".
-- ``devices``: compilation target -> thing names; one thing group ``dda-<target>`` ("_"
-  becomes "-") and one deployment per target.
+- ``devices``: compilation target -> thing names (``[A-Za-z0-9_-]``, at most 119 characters);
+  one thing group ``dda-<target>`` ("_" becomes "-") and one deployment per target. A list may
+  be empty only with ``fleetProvisioning`` (devices then join by themselves).
+- ``certificateRequests`` (managed): thing name -> the PEM CSR the device made (its private key
+  never leaves it); every listed thing needs one. Each becomes an active certificate attached
+  exclusively to the thing, with the thing's own minimal IoT policy.
+- ``fleetProvisioning`` (optional, managed): ``thingNamePrefix`` (names of self-registering
+  devices; no listed thing may start with it) and ``claimCertificateRequest`` (PEM CSR of the
+  claim certificate). Adds a provisioning role, one template per target, the prefix-scoped
+  IoT policy and the claim certificate with its provisioning-only policy.
+- ``localServerArtifacts`` (managed): ``s3://bucket/prefix/`` URIs of the LocalServer's
+  artifacts (prefix empty or ending in "/"); the device role may read them.
+- ``nucleusVersion`` (managed): the Greengrass nucleus version written into each device's
+  rendered ``config.yaml`` (the version of the installer the devices run).
+- ``logManager`` (optional): ``componentVersion`` of ``aws.greengrass.LogManager`` (2.3.5 or
+  later recommended by its page); every deployment then uploads system, model and LocalServer
+  logs to CloudWatch Logs, and only then may the device role write ``/aws/greengrass/*`` logs.
 - ``model``: ``componentName``, ``componentVersion`` (optional: the next free major),
   ``friendlyName`` (optional), ``trainedModelUri``, ``compiledModels`` (target -> URI);
   every target in ``devices`` needs a compiled model.
 - ``tags`` (default {}): tags of every resource that takes them.
 
 This module is imported by ``__main__.py`` and by the wiring tests, so it has no side effects
-at import time: :func:`main` reads the config and declares the resources.
+at import time: :func:`main` reads the config and declares the resources. Beside it:
+``dda_config`` (reading and checking these keys), ``dda_policies`` (the IAM and IoT policy
+documents, pure) and ``dda_devices`` (certificates, IoT policies, fleet provisioning and the
+rendered nucleus config).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -37,46 +60,23 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from dda_config import StackConfig, read_config
+from dda_devices import DeviceContext, core_device, fleet_provisioning, iot_endpoints
+from dda_policies import (
+    S3Location,
+    greengrass_log_groups_arn,
+    token_exchange_policy,
+    token_exchange_trust_policy,
+)
 from pulumi_dda.deployment import GreengrassDeployment
 from pulumi_dda.model_component import DdaModelComponent
-from pulumi_dda.recipe import TARGETS
 
-MODEL_KEYS = {
-    "componentName",
-    "componentVersion",
-    "friendlyName",
-    "trainedModelUri",
-    "compiledModels",
-}
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+__all__ = ["define_stack", "main", "read_config"]
+
+LOG_MANAGER = "aws.greengrass.LogManager"
 # IoT names are per account and region; each stage has an account of its own (see
 # Pulumi.prod.yaml), so the names need no stage in them.
 NAME_PREFIX = "dda"
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The config ``model`` block: what ``DdaModelComponent`` builds."""
-
-    component_name: str
-    trained_model_uri: str
-    compiled_models: dict[str, str]
-    component_version: str | None
-    friendly_name: str | None
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """The validated stack config (namespace ``pulumi-dda`` plus ``aws:region``)."""
-
-    region: str
-    manage_infrastructure: bool
-    account_id: str | None
-    artifact_bucket: str
-    artifact_prefix: str
-    devices: dict[str, list[str]]
-    model: ModelConfig
-    tags: dict[str, str]
 
 
 def thing_group_name(target: str) -> str:
@@ -86,133 +86,6 @@ def thing_group_name(target: str) -> str:
 
 def thing_group_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:aws:iot:{region}:{account_id}:thinggroup/{name}"
-
-
-def read_config() -> StackConfig:
-    """Read and check the stack config; a mistake stops the program before any resource."""
-    config = pulumi.Config()
-    manage = config.get_bool("manageInfrastructure", True)
-    account_id = config.get("accountId")
-    if not manage and not (account_id and _ACCOUNT_ID.match(account_id)):
-        # Without managed groups there is no resource to take the thing-group ARNs from.
-        raise pulumi.RunError(
-            "pulumi-dda:accountId (12 digits) is required when manageInfrastructure is false"
-        )
-    devices = _read_devices(config.require_object("devices"))
-    model = _read_model(config.require_object("model"))
-    missing = sorted(set(devices) - set(model.compiled_models))
-    if missing:
-        raise pulumi.RunError(
-            f"pulumi-dda:devices has thing groups for {', '.join(missing)} but "
-            "pulumi-dda:model.compiledModels has no compiled model for them"
-        )
-    tags = config.get_object("tags", {})
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise pulumi.RunError("pulumi-dda:tags must be a mapping of strings")
-    return StackConfig(
-        region=pulumi.Config("aws").require("region"),
-        manage_infrastructure=manage,
-        account_id=account_id,
-        artifact_bucket=config.require("artifactBucket"),
-        artifact_prefix=config.get("artifactPrefix", ""),
-        devices=devices,
-        model=model,
-        tags={str(k): v for k, v in tags.items()},
-    )
-
-
-def _read_devices(raw: Any) -> dict[str, list[str]]:
-    if not isinstance(raw, dict) or not raw:
-        raise pulumi.RunError("pulumi-dda:devices must map compilation targets to thing names")
-    devices: dict[str, list[str]] = {}
-    seen: set[str] = set()
-    for target, things in raw.items():
-        if target not in TARGETS:
-            known = ", ".join(sorted(TARGETS))
-            raise pulumi.RunError(f"pulumi-dda:devices: unknown target {target!r} ({known})")
-        if not isinstance(things, list) or not things:
-            raise pulumi.RunError(f"pulumi-dda:devices.{target} must be a non-empty list")
-        # A thing in two platform groups would receive two models for different hardware.
-        twice = seen.intersection(things)
-        if twice or len(set(things)) != len(things):
-            raise pulumi.RunError(
-                f"pulumi-dda:devices.{target}: thing names listed twice: {sorted(twice) or things}"
-            )
-        seen.update(things)
-        devices[target] = [str(t) for t in things]
-    return devices
-
-
-def _read_model(raw: Any) -> ModelConfig:
-    if not isinstance(raw, dict):
-        raise pulumi.RunError("pulumi-dda:model must be a mapping")
-    # A misspelt optional key (say ``componentVerison``) would otherwise be silently ignored.
-    unknown = sorted(set(raw) - MODEL_KEYS)
-    if unknown:
-        raise pulumi.RunError(f"pulumi-dda:model: unknown keys {unknown}")
-    for key in ("componentName", "trainedModelUri", "compiledModels"):
-        if not raw.get(key):
-            raise pulumi.RunError(f"pulumi-dda:model.{key} is required")
-    compiled = raw["compiledModels"]
-    if not isinstance(compiled, dict):
-        raise pulumi.RunError("pulumi-dda:model.compiledModels must map targets to archive URIs")
-    return ModelConfig(
-        component_name=str(raw["componentName"]),
-        trained_model_uri=str(raw["trainedModelUri"]),
-        compiled_models={str(t): str(uri) for t, uri in compiled.items()},
-        component_version=str(raw["componentVersion"]) if raw.get("componentVersion") else None,
-        friendly_name=str(raw["friendlyName"]) if raw.get("friendlyName") else None,
-    )
-
-
-def token_exchange_trust_policy() -> dict[str, Any]:
-    """Only the IoT credentials provider may assume the role (for a device's certificate)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "credentials.iot.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-
-
-def token_exchange_policy(bucket: str, prefix: str, region: str) -> dict[str, Any]:
-    """What every device may do with its role-alias credentials.
-
-    S3: only read the packages ``DdaModelComponent`` uploads (``<prefix>model_artifacts/``);
-    Greengrass downloads an artifact with ``GetObject`` and nothing else, so the broader
-    ``s3:GetBucketLocation`` of AWS's sample policy is left out. The bucket uses SSE-S3, so
-    no ``kms:Decrypt`` either.
-
-    Logs: the four actions of Greengrass's documented token-exchange policy, narrowed to the
-    ``/aws/greengrass/*`` log groups the LogManager component writes; without them a model
-    that fails to convert on a device is visible only on the device itself.
-    """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadModelArtifacts",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/{prefix}model_artifacts/*",
-            },
-            {
-                "Sid": "GreengrassLogs",
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                "Resource": f"arn:aws:logs:{region}:*:log-group:/aws/greengrass/*",
-            },
-        ],
-    }
 
 
 def _artifact_bucket(cfg: StackConfig) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
@@ -241,13 +114,22 @@ def _artifact_bucket(cfg: StackConfig) -> tuple[pulumi.Output[str], list[pulumi.
     return bucket.bucket, [bucket, versioning, encryption, public_access]
 
 
-def _thing_groups(cfg: StackConfig) -> dict[str, pulumi.Output[str]]:
-    arns: dict[str, pulumi.Output[str]] = {}
+@dataclass(frozen=True)
+class Registry:
+    """The thing groups (target -> ARN) and, when managed, their resources."""
+
+    group_arns: dict[str, pulumi.Output[str]]
+    groups: dict[str, aws.iot.ThingGroup]
+    things: dict[str, tuple[str, aws.iot.Thing]]  # thing name -> (target, thing)
+
+
+def _thing_groups(cfg: StackConfig) -> Registry:
+    registry = Registry({}, {}, {})
     for target, things in cfg.devices.items():
         name = thing_group_name(target)
         if not cfg.manage_infrastructure:
             assert cfg.account_id is not None  # read_config checked it
-            arns[target] = pulumi.Output.from_input(
+            registry.group_arns[target] = pulumi.Output.from_input(
                 thing_group_arn(cfg.region, cfg.account_id, name)
             )
             continue
@@ -259,22 +141,30 @@ def _thing_groups(cfg: StackConfig) -> dict[str, pulumi.Output[str]]:
                 thing_group_name=group.name,
                 thing_name=thing.name,
             )
-        arns[target] = group.arn
-    return arns
+            registry.things[thing_name] = (target, thing)
+        registry.groups[target] = group
+        registry.group_arns[target] = group.arn
+    return registry
 
 
-def _token_exchange(cfg: StackConfig) -> tuple[aws.iot.RoleAlias, aws.iam.RolePolicy]:
+def _token_exchange(
+    cfg: StackConfig, account: pulumi.Output[str]
+) -> tuple[aws.iot.RoleAlias, aws.iam.RolePolicy]:
     role = aws.iam.Role(
         "token-exchange-role",
         assume_role_policy=json.dumps(token_exchange_trust_policy()),
         tags=cfg.tags,
     )
+    artifacts = S3Location(cfg.artifact_bucket, cfg.artifact_prefix)
+    document = account.apply(
+        lambda a: token_exchange_policy(
+            artifacts=artifacts,
+            local_server=cfg.local_server_artifacts,
+            logs_arn=greengrass_log_groups_arn(cfg.region, a) if cfg.log_manager_version else None,
+        )
+    )
     policy = aws.iam.RolePolicy(
-        "token-exchange-artifacts",
-        role=role.id,
-        policy=json.dumps(
-            token_exchange_policy(cfg.artifact_bucket, cfg.artifact_prefix, cfg.region)
-        ),
+        "token-exchange-artifacts", role=role.id, policy=document.apply(json.dumps)
     )
     alias = aws.iot.RoleAlias(
         "token-exchange-alias",
@@ -285,14 +175,72 @@ def _token_exchange(cfg: StackConfig) -> tuple[aws.iot.RoleAlias, aws.iam.RolePo
     return alias, policy
 
 
-def deployment_components(components: dict[str, Any], target: str) -> dict[str, Any]:
-    """A thing group's deployment: its own platform's component and nothing else.
+def deployment_components(
+    components: dict[str, Any], target: str, log_manager: str | None = None
+) -> dict[str, Any]:
+    """A thing group's deployment: its own platform's component (and LogManager if asked).
 
     A deployment revision replaces the group's previous one, so every component it should
     keep running must be listed; the LocalServer comes in as the component's HARD dependency.
+    LogManager uploads the nucleus's logs and those of the model and its LocalServer.
     """
     built = components[target]
-    return {built["component_name"]: {"component_version": built["component_version"]}}
+    listed: dict[str, Any] = {
+        built["component_name"]: {"component_version": built["component_version"]}
+    }
+    if log_manager is not None:
+        uploads = {
+            "logsUploaderConfiguration": {
+                "systemLogsConfiguration": {"uploadToCloudWatch": "true"},
+                "componentLogsConfigurationMap": {
+                    built["component_name"]: {},
+                    built["local_server_component"]: {},
+                },
+            }
+        }
+        listed[LOG_MANAGER] = {
+            "component_version": log_manager,
+            "configuration_update": {"merge": json.dumps(uploads, sort_keys=True)},
+        }
+    return listed
+
+
+def _devices(
+    cfg: StackConfig, registry: Registry, alias: aws.iot.RoleAlias, account: pulumi.Output[str]
+) -> dict[str, Any]:
+    """Certificates, IoT policies, fleet provisioning and what an operator needs from them."""
+    assert cfg.nucleus_version is not None  # read_config requires it when managed
+    data_endpoint, credentials_endpoint = iot_endpoints()
+    ctx = DeviceContext(
+        name_prefix=NAME_PREFIX,
+        region=cfg.region,
+        account=account,
+        role_alias=alias,
+        data_endpoint=data_endpoint,
+        credentials_endpoint=credentials_endpoint,
+        nucleus_version=cfg.nucleus_version,
+        tags=cfg.tags,
+    )
+    outputs: dict[str, Any] = {
+        "iotDataEndpoint": data_endpoint,
+        "iotCredentialsEndpoint": credentials_endpoint,
+        "devices": {
+            name: {
+                "thingGroup": thing_group_name(target),
+                **core_device(
+                    ctx,
+                    target=target,
+                    thing=thing,
+                    thing_name=name,
+                    csr=cfg.certificate_requests[name],
+                ),
+            }
+            for name, (target, thing) in registry.things.items()
+        },
+    }
+    if cfg.fleet is not None:
+        outputs["fleetProvisioning"] = fleet_provisioning(ctx, cfg.fleet, registry.groups)
+    return outputs
 
 
 def define_stack(cfg: StackConfig) -> dict[str, Any]:
@@ -300,18 +248,20 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     model_deps: list[pulumi.Resource] = []
     deployment_deps: list[pulumi.Resource] = []
+    registry = _thing_groups(cfg)
     if cfg.manage_infrastructure:
         bucket_name, bucket_resources = _artifact_bucket(cfg)
         # Upload only into a bucket that already encrypts and blocks public access.
         model_deps = bucket_resources
-        alias, policy = _token_exchange(cfg)
+        account = aws.get_caller_identity_output().account_id
+        alias, policy = _token_exchange(cfg, account)
         # Devices act on a deployment at once; without the policy their download would fail.
         deployment_deps = [policy]
         outputs["roleAliasArn"] = alias.arn
         outputs["roleAlias"] = alias.alias
+        outputs.update(_devices(cfg, registry, alias, account))
     else:
         bucket_name = pulumi.Output.from_input(cfg.artifact_bucket)
-    group_arns = _thing_groups(cfg)
 
     model = DdaModelComponent(
         "model",
@@ -328,11 +278,13 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(depends_on=model_deps),
     )
     deployments: dict[str, pulumi.Output[str]] = {}
-    for target, arn in group_arns.items():
+    for target, arn in registry.group_arns.items():
         deployment = GreengrassDeployment(
             f"deployment-{target}",
             target_arn=arn,
-            components=model.components.apply(partial(deployment_components, target=target)),
+            components=model.components.apply(
+                partial(deployment_components, target=target, log_manager=cfg.log_manager_version)
+            ),
             deployment_name=f"dda-{target}",
             tags=dict(cfg.tags),
             region=cfg.region,
@@ -343,7 +295,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
 
     outputs.update(
         artifactBucket=bucket_name,
-        thingGroupArns=group_arns,
+        thingGroupArns=registry.group_arns,
         components=model.components,
         deployments=deployments,
     )

@@ -2,8 +2,9 @@
 
 ``make demo`` runs this. It starts the local AWS endpoint (Greengrass v2 served by
 pulumi-dda, S3/IoT/IAM/STS by moto), creates what the ``local`` stack takes as existing (the
-model and artifact buckets, one thing group per platform and its things), generates sample
-trained and compiled models and uploads them, then runs the real Pulumi CLI on the repository's
+model and artifact buckets, one thing group per platform and its things, and stand-ins for
+DDA's LocalServer components that every model recipe depends on), generates sample trained and
+compiled models and uploads them, then runs the real Pulumi CLI on the repository's
 project: ``pulumi up`` of the ``local`` stack, a preview that must show no changes, the stack
 outputs, and ``pulumi destroy``. State lives in ``.state/demo`` (a file backend, recreated on
 every run) because the endpoint's AWS state lives only as long as the demo.
@@ -22,6 +23,7 @@ from typing import Any
 
 import boto3
 import yaml
+from local_server import seed_local_servers
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
@@ -45,7 +47,11 @@ def group_name(target: str) -> str:
 
 
 def bootstrap(endpoint_url: str, config: dict[str, Any], work: Path, seed: int = 0) -> None:
-    """Create what the stack takes as existing and upload sample models to the config's URIs."""
+    """Create what the stack takes as existing and upload sample models to the config's URIs.
+
+    In a real account the LocalServer components are published from the DDA repository first
+    (see docs/operations.md); here ``local_server.py`` publishes stand-ins of version 1.0.0.
+    """
     region = config["aws:region"]
     session = boto3.Session(
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -64,6 +70,7 @@ def bootstrap(endpoint_url: str, config: dict[str, Any], work: Path, seed: int =
         for thing in things:
             iot.create_thing(thingName=thing)
             iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
+    seed_local_servers(session.client("greengrassv2", endpoint_url=endpoint_url))
     upload_models(s3, model, work, seed)
 
 

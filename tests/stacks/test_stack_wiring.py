@@ -1,194 +1,24 @@
 """Wiring of the stack program (stacks/dda_stack.py) under Pulumi's mocks, one run per stack.
 
-Each stack's ``Pulumi.<stack>.yaml`` is loaded into the runtime config exactly as the CLI passes
-it (strings as-is, everything else as JSON) and the program runs against a mock monitor that
-records every registered resource. The mocks stand in for the engine only: they answer the
-dynamic ``DdaModelComponent`` with the components it would build (names and platforms from
-``pulumi_dda.recipe``), so the deployments are wired to realistic outputs.
+The harness (``stack_harness``) runs the program on each stack file's config; the ``runs``
+fixture (conftest) holds those runs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-import sys
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-import yaml
-from pulumi.runtime import settings
-
-from pulumi_dda.recipe import TARGETS
-
-STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
-sys.path.insert(0, str(STACKS_DIR))
-
-import dda_stack  # noqa: E402 - lives in stacks/, which the line above puts on sys.path
-
-# pulumi_aws.s3 warns when it loads about the deprecated classes it still defines (BucketV2...);
-# loading it here under a filter keeps those out of the report while a deprecated class the
-# program instantiates would still warn.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import pulumi_aws
-
-    pulumi_aws.s3.Bucket  # noqa: B018 - the package loads its modules on first attribute use
-
-PROJECT = "pulumi-dda"
-ACCOUNT = "111122223333"
-DYNAMIC = "pulumi-python:dynamic:Resource"
-PROVIDER_KEY = "__provider"
-DEV_CONFIG_AS_PROD = "dev-config-as-prod"
-
-
-@dataclass(frozen=True)
-class Registered:
-    typ: str
-    name: str
-    inputs: dict[str, Any]
-    id: str
-    outputs: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StackRun:
-    stack: str
-    config: dict[str, Any]
-    resources: list[Registered]
-    outputs: dict[str, Any]
-
-    def of_type(self, typ: str) -> list[Registered]:
-        return [r for r in self.resources if r.typ == typ]
-
-    def dynamic(self, key: str) -> list[Registered]:
-        """Dynamic resources all share one type; tell them apart by an input only one has."""
-        return [r for r in self.of_type(DYNAMIC) if key in r.inputs]
-
-    def one(self, typ: str) -> Registered:
-        (found,) = self.of_type(typ)
-        return found
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load((STACKS_DIR / f"Pulumi.{stack}.yaml").read_text())
-    return dict(document["config"])
-
-
-def project_config(config: dict[str, Any], key: str, default: Any = None) -> Any:
-    return config.get(f"{PROJECT}:{key}", default)
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Records each registration and answers with the outputs the real resource would have."""
-
-    def __init__(self, region: str) -> None:
-        self.region = region
-        self.registered: list[Registered] = []
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        raise AssertionError(f"the program should make no provider calls: {args.token}")
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        inputs = {k: v for k, v in args.inputs.items() if k != PROVIDER_KEY}
-        id_, outputs = self._answer(args.typ, args.name, inputs)
-        self.registered.append(Registered(args.typ, args.name, inputs, id_, outputs))
-        return id_, outputs
-
-    def _answer(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        if typ == DYNAMIC and "compiled_models" in inputs:
-            return self._model(inputs)
-        if typ == DYNAMIC and "target_arn" in inputs:
-            # GreengrassDeployment: the id is the target ARN, deployment_id the revision.
-            revision = hashlib.sha256(name.encode()).hexdigest()[:36]
-            return inputs["target_arn"], {**inputs, "deployment_id": revision}
-        arn_prefix = f"arn:aws:iot:{self.region}:{ACCOUNT}"
-        outputs: dict[str, dict[str, Any]] = {
-            "aws:s3/bucket:Bucket": {"arn": f"arn:aws:s3:::{inputs.get('bucket')}"},
-            "aws:iot/thingGroup:ThingGroup": {
-                "arn": f"{arn_prefix}:thinggroup/{inputs.get('name')}"
-            },
-            "aws:iot/thing:Thing": {"arn": f"{arn_prefix}:thing/{inputs.get('name')}"},
-            "aws:iot/roleAlias:RoleAlias": {"arn": f"{arn_prefix}:rolealias/{inputs.get('alias')}"},
-            "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"},
-        }
-        physical = inputs.get("bucket") or inputs.get("name") or name
-        return str(physical), {**inputs, **outputs.get(typ, {})}
-
-    def _model(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        version = inputs["component_version"] or "1.0.0"
-        components = {}
-        for target, uri in inputs["compiled_models"].items():
-            package_id = hashlib.sha256(uri.encode()).hexdigest()[:12]
-            name = f"{inputs['component_name']}-{target.replace('_', '-')}"
-            key = f"{inputs['artifact_prefix']}model_artifacts/model-{package_id}"
-            components[target] = {
-                "component_name": name,
-                "component_version": version,
-                "arn": f"arn:aws:greengrass:{self.region}:{ACCOUNT}:components:{name}"
-                f":versions:{version}",
-                "platform": TARGETS[target].architecture,
-                "local_server_component": TARGETS[target].local_server_component,
-                "artifact_uri": f"s3://{inputs['artifact_bucket']}/{key}/"
-                f"{package_id}_greengrass_model_component.zip",
-                "package_id": package_id,
-                "digest": "digest-" + package_id,
-                "adopted": False,
-            }
-        outputs = {
-            **inputs,
-            "component_version": version,
-            "components": components,
-            "manifest": {"model_graph": {"stages": [{"type": "classification"}]}},
-            "model_name": "classification",
-        }
-        return f"{inputs['component_name']}@{version}", outputs
-
-
-def _cli_config(config: dict[str, Any]) -> dict[str, str]:
-    """The config map the CLI hands the program: non-string values arrive as JSON text."""
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-
-
-def run_stack(stack: str, config_of: str | None = None) -> StackRun:
-    """Run the program for one stack on fresh mocks, settings, root resource and config.
-
-    ``config_of`` runs the stack with another stack's config file.
-    """
-    config = stack_config(config_of or stack)
-    # Pulumi's mocks run on the thread's current event loop; an earlier asyncio.run() in the
-    # same process leaves none.
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    mocks = RecordingMocks(config["aws:region"])
-    settings.reset_options(project=PROJECT, stack=stack, preview=False)
-    pulumi.runtime.set_all_config(_cli_config(config))
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
-    outputs: dict[str, Any] = {}
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        exports = dda_stack.define_stack(dda_stack.read_config())
-        return pulumi.Output.from_input(exports).apply(outputs.update)
-
-    program()
-    return StackRun(stack, config, mocks.registered, outputs)
-
-
-@pytest.fixture(scope="module")
-def runs() -> Iterator[dict[str, StackRun]]:
-    try:
-        runs = {stack: run_stack(stack) for stack in ("dev", "prod", "local")}
-        runs[DEV_CONFIG_AS_PROD] = run_stack("prod", config_of="dev")
-        yield runs
-    finally:
-        # Leave no mock monitor or stack config behind for other test modules.
-        settings.reset_options()
-        pulumi.runtime.set_all_config({})
+from stack_harness import (
+    ACCOUNT,
+    DEV_CONFIG_AS_PROD,
+    DYNAMIC,
+    Registered,
+    StackRun,
+    project_config,
+    run_stack,
+)
 
 
 def _deployments_by_target_arn(run: StackRun) -> dict[str, Registered]:
@@ -203,6 +33,7 @@ def test_each_group_gets_only_its_platform_component(runs: dict[str, StackRun], 
     run = runs[stack]
     devices: dict[str, list[str]] = project_config(run.config, "devices")
     model = project_config(run.config, "model")
+    log_manager = project_config(run.config, "logManager")
     region = run.config["aws:region"]
     account = project_config(run.config, "accountId", ACCOUNT)
     by_arn = _deployments_by_target_arn(run)
@@ -210,7 +41,11 @@ def test_each_group_gets_only_its_platform_component(runs: dict[str, StackRun], 
     for target in devices:
         group = f"dda-{target.replace('_', '-')}"
         deployment = by_arn[f"arn:aws:iot:{region}:{account}:thinggroup/{group}"]
-        assert deployment.inputs["components"] == {
+        components = dict(deployment.inputs["components"])
+        if log_manager:
+            uploader = components.pop("aws.greengrass.LogManager")
+            assert uploader["component_version"] == log_manager["componentVersion"]
+        assert components == {
             f"{model['componentName']}-{target.replace('_', '-')}": {
                 "component_version": model["componentVersion"]
             }
@@ -264,40 +99,58 @@ def test_things_are_members_of_their_platform_group(runs: dict[str, StackRun], s
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_device_role_reads_only_model_artifacts(runs: dict[str, StackRun], stack: str) -> None:
+def test_token_exchange_role_alias_and_trust(runs: dict[str, StackRun], stack: str) -> None:
+    """The alias points at the role, whose trust is AWS's documented one, verbatim."""
     run = runs[stack]
-    bucket = project_config(run.config, "artifactBucket")
-    prefix = project_config(run.config, "artifactPrefix", "")
-    trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
-    assert [s["Principal"] for s in trust["Statement"]] == [
-        {"Service": "credentials.iot.amazonaws.com"}
-    ]
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
-    s3_statements = [s for s in policy["Statement"] if _touches_s3(s)]
-    assert s3_statements == [
-        {
-            "Sid": "ReadModelArtifacts",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{bucket}/{prefix}model_artifacts/*",
-        }
-    ]
-    others = [s for s in policy["Statement"] if not _touches_s3(s)]
-    assert all(a.startswith("logs:") for s in others for a in _listed(s["Action"]))
-    assert all(s["Effect"] == "Allow" and "NotAction" not in s for s in policy["Statement"])
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name == "token-exchange-role"]
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "credentials.iot.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    (policy,) = run.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert policy.inputs["role"] == role.id
     alias = run.one("aws:iot/roleAlias:RoleAlias")
+    assert alias.inputs["roleArn"] == role.outputs["arn"]
     assert run.outputs["roleAliasArn"].endswith(f":rolealias/{alias.inputs['alias']}")
+    assert run.outputs["roleAlias"] == alias.inputs["alias"]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert all(s["Effect"] == "Allow" and "NotAction" not in s for s in statements.values())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_logs_only_with_log_manager_and_in_this_account(
+    runs: dict[str, StackRun], stack: str
+) -> None:
+    with_logs = runs[stack]
+    region = with_logs.config["aws:region"]
+    statements = _role_statements(with_logs)
+    assert statements["GreengrassLogs"]["Resource"] == (
+        f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/aws/greengrass/*"
+    )
+    without = run_stack(stack, overrides={"pulumi-dda:logManager": None})
+    assert "GreengrassLogs" not in _role_statements(without)
+    assert not any(
+        a.startswith("logs:")
+        for s in _role_statements(without).values()
+        for a in _listed(s["Action"])
+    )
+    for deployment in without.dynamic("target_arn"):
+        assert "aws.greengrass.LogManager" not in deployment.inputs["components"]
+
+
+def _role_statements(run: StackRun) -> dict[str, dict[str, Any]]:
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    return {s["Sid"]: s for s in policy["Statement"]}
 
 
 def _listed(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
-
-
-def _touches_s3(statement: dict[str, Any]) -> bool:
-    actions = _listed(statement.get("Action", [])) + _listed(statement.get("NotAction", []))
-    return any(a == "*" or a.startswith("s3:") for a in actions) or "s3" in str(
-        statement.get("Resource")
-    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -345,17 +198,31 @@ def test_local_stack_registers_no_aws_resources(runs: dict[str, StackRun]) -> No
     }
 
 
-def _config_placeholders(config: dict[str, Any], path: str = "") -> dict[str, str]:
-    """Every string leaf of a stack config, mapped to ``<its config path>``."""
+def _config_placeholders(
+    config: dict[str, Any], path: str = "", names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Every string leaf of a stack config, mapped to ``<its config path>``.
+
+    The bucket of an ``s3://`` value gets a placeholder of its own. A mapping key that is
+    itself a config value (``certificateRequests`` is keyed by thing name) is written in the
+    path as that value's placeholder, so no stage's names leak into it.
+    """
+    if names is None:
+        names = _config_placeholders(config, names={})
     found: dict[str, str] = {}
     for key, value in config.items():
-        where = f"{path}.{key}" if path else key
+        segment = names.get(str(key), str(key)) if path else str(key)
+        where = f"{path}.{segment}" if path else segment
         if isinstance(value, dict):
-            found.update(_config_placeholders(value, where))
+            found.update(_config_placeholders(value, where, names))
         elif isinstance(value, list):
-            found.update(_config_placeholders({str(i): v for i, v in enumerate(value)}, where))
+            items = {str(i): v for i, v in enumerate(value)}
+            found.update(_config_placeholders(items, where, names))
         else:
             found.setdefault(str(value), f"<{where}>")
+            if str(value).startswith("s3://"):
+                # Policies name the bucket of an s3:// location in ARNs of their own.
+                found.setdefault(str(value)[5:].split("/", 1)[0], f"<{where}:bucket>")
     return found
 
 
@@ -389,8 +256,8 @@ def _normalise(run: StackRun) -> set[str]:
         if "owner" in inputs:
             inputs["owner"] = inputs["owner"].replace(f"/{run.stack}/", "/<stack>/")
         # Policies are JSON text: compare them parsed, so placeholders land in their values.
-        for key in ("policy", "assumeRolePolicy"):
-            if key in inputs:
+        for key in ("policy", "assumeRolePolicy", "templateBody"):
+            if str(inputs.get(key, "")).startswith("{"):
                 inputs[key] = json.loads(inputs[key])
         entry = {"type": resource.typ, "name": norm(resource.name), "inputs": norm(inputs)}
         normalised.add(json.dumps(entry, sort_keys=True))
@@ -431,4 +298,6 @@ def test_prod_differs_from_dev_only_where_its_config_does(runs: dict[str, StackR
     )
     for entry in only_prod:
         assert any(path in entry for path in paths_only_in_prod), entry
-    assert len(only_prod) == 4  # two things and their two memberships
+    # Per extra device: thing, membership, certificate, its thing attachment, IoT policy and
+    # the policy's attachment.
+    assert len(only_prod) == 2 * 6
