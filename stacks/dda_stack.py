@@ -70,6 +70,7 @@ from dda_policies import (
 )
 from pulumi_dda.deployment import GreengrassDeployment
 from pulumi_dda.model_component import DdaModelComponent
+from pulumi_dda.recipe import platform_for
 
 __all__ = ["define_stack", "main", "read_config"]
 
@@ -176,7 +177,7 @@ def _token_exchange(
 
 
 def deployment_components(
-    components: dict[str, Any], target: str, log_manager: str | None = None
+    versions: dict[str, Any], target: str, log_manager: str | None = None
 ) -> dict[str, Any]:
     """A thing group's deployment: its own platform's component (and LogManager if asked).
 
@@ -184,7 +185,7 @@ def deployment_components(
     keep running must be listed; the LocalServer comes in as the component's HARD dependency.
     LogManager uploads the nucleus's logs and those of the model and its LocalServer.
     """
-    built = components[target]
+    built = versions[target]
     listed: dict[str, Any] = {
         built["component_name"]: {"component_version": built["component_version"]}
     }
@@ -194,7 +195,7 @@ def deployment_components(
                 "systemLogsConfiguration": {"uploadToCloudWatch": "true"},
                 "componentLogsConfigurationMap": {
                     built["component_name"]: {},
-                    built["local_server_component"]: {},
+                    platform_for(target).local_server_component: {},
                 },
             }
         }
@@ -282,7 +283,8 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         deployment = GreengrassDeployment(
             f"deployment-{target}",
             target_arn=arn,
-            components=model.components.apply(
+            # `versions` is known at preview: a deployment changes only when its version does.
+            components=model.versions.apply(
                 partial(deployment_components, target=target, log_manager=cfg.log_manager_version)
             ),
             deployment_name=f"dda-{target}",

@@ -167,6 +167,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             **inputs,
             "component_version": version,
             "components": components,
+            "versions": {
+                t: {k: c[k] for k in ("component_name", "component_version")}
+                for t, c in components.items()
+            },
             "manifest": {"model_graph": {"stages": [{"type": "classification"}]}},
             "model_name": "classification",
         }
