@@ -40,6 +40,7 @@ from pulumi import automation as auto
 
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.local.control import RequestRecord
+from pulumi_dda.local.local_server import seed_local_servers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from e2e_harness import (
@@ -144,6 +145,7 @@ def _leftovers(ep: LocalEndpoint) -> tuple[int, int]:
     versions = sum(
         len(gg.list_component_versions(arn=c["arn"])["componentVersions"])
         for c in gg.list_components(scope="PRIVATE")["components"]
+        if c["componentName"].startswith("model-")
     )
     objects = len(s3.list_objects_v2(Bucket=ARTIFACTS).get("Contents", []))
     return versions, objects
@@ -220,6 +222,7 @@ def run(count: int, engine: Path, by_operation: bool) -> list[str]:
         work = Path(tmp)
         ep.reset()
         ep.configure(state_delay=STATE_DELAY)
+        seed_local_servers(ep.client("greengrassv2"))
         model = sample_model_config(ep.client("s3"), work, name="model-scale")
         config = {"model": model, "artifactBucket": ARTIFACTS, "count": count}
         env = cli_env(ep.url, work / "state", engine)

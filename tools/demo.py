@@ -23,10 +23,10 @@ from typing import Any
 
 import boto3
 import yaml
-from local_server import seed_local_servers
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local.local_server import seed_local_servers
 from pulumi_dda.sources import parse_s3_uri
 
 REPO = Path(__file__).resolve().parents[1]

@@ -102,6 +102,12 @@ def major_of(version: str) -> int:
         return 0
 
 
+def major_of_any(version: str) -> int:
+    """The major part of any semantic version (``1.2.3-rc1`` → 1); 0 if it is not one."""
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
 def create_component_version(gg: GreengrassV2Client, recipe_json: str, tags: dict[str, str]) -> str:
     """``CreateComponentVersion`` with an inline JSON recipe; returns the version ARN."""
     kwargs: dict[str, Any] = {"inlineRecipe": recipe_json.encode()}

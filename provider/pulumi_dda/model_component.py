@@ -495,7 +495,29 @@ def _resolve_versions(
         versions[target] = {"component_name": naming.component_name, "component_version": version}
     if changed_at_same_version:
         raise _immutable(model.component_version, _content_changes(olds, inputs, names))
+    new = [t for t in names if versions[t] != old_versions.get(t)]
+    _check_local_servers(clients, new)
     return versions
+
+
+def _check_local_servers(clients: AwsClients, targets: list[str]) -> None:
+    """Every recipe HARD-depends on DDA's LocalServer ``^1.0.0``: it must be published here.
+
+    Looked up only for targets that get a new version, so an unchanged preview costs nothing.
+    """
+    for server in sorted({platform_for(t).local_server_component for t in targets}):
+        arn = greengrass.component_arn(clients.region, clients.account_id, server)
+        published = greengrass.list_versions(clients.greengrass, arn)
+        if any(greengrass.major_of_any(v) == 1 for v in published):
+            continue
+        users = [t for t in targets if platform_for(t).local_server_component == server]
+        raise InputError(
+            f"compiled_models: {', '.join(sorted(users))} needs DDA's {server} (a version "
+            f"^1.0.0) in account {clients.account_id} region {clients.region}, and it is not "
+            "published there: publish it from the DDA repository first (on the local endpoint: "
+            "pulumi-dda local --seed-local-server)",
+            field="compiled_models",
+        )
 
 
 def _check_given_version(

@@ -11,6 +11,7 @@ from e2e_harness import REGION, cli_env, engine_root, make_project, make_stack, 
 from pulumi import automation as auto
 
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local.local_server import seed_local_servers
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,8 +48,9 @@ def gg(ep: LocalEndpoint) -> Any:
 
 
 @pytest.fixture
-def model_config(s3: Any, tmp_path: Path) -> dict[str, Any]:
+def model_config(s3: Any, gg: Any, tmp_path: Path) -> dict[str, Any]:
     """Sample trained and compiled models uploaded to the local S3; the ``model`` config."""
+    seed_local_servers(gg)
     return sample_model_config(s3, tmp_path)
 
 

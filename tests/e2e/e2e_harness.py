@@ -28,6 +28,12 @@ MODELS = "ml-models"
 ARTIFACTS = "edge-artifacts"
 
 
+def model_components(gg: Any) -> list[dict[str, Any]]:
+    """The private components pulumi-dda made (``model-*``; not the LocalServer stand-ins)."""
+    listed = gg.list_components(scope="PRIVATE")["components"]
+    return [c for c in listed if c["componentName"].startswith("model-")]
+
+
 def engine_root() -> Path:
     """Build (or reuse) the pinned CLI; returns the directory that holds ``bin/pulumi``."""
     return demo.engine_bin().parent

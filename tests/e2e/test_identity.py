@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import ARTIFACTS, MODELS, Events, set_config
+from e2e_harness import ARTIFACTS, MODELS, Events, model_components, set_config
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -86,7 +86,7 @@ def test_one_target_change_moves_only_that_targets_deployment(
     }
     stack.preview(expect_no_changes=True)
     stack.destroy()
-    assert gg.list_components(scope="PRIVATE")["components"] == []
+    assert model_components(gg) == []
 
 
 def test_a_deployment_outside_the_stack_keeps_its_version_on_destroy(
@@ -102,7 +102,7 @@ def test_a_deployment_outside_the_stack_keeps_its_version_on_destroy(
     events = Events()
     stack.destroy(on_event=events)
     assert _versions(gg, "model-defects-x86-64-cpu") == ["1.0.0"]
-    names = [c["componentName"] for c in gg.list_components(scope="PRIVATE")["components"]]
+    names = [c["componentName"] for c in model_components(gg)]
     assert names == ["model-defects-x86-64-cpu"]
     assert any(f"kept: deployment {outside} of {group} uses it" in m for m in events.messages)
 
@@ -125,4 +125,4 @@ def test_prod_adopts_dev_against_the_services_rewritten_recipe(
     prod.preview(expect_no_changes=True)
     dev.destroy()
     prod.destroy()
-    assert gg.list_components(scope="PRIVATE")["components"] == []
+    assert model_components(gg) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import ARTIFACTS, MODELS, Events, set_config
+from e2e_harness import ARTIFACTS, MODELS, Events, model_components, set_config
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -17,7 +17,7 @@ from pulumi_dda.local import LocalEndpoint
 def _versions(gg: Any) -> list[str]:
     return sorted(
         f"{c['componentName']}@{v['componentVersion']}"
-        for c in gg.list_components(scope="PRIVATE")["components"]
+        for c in model_components(gg)
         for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
     )
 

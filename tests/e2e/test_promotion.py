@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import ARTIFACTS, MODELS, Events, set_config
+from e2e_harness import ARTIFACTS, MODELS, Events, model_components, set_config
 from pulumi import automation as auto
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local.local_server import seed_local_servers
 
 OTHER_ACCOUNT = "222222222222"
 OTHER_REGION = "us-west-2"
@@ -76,7 +77,7 @@ def test_dev_to_prod_in_one_account_adopts_and_survives_dev_destroy(
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"]}
     assert {c["artifact_uri"].split("/", 3)[3] for c in prod_v2.values()} <= keys
     prod.destroy()
-    assert gg.list_components(scope="PRIVATE")["components"] == []
+    assert model_components(gg) == []
     assert s3.list_objects_v2(Bucket=ARTIFACTS).get("KeyCount", 0) == 0
 
 
@@ -94,6 +95,7 @@ def test_prod_in_another_account_and_region_makes_its_own_copy(
         "aws_session_token": creds["SessionToken"],
         "region_name": OTHER_REGION,
     }
+    seed_local_servers(ep.client("greengrassv2", **other))
     other_s3 = ep.client("s3", **other)
     other_s3.create_bucket(
         Bucket="edge-artifacts-prod",
@@ -117,8 +119,8 @@ def test_prod_in_another_account_and_region_makes_its_own_copy(
         assert component["digest"] == dev_components[target]["digest"]
         assert component["artifact_uri"].startswith("s3://edge-artifacts-prod/")
     other_gg = ep.client("greengrassv2", **other)
-    assert len(other_gg.list_components(scope="PRIVATE")["components"]) == 2
+    assert len(model_components(other_gg)) == 2
     prod.destroy()
-    assert other_gg.list_components(scope="PRIVATE")["components"] == []
-    assert len(gg.list_components(scope="PRIVATE")["components"]) == 2
+    assert model_components(other_gg) == []
+    assert len(model_components(gg)) == 2
     dev.destroy()

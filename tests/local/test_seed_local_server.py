@@ -1,17 +1,13 @@
-"""The LocalServer stand-ins seeded into the local endpoint (tools/local_server.py)."""
+"""The LocalServer stand-ins seeded into the local endpoint (pulumi_dda.local.local_server)."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import local_server
-
+from pulumi_dda.local import local_server
 from pulumi_dda.recipe import TARGETS
 
 

@@ -18,6 +18,7 @@ from dynamic_harness import (
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local.local_server import seed_local_servers
 from pulumi_dda.model_component import DdaModelComponentProvider
 
 
@@ -63,8 +64,10 @@ def upload(s3: Any, tmp_path: Path) -> Callable[[str, Path], str]:
 
 
 @pytest.fixture
-def news(s3: Any, tmp_path: Path, upload: Callable[[str, Path], str]) -> dict[str, Any]:
-    """Inputs of a two-target model component whose archives are in the local S3."""
+def news(s3: Any, gg: Any, tmp_path: Path, upload: Callable[[str, Path], str]) -> dict[str, Any]:
+    """Inputs of a two-target model component whose archives are in the local S3 (and the
+    LocalServer components its recipes depend on in the local Greengrass)."""
+    seed_local_servers(gg)
     s3.create_bucket(Bucket=MODELS_BUCKET)
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     trained = samples.write_trained_model(tmp_path / "trained.tar.gz")

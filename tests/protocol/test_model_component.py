@@ -37,6 +37,7 @@ def _versions(gg: Any) -> list[str]:
     return sorted(
         f"{c['componentName']}@{v['componentVersion']}"
         for c in gg.list_components(scope="PRIVATE")["components"]
+        if c["componentName"].startswith("model-")
         for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
     )
 

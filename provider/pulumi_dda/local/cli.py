@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .endpoint import LocalEndpoint
+from .local_server import seed_local_servers
 
 READY_PREFIX = "pulumi-dda local endpoint ready at "
 
@@ -39,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         help="accept CreateComponentVersion of a deleted name+version, as AWS does "
         "(default); --no-allow-recreate-deleted-versions refuses it with ConflictException",
     )
+    parser.add_argument(
+        "--seed-local-server",
+        action="store_true",
+        help="publish stand-ins of DDA's LocalServer components (arm64, amd64; 1.0.0) in the "
+        "default account and region, so model components that depend on them can be created",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -62,6 +69,8 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         endpoint.start()
+        if args.seed_local_server:
+            seed_local_servers(endpoint.client("greengrassv2"))
         print(f"{READY_PREFIX}{endpoint.url}", flush=True)
         while not stop.wait(0.5):
             pass

@@ -6,7 +6,8 @@ version in the same account and region. In a real account it is published from t
 repository (its GDK build) before ``pulumi up``; on the local endpoint these stand-ins take its
 place: version 1.0.0, the right platform, no artifacts, a lifecycle that only says what it is.
 
-``make demo`` seeds them in its bootstrap; tests that need them call :func:`seed_local_server`
+``make demo`` seeds them in its bootstrap, ``pulumi-dda local --seed-local-server`` at start;
+tests that need them call :func:`seed_local_server`
 with a ``greengrassv2`` client of the endpoint.
 """
 
