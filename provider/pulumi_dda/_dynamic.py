@@ -1,21 +1,39 @@
-"""What both dynamic providers share: stack-config AWS settings, progress lines, unknowns.
+"""What both dynamic providers share: stack-config AWS settings, progress lines, unknowns,
+and expected failures shown as one line.
 
 Providers are pickled into Pulumi state by reference, so this base class must stay importable
 under this name and hold nothing but plain strings.
+
+**Errors without tracebacks.** Pulumi's dynamic-provider server (``pulumi.dynamic.__main__``,
+SDK 3.272) wraps every hook in ``_abort_with_traceback``: whatever a hook raises is sent to the
+engine as gRPC status ``UNKNOWN`` whose details are ``traceback.format_exc()``, and the engine
+prints those details as the resource's error — a 40-line traceback around one useful line.
+Check failures are returned as data and never raise. For the other hooks, :func:`one_line`
+catches this project's own :class:`~pulumi_dda.errors.DdaError` (an expected failure: bad
+input, an AWS error, a timeout), sets the status and details on the call's gRPC context itself,
+and returns normally: the engine then shows ``error: <message>``. The context is the
+``context`` argument of the server's handler, found on the call stack. Unexpected exceptions
+(bugs) keep their traceback, and ``PULUMI_DDA_DEBUG=1`` keeps it for every error.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+import grpc
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ._types import JSONDict
 from .aws import AwsClients, AwsSettings
+from .errors import DdaError
+
+H = TypeVar("H", bound=Callable[..., Any])
 
 
 def progress(message: str) -> None:
@@ -37,6 +55,38 @@ def is_known(value: Any) -> bool:
     if isinstance(value, list):
         return all(is_known(v) for v in value)
     return not is_unknown(value)
+
+
+def _call_context() -> grpc.ServicerContext | None:
+    """The gRPC context of the request the current hook serves (see the module docstring)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        context = frame.f_locals.get("context")
+        if isinstance(context, grpc.ServicerContext):
+            return context
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def one_line(failed: Any) -> Callable[[H], H]:
+    """Report a hook's :class:`DdaError` as the engine's one-line error, returning ``failed``."""
+
+    def decorate(hook: H) -> H:
+        @functools.wraps(hook)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return hook(*args, **kwargs)
+            except DdaError as exc:
+                context = None if os.environ.get("PULUMI_DDA_DEBUG") else _call_context()
+                if context is None:
+                    raise
+                context.set_code(grpc.StatusCode.UNKNOWN)
+                context.set_details(str(exc))
+                return failed
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 class AwsResourceProvider(ResourceProvider):

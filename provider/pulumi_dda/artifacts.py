@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ._types import Progress, no_progress
 from .aws import aws_errors
-from .errors import ConflictError, NotFoundError
+from .errors import AwsError, ConflictError, InputError, NotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -36,6 +36,35 @@ class ArtifactState:
 
     exists: bool
     sha256: str = ""
+
+
+def check_bucket(s3: S3Client, bucket: str, region: str) -> None:
+    """The artifact bucket exists, is reachable, and is in ``region`` (one ``HeadBucket``).
+
+    Greengrass reads artifacts only from a bucket in the component's region and checks them
+    when the version is created; this finds the problem at preview instead.
+    """
+    try:
+        with aws_errors(f"looking up artifact_bucket {bucket}"):
+            head = s3.head_bucket(Bucket=bucket)
+    except NotFoundError as exc:
+        raise InputError(
+            f"artifact_bucket {bucket} does not exist: create it in {region} or name another",
+            field="artifact_bucket",
+        ) from exc
+    except AwsError as exc:
+        raise InputError(
+            f"artifact_bucket {bucket} is not reachable: {exc}", field="artifact_bucket"
+        ) from exc
+    found = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get(
+        "x-amz-bucket-region", ""
+    )
+    if found and found != region:
+        raise InputError(
+            f"artifact_bucket {bucket} is in {found}, but the component versions are published "
+            f"in {region}: Greengrass reads artifacts only from a bucket in the component's region",
+            field="artifact_bucket",
+        )
 
 
 def head_artifact(s3: S3Client, bucket: str, key: str) -> ArtifactState:

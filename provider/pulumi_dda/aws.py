@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -100,18 +101,25 @@ def _message(exc: ClientError) -> str:
     return str(error.get("Message") or error.get("Code") or exc)
 
 
+def _translated(action: str, exc: ClientError) -> AwsError:
+    code = error_code(exc)
+    text = f"{action}: {code}: {_message(exc)}"
+    if code in NOT_FOUND_CODES:
+        return NotFoundError(text, code)
+    if code == "ConflictException":
+        return ConflictError(text, code)
+    return AwsError(text, code)
+
+
 @contextmanager
 def aws_errors(action: str) -> Iterator[None]:
     """Turn botocore errors raised inside the block into :class:`AwsError` naming ``action``."""
     try:
         yield
     except ClientError as exc:
-        code = error_code(exc)
-        text = f"{action}: {code}: {_message(exc)}"
-        if code in NOT_FOUND_CODES:
-            raise NotFoundError(text, code) from exc
-        if code == "ConflictException":
-            raise ConflictError(text, code) from exc
-        raise AwsError(text, code) from exc
-    except BotoCoreError as exc:
+        raise _translated(action, exc) from exc
+    except (BotoCoreError, Boto3Error) as exc:
+        # Managed transfers raise S3UploadFailedError while handling the ClientError.
+        if isinstance(exc.__context__, ClientError):
+            raise _translated(action, exc.__context__) from exc
         raise AwsError(f"{action}: {exc}") from exc

@@ -74,10 +74,15 @@ def validate_bucket(bucket: str, prefix: str) -> None:
         raise InputError(
             f"artifact_bucket {bucket!r} is not a valid S3 bucket name", field="artifact_bucket"
         )
-    if prefix and (not prefix.endswith("/") or prefix.startswith("/")):
+    segments = prefix.split("/")[:-1]
+    if prefix and (
+        not prefix.endswith("/")
+        or prefix.startswith("/")
+        or any(s in {"", ".", ".."} for s in segments)
+    ):
         raise InputError(
             f"artifact_prefix {prefix!r} must be empty or a key prefix ending in '/' "
-            "(for example 'dda/'), without a leading '/'",
+            "(for example 'dda/'), without a leading '/', empty segments, '.' or '..'",
             field="artifact_prefix",
         )
 

@@ -49,7 +49,7 @@ from pulumi.dynamic import (
 )
 
 from . import greengrass
-from ._dynamic import AwsResourceProvider, is_known, is_unknown, progress
+from ._dynamic import AwsResourceProvider, is_known, is_unknown, one_line, progress
 from ._types import JSONDict
 from .aws import AwsClients
 from .errors import InputError
@@ -117,6 +117,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             delete_before_replace=False,
         )
 
+    @one_line(CreateResult("", {}))
     def create(self, props: JSONDict) -> CreateResult:
         gg = self._clients(props).greengrass
         target = str(props["target_arn"])
@@ -126,6 +127,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         inputs = {k: props.get(k) for k in INPUT_KEYS}
         return CreateResult(target, {**inputs, **_deploy(gg, props), "revision_count": 1})
 
+    @one_line(UpdateResult({}))
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         gg = self._clients(news).greengrass
         outs = {k: v for k, v in olds.items() if not k.startswith("__")}
@@ -139,6 +141,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             progress(f"re-tagged {olds['arn']}")
         return UpdateResult(outs)
 
+    @one_line(ReadResult("", {}))
     def read(self, id_: str, props: JSONDict) -> ReadResult:
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")
@@ -156,6 +159,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs["tags"] = user_tags(greengrass.get_tags(gg, str(props["arn"])))
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
 
+    @one_line(None)
     def delete(self, id_: str, props: JSONDict) -> None:
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")

@@ -17,8 +17,8 @@ from ._types import JSONDict
 from .build import BuildRequest, validate_request
 from .errors import InputError
 from .ownership import BOOKKEEPING_TAGS
-from .package import ArchiveLimits
-from .recipe import ComponentNaming, validate_component_version
+from .package import ArchiveLimits, package_file_name, package_s3_key
+from .recipe import ComponentNaming, build_recipe, check_recipe_size, validate_component_version
 
 MAX_TAGS = 50
 """Tags per Greengrass resource (the service's limit)."""
@@ -29,6 +29,16 @@ MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
 RESERVED_TAG_PREFIXES = ("aws:", "pulumi-dda:")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+def check_region(region: str) -> None:
+    """A region name's shape (``eu-west-1``, ``us-gov-west-1``): catches typos before any call."""
+    if not _REGION.match(region):
+        raise InputError(
+            f"region {region!r} is not an AWS region name (for example eu-west-1); set the "
+            "region input or the stack config aws:region",
+            field="region",
+        )
 
 
 def _text(props: JSONDict, key: str, *, required: bool = False) -> str:
@@ -168,12 +178,19 @@ class ModelInputs:
                 "(arn:aws:iam::<account>:role/<name>)",
                 field="role_arn",
             )
-        if self.region and not _REGION.match(self.region):
-            raise InputError(
-                f"region {self.region!r} is not an AWS region name (for example eu-west-1)",
-                field="region",
+        if self.region:
+            check_region(self.region)
+        longest_id = "f" * 12
+        uri = f"s3://{self.artifact_bucket}/{package_s3_key(longest_id, self.artifact_prefix)}"
+        for naming in self.naming().values():
+            recipe = build_recipe(
+                naming,
+                self.component_version or "99999.0.0",
+                uri,
+                "=" * 44,  # a SHA-256 digest in base64
+                package_file_name(longest_id),
             )
-        self.naming()
+            check_recipe_size(recipe)
 
     def request(self, version: str = "1.0.0") -> BuildRequest:
         """The three phases' request (with a provisional version until one is resolved)."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,13 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import UNKNOWN
 
 from . import artifacts, greengrass, ownership
-from ._dynamic import AwsResourceProvider, is_known, progress
+from ._dynamic import AwsResourceProvider, is_known, one_line, progress
 from ._parallel import fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
 from .build import BuiltComponent, build_target, read_manifest, with_version
-from .errors import ConflictError, DdaError, InputError
-from .inputs import ModelInputs
+from .errors import ConflictError, DdaError, InputError, NotFoundError
+from .inputs import ModelInputs, check_region
 from .manifest import DdaManifest
 from .ownership import DeploymentIndex, Holder
 from .package import PACKAGE_SUFFIX
@@ -84,11 +85,19 @@ USER_INPUTS = (
     "wait_timeout_seconds",
     "owner",
 )
-CHECK_FILLED = ("source_identities", "manifest", "model_name", "fingerprints", "versions")
+CHECK_FILLED = (
+    "source_identities",
+    "manifest",
+    "model_name",
+    "fingerprints",
+    "versions",
+    "predecessor",
+)
 INPUT_KEYS = USER_INPUTS + CHECK_FILLED
 REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
-NOT_COMPARED = ("component_version",)
-"""Pinning the resolved version or omitting it again changes nothing: ``versions`` decides."""
+NOT_COMPARED = ("component_version", "predecessor")
+"""Pinning the resolved version or omitting it again changes nothing: ``versions`` decides.
+``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping."""
 DEFAULTS: JSONDict = {"artifact_prefix": "", "target_suffix": True, "tags": {}}
 TRAINED_KEY = "trained_model_uri"
 CONTENT_INPUTS = (
@@ -132,6 +141,11 @@ class DdaModelComponentProvider(AwsResourceProvider):
         model = ModelInputs.parse(inputs)
         names = model.naming()
         clients = self.clients(inputs)
+        check_region(clients.region)
+        if not olds or any(
+            olds.get(k) != inputs.get(k) for k in ("artifact_bucket", "region", "role_arn")
+        ):
+            artifacts.check_bucket(clients.s3, model.artifact_bucket, clients.region)
         identities = {
             key: _identity(uri, clients, key)
             for key, uri in [(TRAINED_KEY, model.trained_model_uri)]
@@ -153,6 +167,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             for target, naming in names.items()
         }
         inputs["versions"] = _resolve_versions(olds, inputs, model, names, clients)
+        inputs["predecessor"] = ownership.instance_of(olds)
 
     # diff ----------------------------------------------------------------------------------
 
@@ -169,10 +184,11 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # create --------------------------------------------------------------------------------
 
+    @one_line(CreateResult("", {}))
     def create(self, props: JSONDict) -> CreateResult:
         model = ModelInputs.parse(props)
         clients = self.clients(props)
-        holder = Holder.new(model.owner)
+        holder = Holder(model.owner, ownership.instance_of(props), props.get("predecessor") or "")
         clients.s3  # noqa: B018 - create both clients before the threads share them
         clients.greengrass  # noqa: B018
         targets = {
@@ -186,6 +202,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             except BaseException:
                 run.undo(list(targets.values()))
                 raise
+            run.sweep(list(targets.values()))
         versions = {t: r.version for t, r in targets.items()}
         shown = set(versions.values())
         id_ = f"{model.component_name}@" + (
@@ -199,12 +216,12 @@ class DdaModelComponentProvider(AwsResourceProvider):
             "account_id": run.account,
             "aws_region": run.region,
             "resources": {t: r.state() for t, r in targets.items()},
-            "holder": holder.to_state(),
         }
         return CreateResult(id_, outs)
 
     # update / read / delete ----------------------------------------------------------------
 
+    @one_line(UpdateResult({}))
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         model = ModelInputs.parse(news)
         old_tags = dict(olds.get("tags") or {})
@@ -217,6 +234,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         outs.update({k: news.get(k) for k in INPUT_KEYS if k != "versions"})
         return UpdateResult(outs)
 
+    @one_line(ReadResult("", {}))
     def read(self, id_: str, props: JSONDict) -> ReadResult:
         gg = self.clients(props).greengrass
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
@@ -233,21 +251,18 @@ class DdaModelComponentProvider(AwsResourceProvider):
                     outs["tags"] = found_tags  # drift on any version shows; the next up re-tags
         return ReadResult(id_, outs, _inputs_of(outs))
 
+    @one_line(None)
     def delete(self, _id: str, props: JSONDict) -> None:
         clients = self.clients(props)
         gg = clients.greengrass
-        holder = Holder.from_state(props)
+        holder = Holder(str(props.get("owner") or ""), ownership.instance_of(_inputs_of(props)))
         deployments = DeploymentIndex(gg)
         states = [s for s in (props.get("resources") or {}).values() if s.get("arn")]
         uris = {str(s["uri"]) for s in states if s.get("uri")}
         for state in states:
-            outcome = ownership.release(gg, state["arn"], holder, deployments, older_are_dead=True)
-            progress(f"{state['arn']}: {outcome}")
-        for component in sorted({s["arn"].rpartition(":versions:")[0] for s in states}):
-            for arn in ownership.orphans(gg, component, holder):
-                uris.add(greengrass.stored_artifact(greengrass.get_recipe(gg, arn))[0])
-                outcome = ownership.release(gg, arn, holder, deployments, older_are_dead=True)
-                progress(f"{arn} (left by an earlier create of this resource): {outcome}")
+            progress(f"{state['arn']}: {ownership.release(gg, state['arn'], holder, deployments)}")
+        components = {s["arn"].rpartition(":versions:")[0] for s in states}
+        uris |= _sweep(gg, holder, deployments, components, sweep_dead=False)
         _delete_unreferenced_artifacts(clients, uris)
 
 
@@ -359,19 +374,27 @@ class _Create:
         """Hold an identical existing version; ``False`` if it vanished meanwhile."""
         say = self.say(target)
         target.phase = "taking over the identical existing version"
-        greengrass.add_tags(self.gg, target.arn, self.holder.tag)
-        target.held = True
         target.created = found.tags.get(ownership.OWNER_TAG) == self.holder.owner_label
         target.adopted = not target.created
-        greengrass.wait_component_deployable(
-            self.gg, target.arn, self._timeout(), say
-        )  # pending: wait; FAILED: refuse, naming the ARN and state
-        target.uri, target.digest = greengrass.stored_artifact(
-            greengrass.get_recipe(self.gg, target.arn)
-        )
-        bucket, key = parse_s3_uri(target.uri)
-        if not artifacts.head_artifact(self.clients.s3, bucket, key).exists:
-            built = self._package(target)
+        try:
+            greengrass.add_tags(self.gg, target.arn, self.holder.tag)
+            target.held = True
+            greengrass.remove_tags(self.gg, target.arn, self.holder.dead_keys(found.tags))
+            greengrass.wait_component_deployable(
+                self.gg, target.arn, self._timeout(), say
+            )  # pending: wait; FAILED: refuse, naming the ARN and state
+            target.uri, target.digest = greengrass.stored_artifact(
+                greengrass.get_recipe(self.gg, target.arn)
+            )
+            settled = ownership.settle(self.gg, target.arn, time.sleep)
+        except NotFoundError:
+            settled = False
+        if not settled:
+            say(f"{target.arn} was deleted by another stack meanwhile; publishing it again")
+            target.held = False
+            return False
+        if not artifacts.head_artifact(self.clients.s3, *parse_s3_uri(target.uri)).exists:
+            built = self._package(target)  # deleted out of band, or by a concurrent release
             if built.package.digest != target.digest:
                 raise DdaError(
                     f"its artifact {target.uri} is gone and this package has other bytes "
@@ -379,10 +402,6 @@ class _Create:
                     "component_version or omit it"
                 )
             self._upload(target, built)
-        if greengrass.find_component_version(self.gg, target.arn) is None:
-            say(f"{target.arn} was deleted while taking it over; publishing it again")
-            target.held = False
-            return False
         say(f"{'reclaimed' if target.created else 'adopted'} identical {target.arn}")
         return True
 
@@ -444,19 +463,45 @@ class _Create:
     def _timeout(self) -> float:
         return self.model.wait_timeout_seconds or greengrass.DEPLOYABLE_TIMEOUT
 
+    def sweep(self, targets: list[_Target]) -> None:
+        """After a successful create: what dead instances of this resource left (best effort)."""
+        try:
+            components = {t.arn.rpartition(":versions:")[0] for t in targets}
+            deployments = DeploymentIndex(self.gg)
+            uris = _sweep(self.gg, self.holder, deployments, components, sweep_dead=True)
+            _delete_unreferenced_artifacts(self.clients, uris)
+        except DdaError as exc:
+            progress(f"cleanup of what an earlier create left was incomplete: {exc}")
+
     def undo(self, targets: list[_Target]) -> None:
         """Best-effort release of what a failed create took; the original error is raised."""
         try:
             deployments = DeploymentIndex(self.gg)
             for target in targets:
                 if target.held:
-                    outcome = ownership.release(
-                        self.gg, target.arn, self.holder, deployments, older_are_dead=False
-                    )
+                    outcome = ownership.release(self.gg, target.arn, self.holder, deployments)
                     progress(f"{target.arn}: {outcome}")
             _delete_unreferenced_artifacts(self.clients, {t.uploaded for t in targets} - {""})
         except DdaError as exc:
             progress(f"cleanup after the failed create was incomplete: {exc}")
+
+
+def _sweep(
+    gg: Any,
+    holder: Holder,
+    deployments: DeploymentIndex,
+    components: set[str],
+    *,
+    sweep_dead: bool,
+) -> set[str]:
+    """Release the orphans of ``components`` (see :func:`.ownership.orphans`); their URIs."""
+    uris = set()
+    for component in sorted(components):
+        for arn in ownership.orphans(gg, component, holder, sweep_dead=sweep_dead):
+            uris.add(greengrass.stored_artifact(greengrass.get_recipe(gg, arn))[0])
+            outcome = ownership.release(gg, arn, holder, deployments, sweep_dead=sweep_dead)
+            progress(f"{arn} (left behind by this resource earlier): {outcome}")
+    return uris
 
 
 def _resolve_versions(

@@ -9,32 +9,39 @@ Everything here is kept in tags on the component versions, so it survives lost P
     SHA-256 of what the package and recipe are built from (:func:`fingerprint`). Two versions
     are *identical* when their fingerprints match. The recipe the service returns is never
     compared: Greengrass rewrites it (defaults filled in, keys reordered, ``URI`` → ``Uri``).
-``pulumi-dda:user:<instance>`` = ``<created> <owner>``
+``pulumi-dda:user:<instance>`` = ``<owner>``
     One per resource *instance* that holds the version, whether it created or adopted it: a
-    reference count. An instance is one create of a resource; a replacement is a new instance
-    of the same ``owner``, so a replacement that ends up holding its predecessor's version (an
-    unchanged target) keeps it when the predecessor is deleted.
+    reference count. An instance is a hash of the owner and the inputs whose change replaces
+    the resource (``versions``, ``region``, ``role_arn``): a replacement is a new instance of
+    the same owner, so a replacement that ends up holding its predecessor's version (an
+    unchanged target) keeps it when the predecessor is deleted; a create retried after a crash
+    is the same instance, so it leaves no stale tag behind.
 
 The rules:
 
 - **Take over** an existing version only when it is identical, and only once it is
   ``DEPLOYABLE`` (the caller waits while it is pending and refuses ``FAILED``).
-- **Release** removes this instance's tag and deletes the version only when, looked at again
-  just before the delete, no other instance holds it *and* no latest deployment of any target
-  in the account and region includes it (devices run it). An instance of the same owner that
-  was created *before* the one being deleted is dead (a create that crashed before Pulumi saved
-  its state, or an instance dropped from state by a refresh): at delete, its tags do not keep
-  a version alive. The cleanup of a failed create counts every other tag as alive.
-- **Sweep**: deleting a resource also releases the versions of its components that its owner
-  created and that only dead instances hold, such as what a crashed create left behind.
+- **Release** removes this instance's tag and deletes the version only when no other instance
+  holds it *and* no latest deployment of any target in the account and region includes it
+  (devices run it). Two stacks at once: the releaser first marks the version
+  ``pulumi-dda:deleting`` and looks at its holders again *after* marking; a stack taking the
+  version over looks for that mark *after* tagging itself a holder, and waits until the mark is
+  gone (kept) or the version is (deleted, so it publishes it again). Whichever order the calls
+  interleave in, a version a stack took over is never left deleted.
+- **Dead instances.** While a resource is created, the only live instances of its owner are
+  itself and the instance it replaces (its *predecessor*, known at check from the old
+  inputs). Every other instance of the same owner is dead: a create that crashed before Pulumi
+  saved its state, or one a refresh dropped. A successful create removes their tags and
+  releases the versions only they held (**sweep**), so an ``up`` after a crash ends with one
+  version per target. Delete and the cleanup of a failed create count every other holder as
+  alive (a replacement deletes its predecessor while the successor is live).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
@@ -49,13 +56,15 @@ if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
 
 OWNER_TAG = "pulumi-dda:owner"
+DELETING_TAG = "pulumi-dda:deleting"
+STALE_MARK_SECONDS = 120.0
+"""A deleting mark older than this was left by a releaser that died; it is ignored."""
 FINGERPRINT_TAG = "pulumi-dda:fingerprint"
 USER_TAG_PREFIX = "pulumi-dda:user:"
-BOOKKEEPING_TAGS = 3
-"""Tags a version carries besides its users' own: owner, fingerprint, one holder."""
+BOOKKEEPING_TAGS = 4
+"""Tags a version carries besides its users' own: owner, fingerprint, one holder, the mark."""
 MAX_TAG_VALUE = 256
 FAILED = "FAILED"
-_CREATED = re.compile(r"^(\d{8}T\d{6}\.\d{6}Z) (.*)$")
 
 
 def tag_value(text: str) -> str:
@@ -112,32 +121,41 @@ def is_identical(tags: dict[str, str], wanted_fingerprint: str) -> bool:
     return OWNER_TAG in tags and tags.get(FINGERPRINT_TAG) == wanted_fingerprint
 
 
+TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime(TIME_FORMAT)
+
+
+def mark_is_live(tags: dict[str, str]) -> bool:
+    """A releaser marked the version and may be about to delete it."""
+    mark = tags.get(DELETING_TAG, "")
+    try:
+        marked = datetime.strptime(mark.split(" ", 1)[0], TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return (datetime.now(UTC) - marked).total_seconds() < STALE_MARK_SECONDS
+
+
+def instance_of(props: JSONDict) -> str:
+    """The instance a resource's inputs (or state) describe; ``""`` without versions."""
+    if not props.get("versions"):
+        return ""
+    document = {
+        k: _canonical(props.get(k) or "") for k in ("owner", "versions", "region", "role_arn")
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Holder:
-    """One resource instance: its owner and when it was created."""
+    """One resource instance (see the module docstring) and the instance it replaces."""
 
     owner: str
     instance: str
-    created: str = ""
-    """UTC creation time, ``YYYYmmddTHHMMSS.ffffffZ``; empty for instances from before this
-    scheme (they count as the oldest)."""
-
-    @classmethod
-    def new(cls, owner: str) -> Holder:
-        now = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        return cls(owner, uuid.uuid4().hex[:16], now)
-
-    @classmethod
-    def from_state(cls, props: JSONDict) -> Holder:
-        owner = str(props.get("owner") or "")
-        state = props.get("holder") or {}
-        if state.get("instance"):
-            return cls(owner, str(state["instance"]), str(state.get("created") or ""))
-        # State written before instances existed: the tag then was keyed by the owner.
-        return cls(owner, hashlib.sha256(owner.encode()).hexdigest()[:16])
-
-    def to_state(self) -> JSONDict:
-        return {"instance": self.instance, "created": self.created}
+    predecessor: str = ""
 
     @property
     def owner_label(self) -> str:
@@ -149,50 +167,28 @@ class Holder:
 
     @property
     def tag(self) -> dict[str, str]:
-        return {self.tag_key: tag_value(f"{self.created} {self.owner}".strip())}
+        return {self.tag_key: self.owner_label}
 
     def creation_tags(self, wanted_fingerprint: str) -> dict[str, str]:
         """The bookkeeping tags of a version this instance creates."""
         return {OWNER_TAG: self.owner_label, FINGERPRINT_TAG: wanted_fingerprint, **self.tag}
 
-
-@dataclass(frozen=True)
-class Hold:
-    """A holder as read back from a version's tag."""
-
-    key: str
-    owner: str
-    created: str
-
-
-def holds(tags: dict[str, str]) -> list[Hold]:
-    found = []
-    for key, value in tags.items():
-        if key.startswith(USER_TAG_PREFIX):
-            match = _CREATED.match(value)
-            created, owner = match.groups() if match else ("", value)
-            found.append(Hold(key, owner, created))
-    return found
+    def dead_keys(self, tags: dict[str, str]) -> list[str]:
+        """Tags of this owner's dead instances: neither this one nor its predecessor."""
+        alive = {self.tag_key, USER_TAG_PREFIX + self.predecessor}
+        return [
+            key
+            for key, owner in tags.items()
+            if key.startswith(USER_TAG_PREFIX) and owner == self.owner_label and key not in alive
+        ]
 
 
-def other_holders(tags: dict[str, str], holder: Holder, *, older_are_dead: bool) -> list[str]:
-    """Who else holds a version: owners of live instances other than ``holder``."""
-    alive = []
-    for hold in holds(tags):
-        if hold.key == holder.tag_key:
-            continue
-        dead = hold.owner == holder.owner_label and hold.created < holder.created
-        if not (older_are_dead and dead):
-            alive.append(hold.owner)
-    return alive
-
-
-def dead_keys(tags: dict[str, str], holder: Holder) -> list[str]:
-    """Tags of earlier instances of ``holder``'s owner (see the module docstring)."""
+def other_holders(tags: dict[str, str], holder: Holder) -> list[str]:
+    """Owners of the instances other than ``holder`` that hold a version."""
     return [
-        h.key
-        for h in holds(tags)
-        if h.key != holder.tag_key and h.owner == holder.owner_label and h.created < holder.created
+        owner
+        for key, owner in tags.items()
+        if key.startswith(USER_TAG_PREFIX) and key != holder.tag_key
     ]
 
 
@@ -265,33 +261,69 @@ def release(
     holder: Holder,
     deployments: DeploymentIndex,
     *,
-    older_are_dead: bool,
+    sweep_dead: bool = False,
 ) -> str:
     """Drop ``holder``'s hold on a version and delete it if nothing else keeps it.
 
-    Returns what happened, for a progress line: ``deleted``, ``already gone``, or ``kept: ...``
-    naming what keeps it (another stack, a deployment, or that pulumi-dda did not make it).
+    ``sweep_dead`` (only while creating, see the module docstring) drops the tags of dead
+    instances of the same owner too. Returns what happened, for a progress line: ``deleted``,
+    ``already gone``, or ``kept: ...`` naming what keeps it (another stack, a deployment, or
+    that pulumi-dda did not make it).
     """
     try:
         tags = greengrass.get_tags(gg, arn)
-        mine = [holder.tag_key] if holder.tag_key in tags else []
-        if older_are_dead:
-            mine += dead_keys(tags, holder)
-        greengrass.remove_tags(gg, arn, mine)
-        tags = greengrass.get_tags(gg, arn)  # looked at again just before deciding
+        drop = [holder.tag_key] if holder.tag_key in tags else []
+        if sweep_dead:
+            drop += holder.dead_keys(tags)
+        greengrass.remove_tags(gg, arn, drop)
+        tags = {k: v for k, v in tags.items() if k not in drop}
+        if OWNER_TAG not in tags:
+            return "kept: not made by pulumi-dda"
+        if kept := _kept_by(tags, holder, deployments, arn):
+            return kept
+        greengrass.add_tags(gg, arn, {DELETING_TAG: f"{_now()} {holder.instance}"})
+        tags = greengrass.get_tags(gg, arn)  # looked at again after marking: see the docstring
+        if kept := _kept_by(tags, holder, deployments, arn):
+            greengrass.remove_tags(gg, arn, [DELETING_TAG])
+            return kept
     except NotFoundError:
         return "already gone"
-    if others := other_holders(tags, holder, older_are_dead=older_are_dead):
-        return f"kept: also held by {', '.join(sorted(set(others)))}"
-    if OWNER_TAG not in tags:
-        return "kept: not made by pulumi-dda"
-    if users := deployments.users(*_name_version(arn)):
-        return f"kept: {'; '.join(users)} uses it"
     return "deleted" if greengrass.delete_component_version(gg, arn) else "already gone"
 
 
-def orphans(gg: GreengrassV2Client, component_arn: str, holder: Holder) -> list[str]:
-    """Versions of a component that ``holder``'s owner created and only dead instances hold."""
+def _kept_by(tags: dict[str, str], holder: Holder, deployments: DeploymentIndex, arn: str) -> str:
+    if others := other_holders(tags, holder):
+        return f"kept: also held by {', '.join(sorted(set(others)))}"
+    if users := deployments.users(*_name_version(arn)):
+        return f"kept: {'; '.join(users)} uses it"
+    return ""
+
+
+def settle(gg: GreengrassV2Client, arn: str, wait: Callable[[float], None]) -> bool:
+    """After tagging itself a holder: ``False`` if a concurrent release deleted the version.
+
+    Waits while another stack's live deleting mark is on it (see the module docstring).
+    """
+    delay = 0.1
+    while True:
+        try:
+            tags = greengrass.get_tags(gg, arn)
+        except NotFoundError:
+            return False
+        if not mark_is_live(tags):
+            return True
+        wait(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def orphans(
+    gg: GreengrassV2Client, component_arn: str, holder: Holder, *, sweep_dead: bool
+) -> list[str]:
+    """Versions of a component that ``holder``'s owner created and no live instance holds.
+
+    Without ``sweep_dead`` (at delete): versions nobody holds any more (kept earlier because a
+    deployment used them). With it (after a create): also those only dead instances hold.
+    """
     found = []
     for version in greengrass.list_versions(gg, component_arn):
         arn = f"{component_arn}:versions:{version}"
@@ -301,6 +333,7 @@ def orphans(gg: GreengrassV2Client, component_arn: str, holder: Holder) -> list[
             continue
         if tags.get(OWNER_TAG) != holder.owner_label or holder.tag_key in tags:
             continue
-        if not other_holders(tags, holder, older_are_dead=True):
+        dead = set(holder.dead_keys(tags)) if sweep_dead else set()
+        if not [k for k in tags if k.startswith(USER_TAG_PREFIX) and k not in dead]:
             found.append(arn)
     return found

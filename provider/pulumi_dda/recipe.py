@@ -200,6 +200,21 @@ def build_recipe(
     }
 
 
+MAX_RECIPE_BYTES = 16_000
+"""Recipe size Greengrass accepts (the Development Kit enforces it; the service limit is not
+documented, so the provider checks it before anything is uploaded)."""
+
+
+def check_recipe_size(recipe: JSONDict) -> None:
+    size = len(recipe_json(recipe).encode())
+    if size > MAX_RECIPE_BYTES:
+        raise InputError(
+            f"the recipe of {recipe['ComponentName']} would be {size} bytes, over the "
+            f"{MAX_RECIPE_BYTES} Greengrass accepts: shorten friendly_name",
+            field="friendly_name",
+        )
+
+
 def recipe_json(recipe: JSONDict) -> str:
     """Serialise a recipe: compact JSON, key order as built (stable across runs)."""
     return json.dumps(recipe, separators=(",", ":"), ensure_ascii=False)

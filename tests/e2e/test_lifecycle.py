@@ -118,3 +118,28 @@ def _disappear(stack: auto.Stack, gg: Any) -> None:
     assert events.model_ops() == {"model": ["create"]}
     assert _versions(gg) == ["model-defects-jetson-xavier@2.0.0", "model-defects-x86-64-cpu@2.0.0"]
     stack.preview(expect_no_changes=True)
+
+
+def test_a_failed_up_shows_one_line_and_no_traceback(
+    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any], s3: Any, tmp_path: Path
+) -> None:
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        member = tarfile.TarInfo("../escape.so")
+        member.size = 4
+        tar.addfile(member, io.BytesIO(b"evil"))
+    s3.upload_file(str(evil), MODELS, "neo/evil/model.tar.gz")
+    model = {
+        **model_config,
+        "compiledModels": {"x86_64-cpu": f"s3://{MODELS}/neo/evil/model.tar.gz"},
+    }
+    stack = new_stack("dev", {"model": model, "artifactBucket": ARTIFACTS})
+    with pytest.raises(auto.CommandError) as info:
+        stack.up()
+    shown = str(info.value)
+    assert "error: target x86_64-cpu: packaging: s3://ml-models/neo/evil/model.tar.gz:" in shown
+    assert "Traceback" not in shown
+    assert _keys(s3) == []

@@ -83,6 +83,7 @@ class AdminAPI:
             message=fault.message,
             status=fault.status,
             service=fault.service,
+            delay=fault.delay,
         )
         return self._faults()
 

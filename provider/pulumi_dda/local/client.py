@@ -62,8 +62,9 @@ class AdminClient:
         message: str | None = None,
         status: int | None = None,
         service: str | None = None,
+        delay: float = 0.0,
     ) -> None:
-        fault = Fault(operation, error, count, message, status, service)
+        fault = Fault(operation, error, count, message, status, service, delay)
         self._call("POST", "faults", fault.to_dict())
 
     def faults(self) -> list[Fault]:

@@ -16,7 +16,9 @@ class Fault:
     """Make the next ``count`` calls of ``operation`` fail with ``error``.
 
     ``service`` narrows the match when two services share an operation name; ``status``
-    overrides the HTTP status (default: the one AWS uses for that error code).
+    overrides the HTTP status (default: the one AWS uses for that error code). ``delay``
+    holds each call that many seconds first; with an empty ``error`` the call is then served
+    normally (latency only, to widen race windows in tests).
     """
 
     operation: str
@@ -25,6 +27,7 @@ class Fault:
     message: str | None = None
     status: int | None = None
     service: str | None = None
+    delay: float = 0.0
 
     def matches(self, service: str, operation: str) -> bool:
         return self.operation == operation and self.service in (None, service)
@@ -38,6 +41,7 @@ class Fault:
             message=data.get("message"),
             status=int(data["status"]) if data.get("status") is not None else None,
             service=data.get("service"),
+            delay=float(data.get("delay") or 0.0),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -138,10 +138,12 @@ class LocalEndpoint:
         message: str | None = None,
         status: int | None = None,
         service: str | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Make the next ``count`` calls of ``operation`` fail with error code ``error``."""
+        """Make the next ``count`` calls of ``operation`` fail with error code ``error`` (after
+        ``delay`` seconds; an empty ``error`` only delays them)."""
         self.app.inject_fault(
-            operation, error, count, message=message, status=status, service=service
+            operation, error, count, message=message, status=status, service=service, delay=delay
         )
 
     def faults(self) -> list[Fault]:

@@ -115,6 +115,10 @@ class LocalAWSApp:
             operation = moto_side.operation_name(caller.signing_service, environ, body, query)
         request_id = str(uuid.uuid4())
         fault = self.fault_injector.take(service, operation)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and not fault.error:
+            fault = None  # latency only
         if fault is not None:
             message = fault.message or f"Injected {fault.error} for {operation}"
             reply = moto_side.render_fault(service, fault.error, message, fault.status, request_id)
@@ -178,9 +182,11 @@ class LocalAWSApp:
         message: str | None = None,
         status: int | None = None,
         service: str | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Make the next ``count`` calls of ``operation`` fail with error code ``error``."""
-        self.fault_injector.add(Fault(operation, error, count, message, status, service))
+        """Make the next ``count`` calls of ``operation`` fail with error code ``error`` (after
+        ``delay`` seconds; an empty ``error`` only delays them)."""
+        self.fault_injector.add(Fault(operation, error, count, message, status, service, delay))
 
     def faults(self) -> list[Fault]:
         return self.fault_injector.pending()

@@ -1,0 +1,139 @@
+"""Every bad input is rejected at check — the preview — with one line naming the input.
+
+Each case goes through Pulumi's own dynamic-provider server, as the engine sends it (numbers
+arrive as floats), against the local endpoint, and must leave nothing behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess
+
+from pulumi_dda.inputs import MAX_USER_TAGS
+
+ABSENT = f"s3://{MODELS_BUCKET}/absent.tar.gz"
+TRAINED = f"s3://{MODELS_BUCKET}/train/model.tar.gz"
+WEST_BUCKET = "west-artifacts"
+JUNK_KEY = "junk/not-a-tar.tar.gz"
+
+# (change to the valid inputs, the input the failure must name, a fragment of its reason)
+BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
+    ({"component_name": "defects"}, "component_name", "must start with 'model-'"),
+    ({"component_name": 5}, "component_name", "must be a string"),
+    ({"component_name": ""}, "component_name", "is required"),
+    ({"component_name": "model-" + "x" * 130}, "component_name", "the limit is 128"),
+    ({"component_name": "model-a b"}, "component_name", "may contain only"),
+    ({"component_name": "model-" + "x" * 115}, "component_name", "component name for target"),
+    ({"component_version": "1.0.1"}, "component_version", "must be N.0.0"),
+    ({"component_version": "0.0.0"}, "component_version", "must be N.0.0"),
+    ({"component_version": 1}, "component_version", "quote it: '1.0.0'"),
+    ({"component_version": "v1"}, "component_version", "must be N.0.0"),
+    ({"component_version": "1.00.00"}, "component_version", "must be N.0.0"),
+    ({"component_version": True}, "component_version", "must be a string"),
+    ({"trained_model_uri": ""}, "trained_model_uri", "is required"),
+    ({"trained_model_uri": 3}, "trained_model_uri", "must be a string"),
+    ({"trained_model_uri": ABSENT}, "trained_model_uri", "absent.tar.gz"),
+    ({"trained_model_uri": "s3://"}, "trained_model_uri", "s3://"),
+    ({"trained_model_uri": "/no/such/model.tar.gz"}, "trained_model_uri", "no such file"),
+    ({"trained_model_uri": TRAINED + "?versionId="}, "trained_model_uri", "versionId"),
+    ({"trained_model_uri": TRAINED + "?acl=1"}, "trained_model_uri", "acl"),
+    ({"trained_model_uri": f"s3://{MODELS_BUCKET}/{JUNK_KEY}"}, "trained_model_uri", "tar"),
+    ({"compiled_models": {}}, "compiled_models", "is required"),
+    ({"compiled_models": "s3://ml-models/x.tar.gz"}, "compiled_models", "must be a mapping"),
+    ({"compiled_models": {"tpu": ABSENT}}, "compiled_models", "unknown compilation target"),
+    ({"compiled_models": {"x86_64-cpu": 7}}, "compiled_models.x86_64-cpu", "s3:// URI"),
+    ({"compiled_models": {"x86_64-cpu": ""}}, "compiled_models.x86_64-cpu", "s3:// URI"),
+    ({"compiled_models": {"x86_64-cpu": ["a"]}}, "compiled_models.x86_64-cpu", "s3:// URI"),
+    ({"compiled_models": {"x86_64-cpu": ABSENT}}, "compiled_models.x86_64-cpu", "absent"),
+    ({"compiled_models": {"x86_64-cpu": "/no/such"}}, "compiled_models.x86_64-cpu", "no such"),
+    ({"artifact_bucket": "Not_A_Bucket"}, "artifact_bucket", "not a valid S3 bucket name"),
+    ({"artifact_bucket": ""}, "artifact_bucket", "is required"),
+    ({"artifact_bucket": 42}, "artifact_bucket", "must be a string"),
+    ({"artifact_bucket": "missing-bucket"}, "artifact_bucket", "does not exist"),
+    ({"artifact_bucket": WEST_BUCKET}, "artifact_bucket", "is in us-west-2"),
+    ({"artifact_prefix": "no-slash"}, "artifact_prefix", "ending in '/'"),
+    ({"artifact_prefix": "/abs/"}, "artifact_prefix", "leading '/'"),
+    ({"artifact_prefix": "../"}, "artifact_prefix", "'..'"),
+    ({"artifact_prefix": "a//b/"}, "artifact_prefix", "empty segments"),
+    ({"artifact_prefix": "a/./"}, "artifact_prefix", "'.'"),
+    ({"artifact_prefix": 1}, "artifact_prefix", "must be a string"),
+    ({"friendly_name": "x" * 20_000}, "friendly_name", "over the 16000"),
+    ({"friendly_name": 12}, "friendly_name", "must be a string"),
+    ({"target_suffix": False}, "target_suffix", "exactly one compiled model"),
+    ({"target_suffix": "yes"}, "target_suffix", "true or false"),
+    ({"tags": "team=vision"}, "tags", "mapping of string to string"),
+    ({"tags": {"team": 1}}, "tags", "tags.team must be a string"),
+    ({"tags": {"k" * 129: "v"}}, "tags", "over 128 characters"),
+    ({"tags": {"team": "v" * 257}}, "tags", "over 256 characters"),
+    ({"tags": {"aws:team": "x"}}, "tags", "reserved prefix"),
+    ({"tags": {"pulumi-dda:user:abc": "x"}}, "tags", "reserved prefix"),
+    ({"tags": {f"t{i}": "v" for i in range(MAX_USER_TAGS + 1)}}, "tags", "at most"),
+    ({"role_arn": "arn:aws:iam::123456789012:user/alice"}, "role_arn", "not an IAM role"),
+    ({"role_arn": "not-an-arn"}, "role_arn", "not an IAM role"),
+    ({"role_arn": 5}, "role_arn", "must be a string"),
+    ({"region": "mars-1"}, "region", "not an AWS region name"),
+    ({"region": 3}, "region", "must be a string"),
+    ({"relax_device_checks": "no"}, "relax_device_checks", "true or false"),
+    ({"wait_timeout_seconds": "abc"}, "wait_timeout_seconds", "number of seconds"),
+    ({"wait_timeout_seconds": -5}, "wait_timeout_seconds", "must be positive"),
+    ({"wait_timeout_seconds": True}, "wait_timeout_seconds", "number of seconds"),
+]
+
+
+def _model_versions(gg: Any) -> list[str]:
+    return [
+        c["componentName"]
+        for c in gg.list_components(scope="PRIVATE")["components"]
+        if c["componentName"].startswith("model-")
+    ]
+
+
+def test_the_table_is_at_least_fifty_distinct_cases() -> None:
+    assert len(BAD_INPUTS) >= 50
+    assert len({repr(change) for change, _, _ in BAD_INPUTS}) == len(BAD_INPUTS)
+
+
+@pytest.mark.parametrize(("change", "field", "fragment"), BAD_INPUTS)
+def test_bad_input_is_one_line_at_check_naming_the_input(
+    provider: DynamicProviderProcess,
+    news: dict[str, Any],
+    s3: Any,
+    gg: Any,
+    tmp_path: Path,
+    change: dict[str, Any],
+    field: str,
+    fragment: str,
+) -> None:
+    s3.create_bucket(
+        Bucket=WEST_BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    s3.put_object(Bucket=MODELS_BUCKET, Key=JUNK_KEY, Body=b"this is not a tar archive")
+    _inputs, failures = provider.check({}, {**news, **change})
+    assert len(failures) == 1, failures
+    prop, reason = failures[0]
+    assert prop == field
+    assert fragment in reason
+    assert "\n" not in reason
+    assert "Traceback" not in reason
+    assert _model_versions(gg) == []
+    assert s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("KeyCount", 0) == 0
+
+
+def test_a_missing_local_server_fails_at_check_saying_how_to_publish_it(
+    provider: DynamicProviderProcess, news: dict[str, Any], gg: Any
+) -> None:
+    arn = "arn:aws:greengrass:us-east-1:123456789012:components:aws.edgeml.dda.LocalServer.arm64"
+    gg.delete_component(arn=f"{arn}:versions:1.0.0")
+    _inputs, failures = provider.check({}, news)
+    assert failures == [
+        (
+            "compiled_models",
+            "compiled_models: jetson-xavier needs DDA's aws.edgeml.dda.LocalServer.arm64 (a "
+            "version ^1.0.0) in account 123456789012 region us-east-1, and it is not published "
+            "there: publish it from the DDA repository first (on the local endpoint: pulumi-dda "
+            "local --seed-local-server)",
+        )
+    ]
