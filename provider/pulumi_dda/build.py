@@ -109,10 +109,17 @@ def read_manifest(
     *,
     relax_device_checks: bool = False,
     progress: Progress = no_progress,
+    limits: ArchiveLimits | None = None,
 ) -> DdaManifest:
     """Phase 1 from a local path or ``s3://`` URI."""
+    limits = limits or ArchiveLimits()
     with open_source(source, clients, progress) as stream:
-        trained = read_trained_model(stream, source)
+        trained = read_trained_model(
+            stream,
+            source,
+            max_total_bytes=limits.max_total_bytes,
+            max_members=limits.max_members,
+        )
     return build_manifest(trained, source, relax_device_checks=relax_device_checks)
 
 
@@ -162,6 +169,7 @@ def build_all(
         clients,
         relax_device_checks=request.relax_device_checks,
         progress=progress,
+        limits=request.limits,
     )
     if clients is not None and any(is_s3(src) for src in request.compiled_models.values()):
         clients.s3  # noqa: B018 - create the client once, before threads share it

@@ -112,6 +112,34 @@ def _tags(props: JSONDict) -> dict[str, str]:
     return dict(value)
 
 
+def _limits(props: JSONDict) -> ArchiveLimits:
+    value = props.get("archive_limits") or {}
+    if not isinstance(value, Mapping):
+        raise InputError(
+            "archive_limits must be a mapping with max_total_bytes and/or max_members",
+            field="archive_limits",
+        )
+    defaults = ArchiveLimits()
+    limits: dict[str, int] = {}
+    for key, default in (("max_total_bytes", defaults.max_total_bytes),
+                         ("max_members", defaults.max_members)):  # fmt: skip
+        number = value.get(key, default)
+        if isinstance(number, bool) or not isinstance(number, int | float) or number < 1:
+            raise InputError(
+                f"archive_limits.{key} must be a positive whole number, got {number!r}",
+                field="archive_limits",
+            )
+        if number != int(number):
+            raise InputError(f"archive_limits.{key} must be a whole number", field="archive_limits")
+        limits[key] = int(number)
+    if extra := sorted(set(value) - set(limits)):
+        raise InputError(
+            f"archive_limits: unknown keys {extra} (max_total_bytes, max_members)",
+            field="archive_limits",
+        )
+    return ArchiveLimits(**limits)
+
+
 def _timeout(props: JSONDict) -> float:
     value = props.get("wait_timeout_seconds") or 0
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -147,6 +175,7 @@ class ModelInputs:
     wait_timeout_seconds: float
     owner: str
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    """Caps on every archive read (``archive_limits``: ``max_total_bytes``, ``max_members``)."""
 
     @classmethod
     def parse(cls, props: JSONDict) -> ModelInputs:
@@ -165,6 +194,7 @@ class ModelInputs:
             relax_device_checks=_flag(props, "relax_device_checks", False),
             wait_timeout_seconds=_timeout(props),
             owner=_text(props, "owner", required=True),
+            limits=_limits(props),
         )
         model.validate()
         return model

@@ -72,17 +72,31 @@ def _read_small(tar: tarfile.TarFile, member: tarfile.TarInfo, source: str) -> b
     return handle.read()
 
 
-def read_trained_model(stream: Readable, source: str) -> TrainedModel:
+DEFAULT_MAX_TOTAL_BYTES = 8 * 1024**3
+DEFAULT_MAX_MEMBERS = 10_000
+
+
+def read_trained_model(
+    stream: Readable,
+    source: str,
+    *,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    max_members: int = DEFAULT_MAX_MEMBERS,
+) -> TrainedModel:
     """Stream a trained-model ``.tar.gz`` and return the members phase 1 needs.
 
-    ``source`` names the archive in error messages.
+    ``source`` names the archive in error messages. The caps are checked on each member's
+    header, before its data is decompressed, so a compressed bomb is refused at once.
     """
     config_raw: bytes | None = None
     manifest_raw: bytes | None = None
     pt_files: list[str] = []
+    total = 0
     try:
         with tarfile.open(fileobj=as_binary_io(stream), mode="r|*") as tar:
-            for member in tar:
+            for count, member in enumerate(tar, start=1):
+                total += member.size
+                _check_caps(source, count, total, max_members, max_total_bytes)
                 name = _member_name(member.name)
                 if name == CONFIG_MEMBER and member.isfile():
                     config_raw = _read_small(tar, member, source)
@@ -108,6 +122,20 @@ def read_trained_model(stream: Readable, source: str) -> TrainedModel:
         export_manifest=_parse_export_manifest(manifest_raw, source),
         pt_files=tuple(sorted(pt_files)),
     )
+
+
+def _check_caps(source: str, count: int, total: int, max_members: int, max_bytes: int) -> None:
+    if count > max_members:
+        raise ArchiveError(
+            f"{source}: more than {max_members} members (raise archive_limits.max_members, "
+            "or --max-members, if the model really is that large)"
+        )
+    if total > max_bytes:
+        raise ArchiveError(
+            f"{source}: uncompressed size over the {max_bytes}-byte cap (raise "
+            "archive_limits.max_total_bytes, or --max-total-bytes, if the model really is "
+            "that large)"
+        )
 
 
 def _parse_config(raw: bytes, source: str) -> JSONDict:

@@ -83,6 +83,7 @@ USER_INPUTS = (
     "region",
     "relax_device_checks",
     "wait_timeout_seconds",
+    "archive_limits",
     "owner",
 )
 CHECK_FILLED = (
@@ -98,7 +99,12 @@ REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
 NOT_COMPARED = ("component_version", "predecessor")
 """Pinning the resolved version or omitting it again changes nothing: ``versions`` decides.
 ``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping."""
-DEFAULTS: JSONDict = {"artifact_prefix": "", "target_suffix": True, "tags": {}}
+DEFAULTS: JSONDict = {
+    "artifact_prefix": "",
+    "target_suffix": True,
+    "tags": {},
+    "archive_limits": {},
+}
 TRAINED_KEY = "trained_model_uri"
 CONTENT_INPUTS = (
     "manifest",
@@ -648,6 +654,7 @@ def _read_manifest(model: ModelInputs, clients: AwsClients) -> DdaManifest:
             clients,
             relax_device_checks=model.relax_device_checks,
             progress=progress,
+            limits=model.limits,
         )
     except InputError as exc:
         if exc.field:
@@ -691,6 +698,7 @@ class DdaModelComponent(Resource):
         region: pulumi.Input[str] | None = None,
         relax_device_checks: bool = False,
         wait_timeout_seconds: float | None = None,
+        archive_limits: pulumi.Input[dict[str, int]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -707,6 +715,7 @@ class DdaModelComponent(Resource):
             "region": region or "",
             "relax_device_checks": relax_device_checks,
             "wait_timeout_seconds": wait_timeout_seconds or 0,
+            "archive_limits": archive_limits or {},
             "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
             **dict.fromkeys(CHECK_FILLED),
             "components": None,

@@ -80,6 +80,12 @@ BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
     ({"wait_timeout_seconds": "abc"}, "wait_timeout_seconds", "number of seconds"),
     ({"wait_timeout_seconds": -5}, "wait_timeout_seconds", "must be positive"),
     ({"wait_timeout_seconds": True}, "wait_timeout_seconds", "number of seconds"),
+    ({"archive_limits": 5}, "archive_limits", "must be a mapping"),
+    ({"archive_limits": {"max_members": 0}}, "archive_limits", "positive whole number"),
+    ({"archive_limits": {"max_members": 2.5}}, "archive_limits", "whole number"),
+    ({"archive_limits": {"max_files": 3}}, "archive_limits", "unknown keys"),
+    ({"archive_limits": {"max_members": 2}}, "trained_model_uri", "more than 2 members"),
+    ({"archive_limits": {"max_total_bytes": 100}}, "trained_model_uri", "over the 100-byte cap"),
 ]
 
 

@@ -214,3 +214,37 @@ def test_not_an_archive() -> None:
 def test_missing_local_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         read_manifest(str(tmp_path / "absent.tar.gz"))
+
+
+class _ZeroReader:
+    """``size`` zero bytes, produced on demand (a bomb's payload, never in memory at once)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        return bytes(n)
+
+
+def test_a_compressed_bomb_is_refused_at_its_header_before_decompressing(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        info = tarfile.TarInfo("weights.bin")
+        info.size = 64 * 1024 * 1024
+        tar.addfile(info, _ZeroReader(info.size))  # type: ignore[arg-type]
+    compressed = bomb.read_bytes()
+    assert len(compressed) < 1024 * 1024  # it really is a bomb: tiny compressed
+    stream = io.BytesIO(compressed)
+    with pytest.raises(ArchiveError, match=r"over the 1048576-byte cap .*archive_limits"):
+        read_trained_model(stream, str(bomb), max_total_bytes=1024 * 1024)
+    assert stream.tell() < len(compressed) // 2  # refused at the header, data left unread
+
+
+def test_the_member_cap_applies_to_the_trained_model(tmp_path: Path) -> None:
+    path = samples.write_trained_model(tmp_path / "t.tar.gz")
+    with path.open("rb") as stream, pytest.raises(ArchiveError, match="more than 3 members"):
+        read_trained_model(stream, str(path), max_members=3)
+    with path.open("rb") as stream:  # the default caps take it
+        assert read_trained_model(stream, str(path)).pt_files == ("model.pt",)

@@ -1,0 +1,176 @@
+"""Kill the Pulumi CLI in the middle of a create, a replacement or a destroy, then recover.
+
+The whole process group (CLI, language host, provider plugin) is killed with SIGKILL as soon
+as the local endpoint has seen the call the scenario waits for. Recovery is what the CLI asks
+for: ``pulumi cancel`` (a stale lock) and ``pulumi refresh --clear-pending-creates`` (creates
+it never saw finish), then ``pulumi up``. The stack must end with one version per target and,
+after ``destroy``, nothing of the resource in Greengrass or S3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from e2e_harness import ARTIFACTS, MODELS, model_components, set_config
+from pulumi import automation as auto
+
+from pulumi_dda import samples
+from pulumi_dda.local import LocalEndpoint
+
+WAIT_SECONDS = 120
+
+
+def _kill_when(
+    stack: auto.Stack, env: dict[str, str], engine: Path, command: list[str], ep: Any, op: str
+) -> None:
+    """Run ``pulumi <command>`` and kill its process group once the endpoint saw ``op``."""
+    ep.clear_request_log()
+    process = subprocess.Popen(
+        [str(engine / "bin" / "pulumi"), *command, "--yes", "--stack", stack.name],
+        cwd=stack.workspace.work_dir,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + WAIT_SECONDS
+    try:
+        while not any(r.operation == op for r in ep.request_log()):
+            assert process.poll() is None, f"pulumi {command[0]} ended before {op}"
+            assert time.monotonic() < deadline, f"no {op} within {WAIT_SECONDS} s"
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _recover(stack: auto.Stack, *, pending_creates: bool = True) -> None:
+    """What the CLI asks for after a killed update: release a stale lock if there is one, and
+    drop the creates it never saw finish."""
+    with contextlib.suppress(auto.CommandError):  # no lock was left behind
+        stack.cancel()
+    if pending_creates:
+        stack.refresh(clear_pending_creates=True)
+
+
+def _versions(gg: Any) -> dict[str, list[str]]:
+    return {
+        c["componentName"]: sorted(
+            v["componentVersion"]
+            for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
+        )
+        for c in model_components(gg)
+    }
+
+
+def _keys(s3: Any) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS).get("Contents", [])]
+
+
+def _omitted(model_config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model_config.items() if k != "componentVersion"}
+
+
+def test_killed_create_then_up_converges(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    env: dict[str, str],
+    engine: Path,
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+) -> None:
+    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
+    _kill_when(stack, env, engine, ["up", "--skip-preview"], ep, "CreateComponentVersion")
+    _recover(stack)
+    stack.up()
+    assert _versions(gg) == {
+        "model-defects-jetson-xavier": ["1.0.0"],
+        "model-defects-x86-64-cpu": ["1.0.0"],
+    }
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+    assert _versions(gg) == {}
+    assert _keys(s3) == []
+
+
+def test_killed_create_then_a_model_change_leaves_nothing_behind(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    env: dict[str, str],
+    engine: Path,
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+    tmp_path: Path,
+) -> None:
+    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
+    _kill_when(stack, env, engine, ["up", "--skip-preview"], ep, "CreateComponentVersion")
+    _recover(stack)
+    changed = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=31)
+    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
+    stack.up()
+    assert _versions(gg) == {
+        "model-defects-jetson-xavier": ["1.0.0"],
+        "model-defects-x86-64-cpu": ["2.0.0"],
+    }
+    assert len(_keys(s3)) == 2
+    stack.destroy()
+    assert _versions(gg) == {}
+    assert _keys(s3) == []
+
+
+def test_killed_replacement_then_up_converges(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    env: dict[str, str],
+    engine: Path,
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+    tmp_path: Path,
+) -> None:
+    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
+    stack.up()
+    changed = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=32)
+    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
+    _kill_when(stack, env, engine, ["up", "--skip-preview"], ep, "CreateComponentVersion")
+    _recover(stack)
+    stack.up()
+    assert _versions(gg) == {
+        "model-defects-jetson-xavier": ["1.0.0"],
+        "model-defects-x86-64-cpu": ["2.0.0"],
+    }
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+    assert _versions(gg) == {}
+    assert _keys(s3) == []
+
+
+def test_killed_destroy_then_destroy_again_leaves_nothing(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    env: dict[str, str],
+    engine: Path,
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+) -> None:
+    stack = new_stack("dev", {"model": model_config, "artifactBucket": ARTIFACTS})
+    stack.up()
+    _kill_when(stack, env, engine, ["destroy", "--skip-preview"], ep, "DeleteComponent")
+    _recover(stack, pending_creates=False)
+    stack.destroy()
+    assert _versions(gg) == {}
+    assert _keys(s3) == []
+    set_config(stack, "model", model_config)  # the stack is usable again
+    stack.up()
+    stack.destroy()
+    assert _versions(gg) == {}
