@@ -23,7 +23,7 @@ import json
 import re
 import tarfile
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -256,6 +256,30 @@ def build_manifest(
     return DdaManifest(manifest=manifest, model_name=model_name)
 
 
+CONTRACT_ORDER = ("model_graph", "compilable_models", "dataset")
+
+
+def canonical(value: Any) -> Any:
+    """A JSON value as Pulumi state gives it back, made exact again: state turns every number
+    into a float (``224`` → ``224.0``), so integral floats become ints; nested keys sorted."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def manifest_bytes(manifest: JSONDict) -> bytes:
-    """The manifest as stored in the package: indented JSON, key order kept, trailing newline."""
-    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    """The manifest as stored in the package: indented JSON with the contract's top-level key
+    order, nested keys sorted, integral numbers as ints, trailing newline.
+
+    Canonical, so the manifest built from the trained model and the same manifest read back
+    from Pulumi state (sorted keys, numbers as floats) give the same package bytes: ``up``
+    packages from the manifest ``check`` recorded, without reading the trained model again.
+    """
+    exact = canonical(manifest)
+    ordered = {k: exact[k] for k in CONTRACT_ORDER if k in exact}
+    ordered.update({k: v for k, v in exact.items() if k not in ordered})
+    return (json.dumps(ordered, indent=2, ensure_ascii=False) + "\n").encode()

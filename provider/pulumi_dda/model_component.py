@@ -31,7 +31,6 @@ the plain strings read from the stack config; AWS clients are built inside each 
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,33 +315,18 @@ class _Create:
         self, model: ModelInputs, props: JSONDict, clients: AwsClients, holder: Holder, work: Path
     ) -> None:
         self.model = model
-        self.checked_manifest: JSONDict = props["manifest"]
+        # The manifest check recorded: the package is written from it (canonical JSON, see
+        # manifest_bytes), so the trained model is read once per up, at check.
+        self.manifest = DdaManifest(manifest=props["manifest"], model_name=props["model_name"])
         self.clients = clients
         self.gg = clients.greengrass
         self.holder = holder
         self.work = work
         self.account = clients.account_id
         self.region = clients.region
-        self._manifest: DdaManifest | None = None
-        self._lock = threading.Lock()
 
     def say(self, target: _Target) -> Progress:
         return lambda message: progress(f"[{target.naming.target}] {message}")
-
-    def manifest(self) -> DdaManifest:
-        """Phase 1 again, from the archive: state keeps objects with sorted keys, and the
-        package needs the manifest in the contract's key order. Only when a target is built."""
-        with self._lock:
-            if self._manifest is None:
-                manifest = _read_manifest(self.model, self.clients)
-                if manifest.manifest != self.checked_manifest:
-                    raise InputError(
-                        f"trained_model_uri {self.model.trained_model_uri} changed after it was "
-                        "checked; run the update again",
-                        field=TRAINED_KEY,
-                    )
-                self._manifest = manifest
-            return self._manifest
 
     def publish(self, target: _Target) -> None:
         """Take over the identical version, or create one; raise naming the target and phase."""
@@ -445,7 +429,7 @@ class _Create:
             target.built = build_target(
                 self.model.request(target.version),
                 target.naming,
-                self.manifest(),
+                self.manifest,
                 self.work / target.naming.target,
                 self.clients,
                 progress,

@@ -45,11 +45,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import greengrass
 from ._types import JSONDict
 from .errors import NotFoundError
+from .manifest import canonical
 from .recipe import version_for_major
 
 if TYPE_CHECKING:
@@ -75,17 +76,6 @@ def tag_value(text: str) -> str:
     return f"{text[: MAX_TAG_VALUE - 17]}~{digest}"
 
 
-def _canonical(value: Any) -> Any:
-    """JSON-equal values alike: Pulumi state turns 224 into 224.0 and sorts object keys."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value
-
-
 def fingerprint(
     *,
     component_name: str,
@@ -107,7 +97,7 @@ def fingerprint(
         "component_name": component_name,
         "friendly_name": friendly_name,
         "target": target,
-        "manifest": _canonical(manifest),
+        "manifest": canonical(manifest),
         "compiled": compiled_identity,
         "bucket": artifact_bucket,
         "prefix": artifact_prefix,
@@ -143,7 +133,7 @@ def instance_of(props: JSONDict) -> str:
     if not props.get("versions"):
         return ""
     document = {
-        k: _canonical(props.get(k) or "") for k in ("owner", "versions", "region", "role_arn")
+        k: canonical(props.get(k) or "") for k in ("owner", "versions", "region", "role_arn")
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -245,3 +245,31 @@ def test_an_exact_s3_version_is_a_source(
     again, failures = provider.check(inputs, source)
     assert failures == []
     assert provider.diff(id_, outs, again).changes == provider_pb2.DiffResponse.DIFF_NONE
+
+
+def test_the_trained_model_is_read_once_per_up_and_not_when_unchanged(
+    provider: Provider,
+    ep: LocalEndpoint,
+    news: dict[str, Any],
+    upload: Callable[[str, Path], str],
+    tmp_path: Path,
+) -> None:
+    def trained_reads() -> int:
+        log = ep.request_log()
+        return sum(1 for r in log if r.operation == "GetObject" and "train/" in r.path)
+
+    ep.clear_request_log()
+    _id, inputs, _outs = _up(provider, news)
+    assert trained_reads() == 1  # at check; create packages from the manifest check recorded
+    ep.clear_request_log()
+    provider.check(inputs, news)
+    assert trained_reads() == 0
+    retrained = samples.write_trained_model(
+        tmp_path / "t2.tar.gz", config={"dataset": {"image_width": 320, "image_height": 240}}
+    )
+    upload("train/model.tar.gz", retrained)
+    ep.clear_request_log()
+    checked, failures = provider.check(inputs, {**news, "component_version": "2.0.0"})
+    assert failures == []
+    provider.create(checked)
+    assert trained_reads() == 1

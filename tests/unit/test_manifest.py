@@ -248,3 +248,27 @@ def test_the_member_cap_applies_to_the_trained_model(tmp_path: Path) -> None:
         read_trained_model(stream, str(path), max_members=3)
     with path.open("rb") as stream:  # the default caps take it
         assert read_trained_model(stream, str(path)).pt_files == ("model.pt",)
+
+
+def test_manifest_bytes_are_the_same_after_a_round_trip_through_pulumi_state(
+    tmp_path: Path,
+) -> None:
+    """State keeps objects as protobuf Structs: keys sorted, every number a float."""
+    from google.protobuf import json_format, struct_pb2
+
+    from pulumi_dda.manifest import manifest_bytes
+
+    fresh = read_manifest(str(samples.write_trained_model(tmp_path / "t.tar.gz"))).manifest
+    struct = struct_pb2.Struct()
+    struct.update(fresh)
+    from_state = json_format.MessageToDict(struct)
+    assert from_state["compilable_models"][0]["data_input_config"]["input"] == [
+        1.0,
+        3.0,
+        224.0,
+        224.0,
+    ]
+    assert manifest_bytes(from_state) == manifest_bytes(fresh)
+    written = json.loads(manifest_bytes(fresh))
+    assert list(written) == ["model_graph", "compilable_models", "dataset"]
+    assert written["dataset"] == {"image_height": 224, "image_width": 224}
