@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import grpc
+import pulumi
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
@@ -87,6 +88,22 @@ def one_line(failed: Any) -> Callable[[H], H]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+LEGACY_TYPE = "pulumi-python:dynamic:Resource"
+"""The type every dynamic resource had before each got its own (``dynamic/dda:...``)."""
+
+
+def typed_options(
+    resource_type: str, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions | None:
+    """``opts`` plus an alias to the generic type, so stacks made before the resource had its
+    own type token keep their resources (no replacement) when they upgrade."""
+    if resource_type == LEGACY_TYPE:
+        return opts
+    return pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=LEGACY_TYPE)])
+    )
 
 
 class AwsResourceProvider(ResourceProvider):

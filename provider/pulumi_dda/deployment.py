@@ -49,7 +49,14 @@ from pulumi.dynamic import (
 )
 
 from . import greengrass
-from ._dynamic import AwsResourceProvider, is_known, is_unknown, one_line, progress
+from ._dynamic import (
+    AwsResourceProvider,
+    is_known,
+    is_unknown,
+    one_line,
+    progress,
+    typed_options,
+)
 from ._types import JSONDict
 from .aws import AwsClients
 from .errors import InputError
@@ -333,7 +340,7 @@ class DeploymentComponent(TypedDict, total=False):
     configuration_update: ConfigurationUpdate
 
 
-class GreengrassDeployment(Resource):
+class GreengrassDeployment(Resource, module="dda", name="GreengrassDeployment"):
     """The Greengrass v2 deployment of one IoT thing or thing group; changes are new revisions."""
 
     deployment_id: pulumi.Output[str]
@@ -369,4 +376,5 @@ class GreengrassDeployment(Resource):
             "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
             **dict.fromkeys((*OUTPUT_KEYS, "revision_count")),
         }
+        opts = typed_options(f"pulumi-python:{self._resource_type_name}", opts)
         super().__init__(GreengrassDeploymentProvider(), resource_name, props, opts)

@@ -49,7 +49,7 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import UNKNOWN
 
 from . import artifacts, greengrass, ownership
-from ._dynamic import AwsResourceProvider, is_known, one_line, progress
+from ._dynamic import AwsResourceProvider, is_known, one_line, progress, typed_options
 from ._parallel import fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
@@ -653,7 +653,7 @@ def _identity(uri: str, clients: AwsClients, key: str) -> str:
         raise InputError(f"{key} {uri}: {exc}", field=key) from exc
 
 
-class DdaModelComponent(Resource):
+class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
     """A DDA model component: one Greengrass component version per compilation target."""
 
     components: pulumi.Output[dict[str, Any]]
@@ -704,4 +704,5 @@ class DdaModelComponent(Resource):
             **dict.fromkeys(CHECK_FILLED),
             "components": None,
         }
+        opts = typed_options(f"pulumi-python:{self._resource_type_name}", opts)
         super().__init__(DdaModelComponentProvider(), resource_name, props, opts)

@@ -22,7 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import demo  # tools/demo.py: the engine build and CLI environment `make demo` uses
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL_TYPE = "pulumi-python:dynamic:Resource"
+TYPES = (
+    "pulumi-python:dynamic/dda:ModelComponent",
+    "pulumi-python:dynamic/dda:GreengrassDeployment",
+)
+LEGACY_TYPE = "pulumi-python:dynamic:Resource"
 REGION = "us-east-1"
 MODELS = "ml-models"
 ARTIFACTS = "edge-artifacts"
@@ -81,7 +85,7 @@ class Events:
 
     def __call__(self, event: auto.EngineEvent) -> None:
         pre = event.resource_pre_event
-        if pre is not None and pre.metadata.type == MODEL_TYPE:
+        if pre is not None and pre.metadata.type in (*TYPES, LEGACY_TYPE):
             name = pre.metadata.urn.rsplit("::", 1)[-1]
             meta = pre.metadata
             self.ops.setdefault(name, []).append(meta.op.value)

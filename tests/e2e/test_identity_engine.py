@@ -61,6 +61,20 @@ def test_one_target_change_moves_only_that_targets_deployment(
     stack.up()
     before = _latest(gg)
 
+    # A tags-only change of the model: every deployment stays as it is, in preview and up.
+    set_config(stack, "tags", {"team": "vision"})
+    events = Events()
+    stack.preview(on_event=events)
+    assert events.ops == {
+        "model": ["update"],
+        "deployment-jetson-xavier": ["same"],
+        "deployment-x86_64-cpu": ["same"],
+    }
+    assert stack.up().summary.resource_changes == {"update": 1, "same": 3}
+    assert {t: d["deploymentId"] for t, d in _latest(gg).items()} == {
+        t: d["deploymentId"] for t, d in before.items()
+    }
+
     new_jetson = samples.write_compiled_model(tmp_path / "jx-run2.tar.gz", seed=88)
     s3.upload_file(str(new_jetson), MODELS, "neo/jx/model.tar.gz")
     events = Events()
@@ -126,3 +140,26 @@ def test_prod_adopts_dev_against_the_services_rewritten_recipe(
     dev.destroy()
     prod.destroy()
     assert model_components(gg) == []
+
+
+def test_each_resource_has_its_own_type_and_old_stacks_upgrade_without_replacement(
+    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any], gg: Any
+) -> None:
+    stack = new_stack(
+        "dev", {"model": model_config, "artifactBucket": ARTIFACTS, "legacyType": "true"}
+    )
+    stack.up()
+    before = _versions(gg, "model-defects-x86-64-cpu")
+    set_config(stack, "legacyType", "false")
+    events = Events()
+    stack.preview(on_event=events)
+    assert events.ops["model"] == ["same"]
+    assert stack.up().summary.resource_changes == {"same": 2}
+    types = {
+        r["urn"].rsplit("::", 1)[-1]: r["type"]
+        for r in stack.export_stack().deployment["resources"]
+    }
+    assert types["model"] == "pulumi-python:dynamic/dda:ModelComponent"
+    assert _versions(gg, "model-defects-x86-64-cpu") == before
+    stack.preview(expect_no_changes=True)
+    stack.destroy()

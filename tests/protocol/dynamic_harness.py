@@ -22,7 +22,7 @@ from pulumi.dynamic.dynamic import PROVIDER_KEY, ResourceProvider, serialize_pro
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-URN = "urn:pulumi:test::pulumi-dda::pulumi-python:dynamic:Resource::model"
+URN = "urn:pulumi:test::pulumi-dda::pulumi-python:dynamic/dda:ModelComponent::model"
 REGION = "us-east-1"
 MODELS_BUCKET = "ml-models"
 ARTIFACT_BUCKET = "edge-artifacts"

@@ -41,7 +41,9 @@ with warnings.catch_warnings():
 
 PROJECT = "pulumi-dda"
 ACCOUNT = "111122223333"
-DYNAMIC = "pulumi-python:dynamic:Resource"
+MODEL = "pulumi-python:dynamic/dda:ModelComponent"
+DEPLOYMENT = "pulumi-python:dynamic/dda:GreengrassDeployment"
+DYNAMIC = (MODEL, DEPLOYMENT)
 PROVIDER_KEY = "__provider"
 DEV_CONFIG_AS_PROD = "dev-config-as-prod"
 ENDPOINTS = {
@@ -70,8 +72,8 @@ class StackRun:
         return [r for r in self.resources if r.typ == typ]
 
     def dynamic(self, key: str) -> list[Registered]:
-        """Dynamic resources all share one type; tell them apart by an input only one has."""
-        return [r for r in self.of_type(DYNAMIC) if key in r.inputs]
+        """The project's resources (dynamic, each of its own type) that have input ``key``."""
+        return [r for r in self.resources if r.typ in DYNAMIC and key in r.inputs]
 
     def one(self, typ: str) -> Registered:
         (found,) = self.of_type(typ)
@@ -114,9 +116,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return id_, outputs
 
     def _answer(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        if typ == DYNAMIC and "compiled_models" in inputs:
+        if typ == MODEL:
             return self._model(inputs)
-        if typ == DYNAMIC and "target_arn" in inputs:
+        if typ == DEPLOYMENT:
             # GreengrassDeployment: the id is the target ARN, deployment_id the revision.
             revision = hashlib.sha256(name.encode()).hexdigest()[:36]
             return inputs["target_arn"], {**inputs, "deployment_id": revision}

@@ -189,7 +189,8 @@ def test_model_component_from_config(runs: dict[str, StackRun]) -> None:
 
 def test_local_stack_registers_no_aws_resources(runs: dict[str, StackRun]) -> None:
     run = runs["local"]
-    assert [r.typ for r in run.resources if r.typ != DYNAMIC] == []
+    assert [r.typ for r in run.resources if r.typ not in DYNAMIC] == []
+    assert {r.typ for r in run.resources} == set(DYNAMIC)
     assert "roleAliasArn" not in run.outputs
     assert run.outputs["artifactBucket"] == "edge-artifacts"
     assert run.outputs["thingGroupArns"] == {

@@ -11,10 +11,17 @@ from pulumi_dda import DdaModelComponent, GreengrassDeployment
 config = pulumi.Config()
 model = config.require_object("model")
 count = config.get_int("count") or 1
+model_class = DdaModelComponent
+if config.get_bool("legacyType"):
+
+    class LegacyModelComponent(DdaModelComponent, module="", name="Resource"):
+        """The type every model component had before it had its own."""
+
+    model_class = LegacyModelComponent
 components = {}
 for index in range(count):
     suffix = f"-{index}" if count > 1 else ""
-    resource = DdaModelComponent(
+    resource = model_class(
         f"model{suffix}",
         component_name=model["componentName"] + suffix,
         component_version=model.get("componentVersion"),
