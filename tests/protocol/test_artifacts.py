@@ -10,7 +10,7 @@ import pytest
 from dynamic_harness import ARTIFACT_BUCKET
 
 from pulumi_dda import artifacts
-from pulumi_dda.errors import ConflictError
+from pulumi_dda.errors import AwsError, ConflictError, InputError
 from pulumi_dda.local import LocalEndpoint
 
 KEY = "model_artifacts/model-abc/abc_greengrass_model_component.zip"
@@ -59,3 +59,23 @@ def test_other_bytes_at_the_key_are_never_overwritten(
     with pytest.raises(ConflictError, match="already holds other bytes"):
         artifacts.ensure_artifact(s3, ARTIFACT_BUCKET, KEY, path, sha, "o")
     assert s3.get_object(Bucket=ARTIFACT_BUCKET, Key=KEY)["Body"].read() == b"something else"
+
+
+def test_a_failed_upload_is_an_aws_error_naming_the_key_and_the_service_code(
+    ep: LocalEndpoint, s3: Any, package: tuple[Path, str]
+) -> None:
+    """boto3's managed upload raises S3UploadFailedError, not a ClientError: the error
+    boundary translates it like every other AWS error."""
+    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    path, sha = package
+    ep.inject_fault("PutObject", "AccessDenied", count=20, status=403, service="s3")
+    with pytest.raises(AwsError) as info:
+        artifacts.ensure_artifact(s3, ARTIFACT_BUCKET, KEY, path, sha, "o")
+    assert info.value.code == "AccessDenied"
+    assert str(info.value).startswith(f"uploading s3://{ARTIFACT_BUCKET}/{KEY}: AccessDenied:")
+
+
+def test_a_missing_bucket_is_refused_at_check_time(s3: Any) -> None:
+    with pytest.raises(InputError, match="artifact_bucket nowhere does not exist") as info:
+        artifacts.check_bucket(s3, "nowhere", "us-east-1")
+    assert info.value.field == "artifact_bucket"
