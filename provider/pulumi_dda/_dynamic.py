@@ -14,10 +14,22 @@ input, an AWS error, a timeout), sets the status and details on the call's gRPC 
 and returns normally: the engine then shows ``error: <message>``. The context is the
 ``context`` argument of the server's handler, found on the call stack. Unexpected exceptions
 (bugs) keep their traceback, and ``PULUMI_DDA_DEBUG=1`` keeps it for every error.
+
+**Progress on the resource's own line.** The engine starts a provider plugin with the address
+of its host server as the first argument (``python -m pulumi.dynamic 127.0.0.1:PORT``); that
+server implements the ``Engine`` service, whose ``Log`` call takes the URN a message concerns
+and an ``ephemeral`` flag (a status line that replaces the previous one and is not repeated in
+the Diagnostics summary). Text written to stderr, by contrast, is shown once on the Stack line
+and again under Diagnostics. So :func:`progress` sends each line to the engine against the
+resource the current hook serves (its URN is taken from the gRPC request, like the context
+above): progress as ephemeral status, outcomes worth keeping (a version kept and why, adopted,
+deleted) as one ``info`` diagnostic of that resource. Without an engine (Pulumi's provider
+server run by hand, as the protocol tests do) lines go to stderr.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import sys
@@ -28,6 +40,7 @@ import grpc
 import pulumi
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 from pulumi.runtime.rpc import UNKNOWN
 
 from ._types import JSONDict
@@ -37,11 +50,40 @@ from .errors import DdaError
 H = TypeVar("H", bound=Callable[..., Any])
 
 
-def progress(message: str) -> None:
-    """One progress line. The provider process has no engine connection; the engine shows
-    its stderr in the ``pulumi up`` output."""
+_URN: contextvars.ContextVar[str] = contextvars.ContextVar("pulumi_dda_urn", default="")
+
+
+@functools.cache
+def _engine() -> engine_pb2_grpc.EngineStub | None:
+    """The engine's ``Engine`` service, when this process is a plugin the engine started."""
+    main = sys.argv[0].replace(os.sep, "/")
+    if not main.endswith("pulumi/dynamic/__main__.py") or len(sys.argv) < 2:
+        return None
+    return engine_pb2_grpc.EngineStub(grpc.insecure_channel(sys.argv[1]))
+
+
+def progress(message: str, *, keep: bool = False, urn: str = "") -> None:
+    """One line about the resource the current hook serves (or ``urn``): a passing status
+    line, or with ``keep`` a diagnostic that stays in the output (see the module docstring)."""
+    engine, urn = _engine(), urn or _URN.get()
+    if engine is not None and urn:
+        request = engine_pb2.LogRequest(
+            severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=not keep
+        )
+        try:
+            engine.Log(request)
+            return
+        except grpc.RpcError:
+            pass  # the engine went away: stderr still reaches a person running it by hand
     sys.stderr.write(f"pulumi-dda: {message}\n")
     sys.stderr.flush()
+
+
+def progress_here(prefix: str = "") -> Callable[[str], None]:
+    """:func:`progress` bound to the current resource, for threads the hook does not own
+    (s3transfer calls upload callbacks from its own)."""
+    urn = _URN.get()
+    return lambda message: progress(prefix + message, urn=urn)
 
 
 def is_unknown(value: Any) -> bool:
@@ -58,32 +100,40 @@ def is_known(value: Any) -> bool:
     return not is_unknown(value)
 
 
-def _call_context() -> grpc.ServicerContext | None:
-    """The gRPC context of the request the current hook serves (see the module docstring)."""
+def _call() -> tuple[grpc.ServicerContext | None, str]:
+    """The gRPC context and resource URN of the request the current hook serves."""
     frame = sys._getframe(2)
     while frame is not None:
         context = frame.f_locals.get("context")
         if isinstance(context, grpc.ServicerContext):
-            return context
+            return context, str(getattr(frame.f_locals.get("request"), "urn", ""))
         frame = frame.f_back  # type: ignore[assignment]
-    return None
+    return None, ""
 
 
-def one_line(failed: Any) -> Callable[[H], H]:
-    """Report a hook's :class:`DdaError` as the engine's one-line error, returning ``failed``."""
+_RAISE = object()
 
-    def decorate(hook: H) -> H:
-        @functools.wraps(hook)
+
+def hook(failed: Any = _RAISE) -> Callable[[H], H]:
+    """Wrap a provider hook: its progress lines go to the resource it serves, and (when
+    ``failed`` is given) a :class:`DdaError` becomes the engine's one-line error, the hook
+    returning ``failed``."""
+
+    def decorate(method: H) -> H:
+        @functools.wraps(method)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            context, urn = _call()
+            token = _URN.set(urn)
             try:
-                return hook(*args, **kwargs)
+                return method(*args, **kwargs)
             except DdaError as exc:
-                context = None if os.environ.get("PULUMI_DDA_DEBUG") else _call_context()
-                if context is None:
+                if failed is _RAISE or context is None or os.environ.get("PULUMI_DDA_DEBUG"):
                     raise
                 context.set_code(grpc.StatusCode.UNKNOWN)
                 context.set_details(str(exc))
                 return failed
+            finally:
+                _URN.reset(token)
 
         return wrapper  # type: ignore[return-value]
 

@@ -7,6 +7,7 @@ raised, so a caller's cleanup sees everything the tasks did.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -23,7 +24,11 @@ def fan_out(items: Mapping[K, V], work: Callable[[K, V], R]) -> dict[K, R]:
     if not items:
         return {}
     with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(items))) as pool:
-        futures = {key: pool.submit(work, key, value) for key, value in items.items()}
+        # Each task runs in a copy of the caller's context (progress lines know their resource).
+        futures = {
+            key: pool.submit(contextvars.copy_context().run, work, key, value)
+            for key, value in items.items()
+        }
     for future in futures.values():
         if (error := future.exception()) is not None:
             raise error

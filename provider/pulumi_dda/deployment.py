@@ -51,9 +51,9 @@ from pulumi.dynamic import (
 from . import greengrass
 from ._dynamic import (
     AwsResourceProvider,
+    hook,
     is_known,
     is_unknown,
-    one_line,
     progress,
     typed_options,
 )
@@ -95,6 +95,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         target = TARGET_ARN.match(str(props.get("target_arn") or ""))
         return self.clients(props, target["region"] if target else "")
 
+    @hook()
     def check(self, _olds: JSONDict, news: JSONDict) -> CheckResult:
         inputs = dict(news)
         for key, default in DEFAULTS.items():
@@ -124,7 +125,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             delete_before_replace=False,
         )
 
-    @one_line(CreateResult("", {}))
+    @hook(CreateResult("", {}))
     def create(self, props: JSONDict) -> CreateResult:
         gg = self._clients(props).greengrass
         target = str(props["target_arn"])
@@ -134,7 +135,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         inputs = {k: props.get(k) for k in INPUT_KEYS}
         return CreateResult(target, {**inputs, **_deploy(gg, props), "revision_count": 1})
 
-    @one_line(UpdateResult({}))
+    @hook(UpdateResult({}))
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         gg = self._clients(news).greengrass
         outs = {k: v for k, v in olds.items() if not k.startswith("__")}
@@ -142,13 +143,13 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         if any(olds.get(k) != news.get(k) for k in REVISION_INPUTS):
             outs.update(_deploy(gg, news))
             outs["revision_count"] = int(olds.get("revision_count") or 1) + 1
-            progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}")
+            progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}", keep=True)
         else:
             greengrass.set_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
             progress(f"re-tagged {olds['arn']}")
         return UpdateResult(outs)
 
-    @one_line(ReadResult("", {}))
+    @hook(ReadResult("", {}))
     def read(self, id_: str, props: JSONDict) -> ReadResult:
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")
@@ -157,7 +158,8 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         if reason:
             progress(
                 f"deployment {deployment_id} of {id_} {reason}; it is dropped from the state "
-                "and the next up deploys a new revision"
+                "and the next up deploys a new revision",
+                keep=True,
             )
             return ReadResult("", {})
         assert found is not None
@@ -166,7 +168,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs["tags"] = user_tags(greengrass.get_tags(gg, str(props["arn"])))
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
 
-    @one_line(None)
+    @hook(None)
     def delete(self, id_: str, props: JSONDict) -> None:
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")
@@ -183,7 +185,8 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         if not greengrass.delete_deployment(gg, deployment_id):
             return
         progress(
-            f"deleted deployment {deployment_id} of {id_}; devices keep the components they run"
+            f"deleted deployment {deployment_id} of {id_}; devices keep the components they run",
+            keep=True,
         )
 
 
@@ -216,7 +219,9 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
     match = TARGET_ARN.match(target)
     assert match is not None, "check validated target_arn"
     deployment_id = created["deploymentId"]
-    progress(f"created deployment {deployment_id} (IoT job {created.get('iotJobId', '')})")
+    progress(
+        f"created deployment {deployment_id} (IoT job {created.get('iotJobId', '')})", keep=True
+    )
     return {
         "deployment_id": deployment_id,
         "arn": (

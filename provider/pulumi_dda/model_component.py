@@ -49,7 +49,14 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import UNKNOWN
 
 from . import artifacts, greengrass, ownership
-from ._dynamic import AwsResourceProvider, is_known, one_line, progress, typed_options
+from ._dynamic import (
+    AwsResourceProvider,
+    hook,
+    is_known,
+    progress,
+    progress_here,
+    typed_options,
+)
 from ._parallel import fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
@@ -125,6 +132,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # check ---------------------------------------------------------------------------------
 
+    @hook()
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
         inputs = dict(news)
         for key, default in DEFAULTS.items():
@@ -189,7 +197,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # create --------------------------------------------------------------------------------
 
-    @one_line(CreateResult("", {}))
+    @hook(CreateResult("", {}))
     def create(self, props: JSONDict) -> CreateResult:
         model = ModelInputs.parse(props)
         clients = self.clients(props)
@@ -226,7 +234,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # update / read / delete ----------------------------------------------------------------
 
-    @one_line(UpdateResult({}))
+    @hook(UpdateResult({}))
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         model = ModelInputs.parse(news)
         old_tags = dict(olds.get("tags") or {})
@@ -239,7 +247,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         outs.update({k: news.get(k) for k in INPUT_KEYS if k != "versions"})
         return UpdateResult(outs)
 
-    @one_line(ReadResult("", {}))
+    @hook(ReadResult("", {}))
     def read(self, id_: str, props: JSONDict) -> ReadResult:
         gg = self.clients(props).greengrass
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
@@ -248,7 +256,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             status = (found or {}).get("status", {}).get("componentState")
             if found is None or status == ownership.FAILED:
                 why = "no longer exists" if found is None else "is FAILED"
-                progress(f"{state['arn']} {why}; the next up publishes it again")
+                progress(f"{state['arn']} {why}; the next up publishes it again", keep=True)
                 return ReadResult("", {})
             if state.get("created"):
                 found_tags = greengrass.user_tags(greengrass.get_tags(gg, state["arn"]))
@@ -256,7 +264,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
                     outs["tags"] = found_tags  # drift on any version shows; the next up re-tags
         return ReadResult(id_, outs, _inputs_of(outs))
 
-    @one_line(None)
+    @hook(None)
     def delete(self, _id: str, props: JSONDict) -> None:
         clients = self.clients(props)
         gg = clients.greengrass
@@ -265,7 +273,8 @@ class DdaModelComponentProvider(AwsResourceProvider):
         states = [s for s in (props.get("resources") or {}).values() if s.get("arn")]
         uris = {str(s["uri"]) for s in states if s.get("uri")}
         for state in states:
-            progress(f"{state['arn']}: {ownership.release(gg, state['arn'], holder, deployments)}")
+            outcome = ownership.release(gg, state["arn"], holder, deployments)
+            progress(f"{state['arn']}: {outcome}", keep=True)
         components = {s["arn"].rpartition(":versions:")[0] for s in states}
         uris |= _sweep(gg, holder, deployments, components, sweep_dead=False)
         _delete_unreferenced_artifacts(clients, uris)
@@ -326,7 +335,7 @@ class _Create:
         self.region = clients.region
 
     def say(self, target: _Target) -> Progress:
-        return lambda message: progress(f"[{target.naming.target}] {message}")
+        return progress_here(f"[{target.naming.target}] ")
 
     def publish(self, target: _Target) -> None:
         """Take over the identical version, or create one; raise naming the target and phase."""
@@ -357,7 +366,7 @@ class _Create:
                 f"immutable: bump component_version to {version_for_major(major + 1)} or omit it",
                 field="component_version",
             )
-        progress(f"[{target.naming.target}] {target.arn} {why}; taking {major + 1}.0.0")
+        progress(f"[{target.naming.target}] {target.arn} {why}; taking {major + 1}.0.0", keep=True)
         target.version = version_for_major(major + 1)
 
     def _take_over(self, target: _Target, found: ownership.Existing) -> bool:
@@ -392,7 +401,8 @@ class _Create:
                     "component_version or omit it"
                 )
             self._upload(target, built)
-        say(f"{'reclaimed' if target.created else 'adopted'} identical {target.arn}")
+        how = "reclaimed" if target.created else "adopted"
+        progress(f"[{target.naming.target}] {how} identical {target.arn}", keep=True)
         return True
 
     def _create(self, target: _Target) -> bool:
@@ -412,7 +422,7 @@ class _Create:
         target.held = target.created = True
         say(f"created {target.arn}; waiting for DEPLOYABLE")
         greengrass.wait_component_deployable(self.gg, target.arn, self._timeout(), say)
-        say(f"{target.arn} is DEPLOYABLE")
+        progress(f"[{target.naming.target}] created {target.arn}, DEPLOYABLE", keep=True)
         target.phase = "checking the stored digest"
         stored = greengrass.stored_artifact(greengrass.get_recipe(self.gg, target.arn))
         if stored != (built.artifact_uri, built.package.digest):
@@ -432,7 +442,7 @@ class _Create:
                 self.manifest,
                 self.work / target.naming.target,
                 self.clients,
-                progress,
+                progress_here(),
             )
         return target.built
 
@@ -461,7 +471,7 @@ class _Create:
             uris = _sweep(self.gg, self.holder, deployments, components, sweep_dead=True)
             _delete_unreferenced_artifacts(self.clients, uris)
         except DdaError as exc:
-            progress(f"cleanup of what an earlier create left was incomplete: {exc}")
+            progress(f"cleanup of what an earlier create left was incomplete: {exc}", keep=True)
 
     def undo(self, targets: list[_Target]) -> None:
         """Best-effort release of what a failed create took; the original error is raised."""
@@ -470,10 +480,10 @@ class _Create:
             for target in targets:
                 if target.held:
                     outcome = ownership.release(self.gg, target.arn, self.holder, deployments)
-                    progress(f"{target.arn}: {outcome}")
+                    progress(f"{target.arn}: {outcome}", keep=True)
             _delete_unreferenced_artifacts(self.clients, {t.uploaded for t in targets} - {""})
         except DdaError as exc:
-            progress(f"cleanup after the failed create was incomplete: {exc}")
+            progress(f"cleanup after the failed create was incomplete: {exc}", keep=True)
 
 
 def _sweep(
@@ -490,7 +500,7 @@ def _sweep(
         for arn in ownership.orphans(gg, component, holder, sweep_dead=sweep_dead):
             uris.add(greengrass.stored_artifact(greengrass.get_recipe(gg, arn))[0])
             outcome = ownership.release(gg, arn, holder, deployments, sweep_dead=sweep_dead)
-            progress(f"{arn} (left behind by this resource earlier): {outcome}")
+            progress(f"{arn} (left behind by this resource earlier): {outcome}", keep=True)
     return uris
 
 
@@ -617,10 +627,10 @@ def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
     in_use = greengrass.referenced_artifacts(clients.greengrass) if candidates else set()
     for uri in candidates:
         if uri in in_use:
-            progress(f"{uri} is still used by a component version; left in place")
+            progress(f"{uri} is still used by a component version; left in place", keep=True)
             continue
         artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
-        progress(f"deleted {uri}")
+        progress(f"deleted {uri}", keep=True)
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:

@@ -80,6 +80,8 @@ class Events:
     diffs: dict[str, list[str]] = field(default_factory=dict)
     """Changed input names per resource: the provider's replace keys and old/new inputs."""
     messages: list[str] = field(default_factory=list)
+    resource_messages: list[tuple[str, bool, str]] = field(default_factory=list)
+    """The project's own lines: (resource name or "" for the Stack, ephemeral, text)."""
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The new inputs the engine planned for each resource (the preview's values)."""
 
@@ -97,8 +99,12 @@ class Events:
             if meta.new is not None:
                 self.inputs[name] = dict(meta.new.inputs or {})
             self.diffs[name] = sorted(set(self.diffs.get(name, [])) | changed)
-        if event.diagnostic_event is not None:
-            self.messages.append(event.diagnostic_event.message)
+        diag = event.diagnostic_event
+        if diag is not None:
+            self.messages.append(diag.message)
+            if "pulumi-dda" in diag.message or (diag.urn and "dynamic" in diag.urn):
+                name = (diag.urn or "").rsplit("::", 1)[-1]
+                self.resource_messages.append((name, bool(diag.ephemeral), diag.message))
 
     def model_ops(self) -> dict[str, list[str]]:
         """Operations per model resource, in the order the engine ran them."""

@@ -66,9 +66,17 @@ def _create(stack: auto.Stack, gg: Any, s3: Any) -> None:
     assert set(up.outputs["components"].value["model"]) == {"x86_64-cpu", "jetson-xavier"}
     assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@1.0.0"]
     assert len(_keys(s3)) == 2
-    progress = "\n".join(events.messages)
-    assert "[x86_64-cpu] uploaded s3://edge-artifacts/model_artifacts/model-" in progress
-    assert "is DEPLOYABLE" in progress
+    # Progress goes to the model's own line: passing status lines, and a few lines that stay.
+    lines = events.resource_messages
+    assert {name for name, _, _ in lines} == {"model"}
+    uploads = [e for name, e, m in lines if "[x86_64-cpu] uploaded s3://edge-artifacts/" in m]
+    assert uploads == [True]
+    kept = [m.strip() for _, ephemeral, m in lines if not ephemeral]
+    assert sorted(kept) == [
+        f"[{t}] created arn:aws:greengrass:us-east-1:123456789012:components:"
+        f"model-defects-{t.replace('_', '-')}:versions:1.0.0, DEPLOYABLE"
+        for t in ("jetson-xavier", "x86_64-cpu")
+    ]
 
 
 def _no_changes(stack: auto.Stack, ep: LocalEndpoint) -> None:
