@@ -318,7 +318,7 @@ class _Target:
 
 
 class _Create:
-    """One create call: shared inputs, clients, and the trained model read at most once."""
+    """One create call: shared inputs, clients, and the manifest check recorded."""
 
     def __init__(
         self, model: ModelInputs, props: JSONDict, clients: AwsClients, holder: Holder, work: Path
