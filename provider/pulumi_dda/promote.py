@@ -84,7 +84,9 @@ class PulumiCli:
         return json.loads(result.stdout or "null")
 
     def history(self, stack: str) -> list[dict[str, Any]]:
-        return list(self._json("stack", "history", "--json", "--stack", stack) or [])
+        # Enough entries to reach the last update past a run of refreshes.
+        listed = self._json("stack", "history", "--json", "--page-size", "100", "--stack", stack)
+        return list(listed or [])
 
     def export(self, stack: str) -> dict[str, Any]:
         return dict(self._json("stack", "export", "--stack", stack) or {})
@@ -134,7 +136,7 @@ def _when(entry: dict[str, Any]) -> str:
     return f"{number}started {entry.get('startTime')}"
 
 
-def deployed_model(stack: str, update: dict[str, Any]) -> Any:
+def deployed_model(update: dict[str, Any]) -> Any:
     """The ``pulumi-dda:model`` config the update ran with (None if the backend kept none)."""
     value = (update.get("config") or {}).get(MODEL_CONFIG)
     if not isinstance(value, dict):
@@ -254,7 +256,7 @@ def promote(
     if not isinstance(block, dict) or TRAINED[0] not in block:
         raise PromotionRefused(f"{source.path} has no {MODEL_CONFIG} block with {TRAINED[0]}")
     update = last_update(source_stack, state.history(source_stack))
-    deployed = deployed_model(source_stack, update)
+    deployed = deployed_model(update)
     if deployed is not None and deployed != block:
         raise PromotionRefused(
             f"{source.path}'s {MODEL_CONFIG} changed since {source_stack}'s last update "
