@@ -32,6 +32,8 @@ _CSR = re.compile(
     r"^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$"
 )
 _S3_LOCATION = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/((?:[^*?]+/)?)$")
+# The provider's own check of role_arn (pulumi_dda.inputs), so a mistake stops before preview.
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class StackConfig:
     local_server_artifacts: list[S3Location]
     nucleus_version: str | None
     log_manager_version: str | None
+    role_arn: str | None
+    """The role every AWS call of the stack assumes (its account is the stack's account)."""
+    aws_profile: str | None
 
 
 def read_config() -> StackConfig:
@@ -74,6 +79,7 @@ def read_config() -> StackConfig:
         raise pulumi.RunError(
             "pulumi-dda:accountId (12 digits) is required when manageInfrastructure is false"
         )
+    role_arn = _read_role_arn(config.get("roleArn"), None if manage else account_id)
     fleet = _read_fleet(config.get_object("fleetProvisioning"))
     devices = _read_devices(config.require_object("devices"), allow_empty=fleet is not None)
     model = _read_model(config.require_object("model"))
@@ -111,7 +117,27 @@ def read_config() -> StackConfig:
         local_server_artifacts=local_server,
         nucleus_version=nucleus_version,
         log_manager_version=_read_log_manager(config.get_object("logManager")),
+        role_arn=role_arn,
+        aws_profile=pulumi.Config("aws").get("profile"),
     )
+
+
+def _read_role_arn(raw: str | None, account_id: str | None) -> str | None:
+    if not raw:
+        return None
+    match = _ROLE_ARN.match(raw)
+    if not match:
+        raise pulumi.RunError(
+            f"pulumi-dda:roleArn {raw!r} is not an IAM role ARN "
+            "(arn:aws:iam::<account>:role/<name>)"
+        )
+    if account_id is not None and match[1] != account_id:
+        # The deployments target thing groups named by accountId; the role acts in its own account.
+        raise pulumi.RunError(
+            f"pulumi-dda:roleArn is a role in account {match[1]} but pulumi-dda:accountId is "
+            f"{account_id}: the thing groups and the component versions must be in one account"
+        )
+    return raw
 
 
 def _read_devices(raw: Any, allow_empty: bool = False) -> dict[str, list[str]]:

@@ -26,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
+from dda_account import StackAccount
 from dda_policies import claim_policy, core_device_policy, fleet_template, provisioning_trust_policy
 
 # DDA installs Greengrass under this root (the DDA repository's device setup scripts).
@@ -49,6 +50,7 @@ class FleetConfig:
 class DeviceContext:
     """What every device piece is built from: account, region, role alias, endpoints."""
 
+    where: StackAccount
     name_prefix: str
     region: str
     account: pulumi.Output[str]
@@ -59,10 +61,11 @@ class DeviceContext:
     tags: dict[str, str]
 
 
-def iot_endpoints() -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+def iot_endpoints(where: StackAccount) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
     """The account's ATS data endpoint and its credentials-provider endpoint."""
-    data = aws.iot.get_endpoint_output(endpoint_type="iot:Data-ATS")
-    credentials = aws.iot.get_endpoint_output(endpoint_type="iot:CredentialProvider")
+    opts = where.invoke_options()
+    data = aws.iot.get_endpoint_output(endpoint_type="iot:Data-ATS", opts=opts)
+    credentials = aws.iot.get_endpoint_output(endpoint_type="iot:CredentialProvider", opts=opts)
     return data.endpoint_address, credentials.endpoint_address
 
 
@@ -161,13 +164,15 @@ def core_device(
     ctx: DeviceContext, *, target: str, thing: aws.iot.Thing, thing_name: str, csr: str
 ) -> dict[str, Any]:
     """A listed device: certificate from its CSR, its own IoT policy, both attached."""
-    certificate = aws.iot.Certificate(f"certificate-{thing_name}", csr=csr, active=True)
+    opts = ctx.where.resource_options()
+    certificate = aws.iot.Certificate(f"certificate-{thing_name}", csr=csr, active=True, opts=opts)
     # EXCLUSIVE_THING: this certificate can never be attached to a second thing.
     aws.iot.ThingPrincipalAttachment(
         f"certificate-thing-{thing_name}",
         thing=thing.name,
         principal=certificate.arn,
         thing_principal_type="EXCLUSIVE_THING",
+        opts=opts,
     )
     document = pulumi.Output.all(ctx.account, ctx.role_alias.arn).apply(
         lambda a: core_device_policy(
@@ -179,9 +184,13 @@ def core_device(
         name=f"{ctx.name_prefix}-core-{thing_name}",
         policy=_json(document),
         tags=ctx.tags,
+        opts=opts,
     )
     aws.iot.PolicyAttachment(
-        f"iot-policy-certificate-{thing_name}", policy=policy.name, target=certificate.arn
+        f"iot-policy-certificate-{thing_name}",
+        policy=policy.name,
+        target=certificate.arn,
+        opts=opts,
     )
     config = pulumi.Output.all(
         ctx.role_alias.alias, ctx.data_endpoint, ctx.credentials_endpoint
@@ -210,6 +219,7 @@ def fleet_provisioning(
 ) -> dict[str, Any]:
     """Fleet provisioning by claim: shared policy, provisioning role, a template per platform."""
     prefix = fleet.thing_name_prefix
+    opts = ctx.where.resource_options()
     device_document = pulumi.Output.all(ctx.account, ctx.role_alias.arn).apply(
         lambda a: core_device_policy(
             region=ctx.region, account=a[0], role_alias_arn=a[1], prefix=prefix
@@ -220,6 +230,7 @@ def fleet_provisioning(
         name=f"{ctx.name_prefix}-core-fleet",
         policy=_json(device_document),
         tags=ctx.tags,
+        opts=opts,
     )
     role = aws.iam.Role(
         "fleet-provisioning-role",
@@ -227,9 +238,13 @@ def fleet_provisioning(
             ctx.account.apply(lambda a: provisioning_trust_policy(region=ctx.region, account=a))
         ),
         tags=ctx.tags,
+        opts=opts,
     )
     registration = aws.iam.RolePolicyAttachment(
-        "fleet-provisioning-registration", role=role.name, policy_arn=THINGS_REGISTRATION_POLICY
+        "fleet-provisioning-registration",
+        role=role.name,
+        policy_arn=THINGS_REGISTRATION_POLICY,
+        opts=opts,
     )
     templates: dict[str, Any] = {}
     names: list[str] = []
@@ -251,7 +266,7 @@ def fleet_provisioning(
             type="FLEET_PROVISIONING",
             tags=ctx.tags,
             # IoT validates the role when the template is created and uses the policy by name.
-            opts=pulumi.ResourceOptions(depends_on=[registration, device_policy]),
+            opts=ctx.where.resource_options(depends_on=[registration, device_policy]),
         )
         config = pulumi.Output.all(
             ctx.role_alias.alias, ctx.data_endpoint, ctx.credentials_endpoint, template.name
@@ -272,7 +287,7 @@ def fleet_provisioning(
             "installCommand": installer_command(fleet=True),
         }
     claim = aws.iot.Certificate(
-        "claim-certificate", csr=fleet.claim_certificate_request, active=True
+        "claim-certificate", csr=fleet.claim_certificate_request, active=True, opts=opts
     )
     claim_document = ctx.account.apply(
         lambda a: claim_policy(region=ctx.region, account=a, templates=names)
@@ -282,9 +297,10 @@ def fleet_provisioning(
         name=f"{ctx.name_prefix}-fleet-claim",
         policy=_json(claim_document),
         tags=ctx.tags,
+        opts=opts,
     )
     aws.iot.PolicyAttachment(
-        "iot-policy-claim-certificate", policy=claim_iot_policy.name, target=claim.arn
+        "iot-policy-claim-certificate", policy=claim_iot_policy.name, target=claim.arn, opts=opts
     )
     return {
         "thingNamePrefix": prefix,

@@ -14,6 +14,11 @@ without it; ``localServerArtifacts`` says where its artifacts are, for the devic
 Stack config (namespace ``pulumi-dda`` unless written out):
 
 - ``aws:region``: region of everything, the model component and deployments included.
+- ``roleArn`` (optional): an IAM role in the account the stack deploys to (a use-case
+  account), assumed for every AWS call: the model (``role_arn``), the deployments
+  (``role_arn``) and, when managed, every pulumi-aws resource and lookup through one explicit
+  provider (region and ``aws:profile`` handed to it). The deployer's own credentials then only
+  need ``sts:AssumeRole`` on it. Unmanaged, the role must be in ``accountId``.
 - ``manageInfrastructure`` (bool, default true): declare the bucket, thing groups, things,
   certificates, IoT policies and token-exchange role; false: take them as existing (the local
   demo stack; the device keys below are then refused).
@@ -46,8 +51,8 @@ Stack config (namespace ``pulumi-dda`` unless written out):
 This module is imported by ``__main__.py`` and by the wiring tests, so it has no side effects
 at import time: :func:`main` reads the config and declares the resources. Beside it:
 ``dda_config`` (reading and checking these keys), ``dda_policies`` (the IAM and IoT policy
-documents, pure) and ``dda_devices`` (certificates, IoT policies, fleet provisioning and the
-rendered nucleus config).
+documents, pure), ``dda_devices`` (certificates, IoT policies, fleet provisioning and the
+rendered nucleus config) and ``dda_account`` (the provider that assumes ``roleArn``).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from dda_account import StackAccount, stack_account
 from dda_config import StackConfig, read_config
 from dda_devices import DeviceContext, core_device, fleet_provisioning, iot_endpoints
 from dda_policies import (
@@ -89,20 +95,29 @@ def thing_group_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:aws:iot:{region}:{account_id}:thinggroup/{name}"
 
 
-def _artifact_bucket(cfg: StackConfig) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
-    bucket = aws.s3.Bucket("artifact-bucket", bucket=cfg.artifact_bucket, tags=cfg.tags)
+def _artifact_bucket(
+    cfg: StackConfig, where: StackAccount
+) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+    bucket = aws.s3.Bucket(
+        "artifact-bucket",
+        bucket=cfg.artifact_bucket,
+        tags=cfg.tags,
+        opts=where.resource_options(),
+    )
     # Component versions are immutable and devices check the recipe's digest, so an artifact
     # key must never silently change: versioning keeps every byte ever published.
     versioning = aws.s3.BucketVersioning(
         "artifact-bucket-versioning",
         bucket=bucket.id,
         versioning_configuration={"status": "Enabled"},
+        opts=where.resource_options(),
     )
     # SSE-S3 rather than KMS: devices then need no kms:Decrypt beside s3:GetObject.
     encryption = aws.s3.BucketServerSideEncryptionConfiguration(
         "artifact-bucket-encryption",
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=where.resource_options(),
     )
     public_access = aws.s3.BucketPublicAccessBlock(
         "artifact-bucket-public-access",
@@ -111,6 +126,7 @@ def _artifact_bucket(cfg: StackConfig) -> tuple[pulumi.Output[str], list[pulumi.
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
+        opts=where.resource_options(),
     )
     return bucket.bucket, [bucket, versioning, encryption, public_access]
 
@@ -124,7 +140,7 @@ class Registry:
     things: dict[str, tuple[str, aws.iot.Thing]]  # thing name -> (target, thing)
 
 
-def _thing_groups(cfg: StackConfig) -> Registry:
+def _thing_groups(cfg: StackConfig, where: StackAccount) -> Registry:
     registry = Registry({}, {}, {})
     for target, things in cfg.devices.items():
         name = thing_group_name(target)
@@ -134,13 +150,18 @@ def _thing_groups(cfg: StackConfig) -> Registry:
                 thing_group_arn(cfg.region, cfg.account_id, name)
             )
             continue
-        group = aws.iot.ThingGroup(f"thing-group-{target}", name=name, tags=cfg.tags)
+        group = aws.iot.ThingGroup(
+            f"thing-group-{target}", name=name, tags=cfg.tags, opts=where.resource_options()
+        )
         for thing_name in things:
-            thing = aws.iot.Thing(f"thing-{thing_name}", name=thing_name)
+            thing = aws.iot.Thing(
+                f"thing-{thing_name}", name=thing_name, opts=where.resource_options()
+            )
             aws.iot.ThingGroupMembership(
                 f"membership-{thing_name}",
                 thing_group_name=group.name,
                 thing_name=thing.name,
+                opts=where.resource_options(),
             )
             registry.things[thing_name] = (target, thing)
         registry.groups[target] = group
@@ -149,12 +170,13 @@ def _thing_groups(cfg: StackConfig) -> Registry:
 
 
 def _token_exchange(
-    cfg: StackConfig, account: pulumi.Output[str]
+    cfg: StackConfig, account: pulumi.Output[str], where: StackAccount
 ) -> tuple[aws.iot.RoleAlias, aws.iam.RolePolicy]:
     role = aws.iam.Role(
         "token-exchange-role",
         assume_role_policy=json.dumps(token_exchange_trust_policy()),
         tags=cfg.tags,
+        opts=where.resource_options(),
     )
     artifacts = S3Location(cfg.artifact_bucket, cfg.artifact_prefix)
     document = account.apply(
@@ -165,13 +187,17 @@ def _token_exchange(
         )
     )
     policy = aws.iam.RolePolicy(
-        "token-exchange-artifacts", role=role.id, policy=document.apply(json.dumps)
+        "token-exchange-artifacts",
+        role=role.id,
+        policy=document.apply(json.dumps),
+        opts=where.resource_options(),
     )
     alias = aws.iot.RoleAlias(
         "token-exchange-alias",
         alias=f"{NAME_PREFIX}-token-exchange",
         role_arn=role.arn,
         tags=cfg.tags,
+        opts=where.resource_options(),
     )
     return alias, policy
 
@@ -207,12 +233,17 @@ def deployment_components(
 
 
 def _devices(
-    cfg: StackConfig, registry: Registry, alias: aws.iot.RoleAlias, account: pulumi.Output[str]
+    cfg: StackConfig,
+    registry: Registry,
+    alias: aws.iot.RoleAlias,
+    account: pulumi.Output[str],
+    where: StackAccount,
 ) -> dict[str, Any]:
     """Certificates, IoT policies, fleet provisioning and what an operator needs from them."""
     assert cfg.nucleus_version is not None  # read_config requires it when managed
-    data_endpoint, credentials_endpoint = iot_endpoints()
+    data_endpoint, credentials_endpoint = iot_endpoints(where)
     ctx = DeviceContext(
+        where=where,
         name_prefix=NAME_PREFIX,
         region=cfg.region,
         account=account,
@@ -249,18 +280,21 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     model_deps: list[pulumi.Resource] = []
     deployment_deps: list[pulumi.Resource] = []
-    registry = _thing_groups(cfg)
+    where = StackAccount()
     if cfg.manage_infrastructure:
-        bucket_name, bucket_resources = _artifact_bucket(cfg)
+        where = stack_account(cfg.role_arn, cfg.region, cfg.aws_profile)
+    registry = _thing_groups(cfg, where)
+    if cfg.manage_infrastructure:
+        bucket_name, bucket_resources = _artifact_bucket(cfg, where)
         # Upload only into a bucket that already encrypts and blocks public access.
         model_deps = bucket_resources
-        account = aws.get_caller_identity_output().account_id
-        alias, policy = _token_exchange(cfg, account)
+        account = aws.get_caller_identity_output(opts=where.invoke_options()).account_id
+        alias, policy = _token_exchange(cfg, account, where)
         # Devices act on a deployment at once; without the policy their download would fail.
         deployment_deps = [policy]
         outputs["roleAliasArn"] = alias.arn
         outputs["roleAlias"] = alias.alias
-        outputs.update(_devices(cfg, registry, alias, account))
+        outputs.update(_devices(cfg, registry, alias, account, where))
     else:
         bucket_name = pulumi.Output.from_input(cfg.artifact_bucket)
 
@@ -276,6 +310,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         artifact_prefix=cfg.artifact_prefix,
         tags=dict(cfg.tags),
         region=cfg.region,
+        role_arn=cfg.role_arn,
         opts=pulumi.ResourceOptions(depends_on=model_deps),
     )
     deployments: dict[str, pulumi.Output[str]] = {}
@@ -290,6 +325,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
             deployment_name=f"dda-{target}",
             tags=dict(cfg.tags),
             region=cfg.region,
+            role_arn=cfg.role_arn,
             opts=pulumi.ResourceOptions(depends_on=deployment_deps),
         )
         # The resource's id is the target ARN; deployment_id is the current revision's id.

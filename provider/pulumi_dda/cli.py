@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--target", action="append", default=None, metavar="TARGET")
 
     sub.add_parser("local", help="run the local AWS endpoint", add_help=False)
+    sub.add_parser(
+        "promote",
+        help="pin one stack's model block into another's stack file (--from dev --to prod)",
+        add_help=False,
+    )
     return parser
 
 
@@ -121,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .local import cli_main
 
         return int(cli_main(argv[1:]))
+    if argv and argv[0] == "promote":
+        from . import promote
+
+        return promote.cli_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "samples":

@@ -59,6 +59,14 @@ class Registered:
     inputs: dict[str, Any]
     id: str
     outputs: dict[str, Any]
+    provider: str | None = None
+    """The explicit provider reference (``<urn>::<id>``); None for the default provider."""
+
+
+@dataclass(frozen=True)
+class Call:
+    token: str
+    provider: str | None
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class StackRun:
     config: dict[str, Any]
     resources: list[Registered]
     outputs: dict[str, Any]
+    calls: list[Call]
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.typ == typ]
@@ -95,11 +104,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
         self.registered: list[Registered] = []
+        self.calls: list[Call] = []
 
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """The only lookups the program may make: its account and the IoT endpoints."""
+        self.calls.append(Call(args.token, args.provider or None))
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             arn = f"arn:aws:iam::{ACCOUNT}:user/deployer"
             return {"accountId": ACCOUNT, "arn": arn, "userId": "AIDEXAMPLE", "id": ACCOUNT}, []
@@ -112,7 +123,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = {k: v for k, v in args.inputs.items() if k != PROVIDER_KEY}
         id_, outputs = self._answer(args.typ, args.name, inputs)
-        self.registered.append(Registered(args.typ, args.name, inputs, id_, outputs))
+        self.registered.append(
+            Registered(args.typ, args.name, inputs, id_, outputs, args.provider or None)
+        )
         return id_, outputs
 
     def _answer(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -218,4 +231,4 @@ def run_stack(
     finally:
         settings.reset_options()
         pulumi.runtime.set_all_config({})
-    return StackRun(stack, config, mocks.registered, outputs)
+    return StackRun(stack, config, mocks.registered, outputs, mocks.calls)
