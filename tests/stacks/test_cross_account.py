@@ -19,7 +19,7 @@ def _with_role(stack: str, role: str = ROLE, **overrides: Any) -> StackRun:
 
 def _role_inputs(run: StackRun) -> dict[str, str]:
     """``role_arn`` of the model and of each deployment, by resource name."""
-    return {r.name: r.inputs["role_arn"] for r in run.of_type(DYNAMIC)}
+    return {r.name: r.inputs["role_arn"] for r in run.resources if r.typ in DYNAMIC}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -77,7 +77,7 @@ def test_unmanaged_stack_passes_the_role_without_a_provider() -> None:
     role = "arn:aws:iam::123456789012:role/dda-deployer"
     run = _with_role("local", role)
     assert set(_role_inputs(run).values()) == {role}
-    assert [r.typ for r in run.resources if r.typ != DYNAMIC] == []
+    assert [r.typ for r in run.resources if r.typ not in DYNAMIC] == []
 
 
 @pytest.mark.parametrize(
