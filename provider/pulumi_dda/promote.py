@@ -42,7 +42,8 @@ MODEL_CONFIG = "pulumi-dda:model"
 ROLE_CONFIG = "pulumi-dda:roleArn"
 MODEL_RESOURCE = "model"
 """The logical name of the stacks program's ``DdaModelComponent``."""
-DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+MODEL_TYPES = ("pulumi-python:dynamic/dda:ModelComponent", "pulumi-python:dynamic:Resource")
+"""The model component's type, and the generic one stacks made before it had its own."""
 STACK_TYPE = "pulumi:pulumi:Stack"
 TRAINED = ("trainedModelUri", "trained_model_uri")
 VERSION_MARK = ";version:"
@@ -153,7 +154,7 @@ def recorded_state(stack: str, deployment: dict[str, Any]) -> tuple[dict[str, st
     models = [
         r
         for r in resources
-        if r.get("type") == DYNAMIC_TYPE and str(r.get("urn", "")).endswith(f"::{MODEL_RESOURCE}")
+        if r.get("type") in MODEL_TYPES and str(r.get("urn", "")).endswith(f"::{MODEL_RESOURCE}")
     ]
     roots = [r for r in resources if r.get("type") == STACK_TYPE]
     if len(models) != 1 or not roots:
