@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import samples
+from . import publish, samples
 from .build import BuildRequest, build_all, read_manifest
 from .errors import DdaError
 from .package import ArchiveLimits
@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--target", action="append", default=None, metavar="TARGET")
 
     sub.add_parser("local", help="run the local AWS endpoint", add_help=False)
+    publish.add_parser(sub, _compiled_pair)
     sub.add_parser(
         "promote",
         help="pin one stack's model block into another's stack file (--from dev --to prod)",
@@ -134,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "samples":
             return _samples(args.out, args.target or ["x86_64-cpu", "jetson-xavier"])
+        if args.command == "publish":
+            print(json.dumps(publish.run(args), indent=2))
+            return 0
         if args.command == "manifest":
             result = read_manifest(args.source, relax_device_checks=args.relax_device_checks)
             print(json.dumps(result.manifest, indent=2))
