@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         help="accept CreateComponentVersion of a deleted name+version, as AWS does "
         "(default); --no-allow-recreate-deleted-versions refuses it with ConflictException",
     )
+    parser.add_argument(
+        "--connection-bandwidth",
+        type=float,
+        default=0.0,
+        metavar="BYTES_PER_S",
+        help="send each connection's replies at most this fast, as S3 does (default 0: no cap)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -59,6 +66,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         args.state_delay,
         quiet=not args.verbose,
         allow_recreate_deleted_versions=args.allow_recreate_deleted_versions,
+        connection_bandwidth=args.connection_bandwidth,
     )
     try:
         endpoint.start()
