@@ -14,23 +14,25 @@ reaches the ZIP. Every local header holds the entry's CRC-32 and sizes (no data 
 so streaming unzippers such as Java's ``ZipInputStream`` read every package (see ``_zip.py``).
 
 Streaming: the compiled model is read once as a stream, so an S3 body is never downloaded to a
-file first, and the tar is never *extracted*: no member becomes a file or a path on disk.
-Members that arrive in sorted order (Neo archives usually do) are written straight into the
-package body, each entry's header patched with its CRC and sizes once its data has passed;
-only entries that arrive out of order go to an unnamed spool, and the package is then
-assembled from both in sorted order. Both are unnamed files in the output directory, and the
-package gets its name only once the whole archive has been read and checked. Memory stays flat
-(1 MiB blocks) whatever the model size; the SHA-256 is taken over the finished file.
+file first, and the tar is never *extracted*: no member becomes a file or a path on disk. The
+package is written as the members arrive (``_assembly.py``): in sorted order, which Neo archives
+usually have, every byte is written once, straight into the ZIP; an entry that arrives out of
+order moves the (usually small) entries after it to an unnamed spool, and they are appended
+again at the end. Past the first 256 KiB of each member (the compression sample), member bytes
+go from the decompressor to the file as views, not copied by Python; memory stays flat (1 MiB
+blocks) whatever the model size. The SHA-256 is taken over the finished file.
 
 Compression is chosen per member by measurement: the first 256 KiB are deflated and the member
 is stored deflated only if that sample shrinks below 90 %. Compiled model binaries (DLR ``.so``,
 ``.params`` weights) barely compress, so they are stored, which costs no CPU; text members
 (``.json``, ``.meta``) are deflated. The rule depends only on content, so it stays reproducible.
 
-Hostile archives are rejected before the package gets a name: absolute paths, ``..``
-components, links, devices and FIFOs, sparse members, duplicate names, a name that is both a
-file and a directory, and archives over the caps of :class:`ArchiveLimits`. The ZIP is named
-only when complete (a temporary name renamed into place), so a failure leaves no file behind.
+Hostile archives are rejected as soon as the offending member's header is read, before any of
+its bytes are written: absolute paths, ``..`` components, links, devices and FIFOs, sparse
+members, non-UTF-8 names, duplicate names, a name that is both a file and a directory, and
+archives over the caps of :class:`ArchiveLimits`. The package is written under a temporary
+name (``.partial-*.zip``, removed on any failure) and renamed into place only when the whole
+archive has been read and checked, so a failure leaves no file behind.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ from ._types import JSONDict, Progress, Readable, no_progress
 from .errors import ArchiveError
 from .manifest import manifest_bytes
 
-CHUNK = 1024 * 1024
 SAMPLE = 256 * 1024
 COMPRESS_IF_BELOW = 0.9
 PACKAGE_SUFFIX = "_greengrass_model_component.zip"
