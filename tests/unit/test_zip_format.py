@@ -203,7 +203,12 @@ public class ReadZip {
 
 
 @pytest.mark.skipif(shutil.which("java") is None, reason="no JDK on PATH")
-def test_java_zip_input_stream_reads_every_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("zip64", [False, True], ids=["zip32", "zip64"])
+def test_java_zip_input_stream_reads_every_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zip64: bool
+) -> None:
+    if zip64:
+        monkeypatch.setattr(_zip, "ZIP64_LIMIT", 300_000)
     package = _build(_big_model(tmp_path / "m.tar.gz", ORDERS["big last"]), tmp_path / "out")
     (tmp_path / "ReadZip.java").write_text(JAVA_READER)
     result = subprocess.run(
