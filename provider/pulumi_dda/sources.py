@@ -27,7 +27,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
@@ -145,33 +145,35 @@ class _CountingReader:
 
 
 class _RangedReader:
-    """An S3 object as ranged GETs in parallel, read in order; the first part is in hand."""
+    """An S3 object as ranged GETs in parallel, read in order.
+
+    The first part streams from the response that told the object's size, while workers fetch
+    the next parts whole; a part whose body breaks off is asked for again.
+    """
 
     def __init__(
-        self,
-        s3: S3Client,
-        args: dict[str, Any],
-        size: int,
-        first: bytes | None,
-        config: TransferConfig,
+        self, s3: S3Client, args: dict[str, Any], size: int, first: Any, config: TransferConfig
     ) -> None:
         self._s3, self._args, self._size = s3, args, size
         self._part, self._attempts = config.multipart_chunksize, config.num_download_attempts
         self._window = config.max_request_concurrency
         self._pool = ThreadPoolExecutor(self._window, thread_name_prefix="pulumi-dda-get")
         self._waiting: deque[Future[bytes]] = deque()
-        self._next = 0 if first is None else 1
-        self._current, self._at = memoryview(first or b""), 0
+        self._first: Any = first
+        self._first_read, self._first_size = 0, min(size, self._part)
+        self._next = 1
+        self._current, self._at = memoryview(b""), 0
         self._request_more()
 
     def _request_more(self) -> None:
-        while len(self._waiting) < self._window and self._next * self._part < self._size:
-            self._waiting.append(self._pool.submit(self._get, self._next))
+        window = self._window - (self._first is not None)
+        while len(self._waiting) < window and self._next * self._part < self._size:
+            start = self._next * self._part
+            end = min(self._size, start + self._part) - 1
+            self._waiting.append(self._pool.submit(self._get, start, end))
             self._next += 1
 
-    def _get(self, index: int) -> bytes:
-        start = index * self._part
-        end = min(self._size, start + self._part) - 1
+    def _get(self, start: int, end: int) -> bytes:
         for attempt in range(1, self._attempts + 1):
             try:
                 with _GETS:
@@ -190,9 +192,27 @@ class _RangedReader:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _read_first(self, size: int) -> bytes:
+        """Bytes of the first part; when it is done (or broke off) the rest comes as ranges."""
+        data = b""
+        with suppress(*_BROKEN_BODY):  # the rest of the part is asked for again below
+            data = self._first.read(min(size, self._first_size - self._first_read))
+        self._first_read += len(data)
+        if data and self._first_read < self._first_size:
+            return data
+        self._first.close()
+        self._first = None
+        if self._first_read < self._first_size:
+            rest = self._get(self._first_read, self._first_size - 1)
+            self._current, self._at = memoryview(rest), 0
+        self._request_more()
+        return data
+
     def read(self, size: int = -1) -> bytes:
         if size < 0:
             return b"".join(iter(lambda: self.read(self._part), b""))
+        if self._first is not None and (data := self._read_first(size)):
+            return data
         if self._at == len(self._current):
             if not self._waiting:
                 return b""
@@ -204,6 +224,8 @@ class _RangedReader:
         return data
 
     def close(self) -> None:
+        if self._first is not None:
+            self._first.close()
         for future in self._waiting:
             future.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -225,15 +247,8 @@ def _open_object(s3: S3Client, source: S3Source, config: TransferConfig) -> tupl
     total = first.get("ContentRange", "").rpartition("/")[2]
     if not total.isdigit() or int(total) <= config.multipart_chunksize:
         return first["Body"], first["Body"].close
-    data: bytes | None = None
-    try:
-        data = first["Body"].read()
-    except _BROKEN_BODY:
-        pass  # the reader asks for the first part again
-    finally:
-        first["Body"].close()
     args["IfMatch"] = first["ETag"]
-    reader = _RangedReader(s3, args, int(total), data, config)
+    reader = _RangedReader(s3, args, int(total), first["Body"], config)
     return reader, reader.close
 
 

@@ -201,10 +201,11 @@ class _FlakyBody:
     def __init__(self, data: bytes, fail: bool) -> None:
         self._data, self._fail = data, fail
 
-    def read(self) -> bytes:
+    def read(self, amt: int | None = None) -> bytes:
         if self._fail:
             raise ResponseStreamingError(error="connection reset")
-        return self._data
+        data, self._data = self._data[:amt], self._data[len(self._data[:amt]) :]
+        return data
 
     def close(self) -> None:
         pass
