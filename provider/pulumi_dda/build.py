@@ -1,7 +1,7 @@
 """The three phases put together for one request, without Pulumi and without Greengrass calls.
 
-Phase 1 runs once; phases 2 and 3 run per target (in parallel threads: the work is I/O, hashing
-and zlib, all of which release the GIL). Used by the ``pulumi-dda build`` CLI and by the
+Phase 1 runs once; phases 2 and 3 run per target, one thread per core (the packaging work
+releases the GIL, see ``_parallel.py``). Used by the ``pulumi-dda build`` CLI and by the
 ``DdaModelComponent`` provider, which adds the AWS side (upload, create, wait).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._parallel import fan_out
+from ._parallel import MAX_WORKERS, cores, fan_out
 from ._types import JSONDict, Progress, no_progress
 from .aws import AwsClients
 from .errors import InputError
@@ -161,8 +161,13 @@ def build_all(
     out_dir: Path,
     clients: AwsClients | None = None,
     progress: Progress = no_progress,
+    *,
+    workers: int | None = None,
 ) -> tuple[DdaManifest, dict[str, BuiltComponent]]:
-    """All three phases; each target's ZIP lands in ``out_dir/<target>/``."""
+    """All three phases; each target's ZIP lands in ``out_dir/<target>/``.
+
+    ``workers`` targets are built at a time (default: one per core, at most 4).
+    """
     names = validate_request(request)
     manifest = read_manifest(
         request.trained_model,
@@ -178,5 +183,6 @@ def build_all(
         lambda target, naming: build_target(
             request, naming, manifest, out_dir / target, clients, progress
         ),
+        max_workers=workers or min(MAX_WORKERS, cores()),
     )
     return manifest, built

@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--relax-device-checks", action="store_true")
     build.add_argument("--max-total-bytes", type=int, default=ArchiveLimits.max_total_bytes)
     build.add_argument("--max-members", type=int, default=ArchiveLimits.max_members)
+    build.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="targets built at a time (default: one per core, at most 4)",
+    )
     build.add_argument("--out", required=True, type=Path)
     build.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -97,7 +104,9 @@ def _build(args: argparse.Namespace) -> int:
         limits=ArchiveLimits(args.max_total_bytes, args.max_members),
     )
     progress = (lambda _m: None) if args.quiet else _progress
-    manifest, built = build_all(request, args.out, progress=progress)
+    if args.workers is not None and args.workers < 1:
+        raise DdaError(f"--workers must be at least 1, got {args.workers}")
+    manifest, built = build_all(request, args.out, progress=progress, workers=args.workers)
     components = {}
     for target, component in built.items():
         recipe_path = args.out / target / "recipe.json"

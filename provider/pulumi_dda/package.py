@@ -6,53 +6,54 @@ ZIP's SHA-256, so the same inputs always give the same id, file name and S3 key,
 unchanged model gives an empty ``pulumi preview``.
 
 Reproducibility: every entry has the timestamp 1980-01-01 00:00:00, Unix permissions ``0755``
-(when any execute bit was set in the tar) or ``0644``, no extra fields; ``manifest.json`` comes
-first, then the model's entries in sorted name order, with directory entries derived from the
-paths (so a tar with or without explicit directory members gives the same ZIP). Nothing of the
-tar's own metadata (owner, mtime, umask, member order) reaches the ZIP.
+(when any execute bit was set in the tar) or ``0644``, no extra fields but ZIP64 sizes where
+needed; ``manifest.json`` comes first, then the model's entries in sorted name order, with
+directory entries derived from the paths (so a tar with or without explicit directory members
+gives the same ZIP). Nothing of the tar's own metadata (owner, mtime, umask, member order)
+reaches the ZIP. Every local header holds the entry's CRC-32 and sizes (no data descriptors),
+so streaming unzippers such as Java's ``ZipInputStream`` read every package (see ``_zip.py``).
 
-Streaming: the compiled model is read once as a stream (``tarfile`` mode ``r|*``), so an S3 body
-is never downloaded to a file first. The tar is never *extracted*: no member becomes a file or a
-path on disk. Because a tar can list members in any order while the ZIP must list them sorted,
-member bytes are spooled into one unnamed temporary file and copied from there, in sorted order,
-into the ZIP; memory stays flat at one 1 MiB buffer whatever the model size. The SHA-256 is
-computed while the ZIP is written (ZIP entries use data descriptors so the writer never seeks
-back).
+Streaming: the compiled model is read once as a stream, so an S3 body is never downloaded to a
+file first, and the tar is never *extracted*: no member becomes a file or a path on disk. The
+package is written as the members arrive (``_assembly.py``): in sorted order, which Neo archives
+usually have, every byte is written once, straight into the ZIP; an entry that arrives out of
+order moves the (usually small) entries after it to an unnamed spool, and they are appended
+again at the end. Past the first 256 KiB of each member (the compression sample), member bytes
+go from the decompressor to the file as views, not copied by Python; memory stays flat (1 MiB
+blocks) whatever the model size. The SHA-256 is taken over the finished file.
 
 Compression is chosen per member by measurement: the first 256 KiB are deflated and the member
 is stored deflated only if that sample shrinks below 90 %. Compiled model binaries (DLR ``.so``,
 ``.params`` weights) barely compress, so they are stored, which costs no CPU; text members
 (``.json``, ``.meta``) are deflated. The rule depends only on content, so it stays reproducible.
 
-Hostile archives are rejected before anything is written to the output directory: absolute
-paths, ``..`` components, links, devices and FIFOs, duplicate names, and archives over the caps
-of :class:`ArchiveLimits`. The ZIP is written under a temporary name and renamed into place
-only when complete, so a failure leaves no partial file.
+Hostile archives are rejected as soon as the offending member's header is read, before any of
+its bytes are written: absolute paths, ``..`` components, links, devices and FIFOs, sparse
+members, non-UTF-8 names, duplicate names, a name that is both a file and a directory, and
+archives over the caps of :class:`ArchiveLimits`. The package is written under a temporary
+name (``.partial-*.zip``, removed on any failure) and renamed into place only when the whole
+archive has been read and checked, so a failure leaves no file behind.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
-import shutil
 import tarfile
-import tempfile
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
 
-from ._types import JSONDict, Progress, Readable, as_binary_io, no_progress
+from . import _zip
+from ._assembly import Assembler, deflate
+from ._decompress import CorruptStream, DecompressedStream
+from ._types import JSONDict, Progress, Readable, no_progress
 from .errors import ArchiveError
 from .manifest import manifest_bytes
 
-CHUNK = 1024 * 1024
 SAMPLE = 256 * 1024
 COMPRESS_IF_BELOW = 0.9
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 PACKAGE_SUFFIX = "_greengrass_model_component.zip"
+MANIFEST_NAME = "manifest.json"
+FILE_MODE, EXECUTABLE_MODE, DIRECTORY_MODE = 0o100644, 0o100755, 0o40755
 
 
 @dataclass(frozen=True)
@@ -98,35 +99,6 @@ def package_s3_key(package_id: str, prefix: str = "") -> str:
     return f"{prefix}model_artifacts/model-{package_id}/{package_file_name(package_id)}"
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: str
-    offset: int
-    size: int
-    executable: bool
-
-
-class _HashingWriter:
-    """A write-only, non-seekable file that hashes what passes through it."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self._pos = 0
-        self.sha256 = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self._raw.write(data)
-        self.sha256.update(data)
-        self._pos += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._pos
-
-    def flush(self) -> None:
-        self._raw.flush()
-
-
 def _safe_name(raw: str, source: str) -> str:
     name = raw[2:] if raw.startswith("./") else raw
     path = PurePosixPath(name)
@@ -134,6 +106,10 @@ def _safe_name(raw: str, source: str) -> str:
         raise ArchiveError(f"{source}: member {raw!r} has an absolute path")
     if "\\" in name or any(part in {"..", ""} for part in name.rstrip("/").split("/")):
         raise ArchiveError(f"{source}: member {raw!r} has a '..' or empty path component")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArchiveError(f"{source}: member {raw!r} has a name that is not UTF-8") from None
     return str(path)
 
 
@@ -144,91 +120,97 @@ def _check_type(member: tarfile.TarInfo, source: str) -> None:
         raise ArchiveError(
             f"{source}: member {member.name!r} is a device, FIFO or other special file"
         )
+    if member.sparse is not None:
+        raise ArchiveError(f"{source}: member {member.name!r} is a sparse file")
 
 
-def _spool_members(
-    stream: Readable, spool: IO[bytes], source: str, limits: ArchiveLimits, progress: Progress
-) -> tuple[list[_Member], set[str]]:
-    files: dict[str, _Member] = {}
-    dirs: set[str] = set()
-    total = 0
-    count = 0
-    try:
-        with tarfile.open(fileobj=as_binary_io(stream), mode="r|*", bufsize=CHUNK) as tar:
-            for member in tar:
-                count += 1
-                if count > limits.max_members:
-                    raise ArchiveError(
-                        f"{source}: more than {limits.max_members} members "
-                        "(raise ArchiveLimits.max_members if the model really is that large)"
-                    )
-                _check_type(member, source)
-                name = _safe_name(member.name, source)
-                if name in files or name in dirs:
-                    raise ArchiveError(f"{source}: duplicate member name {name!r}")
-                if member.isdir():
-                    dirs.add(name)
-                    continue
-                total += member.size
-                if total > limits.max_total_bytes:
-                    raise ArchiveError(
-                        f"{source}: uncompressed size over the {limits.max_total_bytes}-byte cap "
-                        "(raise ArchiveLimits.max_total_bytes if the model really is that large)"
-                    )
-                files[name] = _Member(name, spool.tell(), member.size, bool(member.mode & 0o111))
-                handle = tar.extractfile(member)
-                if handle is None:  # pragma: no cover - isfile() was checked
-                    raise ArchiveError(f"{source}: member {name!r} cannot be read")
-                shutil.copyfileobj(handle, spool, CHUNK)
-                progress(f"read {name} ({member.size} bytes)")
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
-    parents = {str(p) for name in files for p in PurePosixPath(name).parents}
-    clash = set(files) & (dirs | parents)
-    if clash:
-        raise ArchiveError(f"{source}: {sorted(clash)[0]!r} is both a file and a directory")
-    return list(files.values()), dirs
+def _add_directories(asm: Assembler, path: PurePosixPath) -> None:
+    """Directory entries for ``path`` and above it that have none yet, outermost first."""
+    missing: list[str] = []
+    while str(path) != "." and f"{path}/" not in asm.records:
+        missing.append(f"{path}/")
+        path = path.parent
+    for name in reversed(missing):
+        asm.add(_zip.Entry(name, DIRECTORY_MODE), b"")
 
 
-def _all_dirs(model_name: str, members: list[_Member], dirs: set[str]) -> set[str]:
-    result = {model_name} | {f"{model_name}/{d}" for d in dirs}
-    for member in members:
-        parent = PurePosixPath(f"{model_name}/{member.name}").parent
-        while str(parent) != ".":
-            result.add(str(parent))
-            parent = parent.parent
-    return result
+def _add_file(
+    asm: Assembler, stream: DecompressedStream, name: str, member: tarfile.TarInfo
+) -> None:
+    _add_directories(asm, PurePosixPath(name).parent)
+    sample = stream.read(min(SAMPLE, member.size))
+    if len(sample) < min(SAMPLE, member.size):
+        raise CorruptStream("archive ends inside a member")
+    compress = bool(sample) and len(deflate(sample)) < COMPRESS_IF_BELOW * len(sample)
+    method = _zip.DEFLATED if compress else _zip.STORED
+    mode = EXECUTABLE_MODE if member.mode & 0o111 else FILE_MODE
+    entry = _zip.Entry.for_size(name, mode, method, member.size)
+    asm.add(entry, sample, stream.chunks(member.size - len(sample)))
 
 
-def _zipinfo(name: str, mode: int, compress: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-    info.create_system = 3
-    info.external_attr = mode << 16
-    info.compress_type = compress
-    return info
+@dataclass
+class _Tree:
+    """The names seen so far, to reject duplicates and file/directory clashes on arrival."""
+
+    files: set[str]
+    explicit_dirs: set[str]
+    dirs: set[str]
+
+    def add(self, name: str, is_dir: bool, source: str) -> None:
+        if name in self.files or name in self.explicit_dirs:
+            raise ArchiveError(f"{source}: duplicate member name {name!r}")
+        parents = {str(p) for p in PurePosixPath(name).parents}
+        clash = (parents & self.files) | (set() if is_dir else {name} & self.dirs)
+        if clash:
+            raise ArchiveError(f"{source}: {sorted(clash)[0]!r} is both a file and a directory")
+        if is_dir:
+            self.explicit_dirs.add(name)
+            self.dirs.add(name)
+        else:
+            self.files.add(name)
+        self.dirs.update(parents)
 
 
-def _compression_for(spool: IO[bytes], member: _Member) -> int:
-    spool.seek(member.offset)
-    sample = spool.read(min(SAMPLE, member.size))
-    if sample and len(zlib.compress(sample, 6)) < COMPRESS_IF_BELOW * len(sample):
-        return zipfile.ZIP_DEFLATED
-    return zipfile.ZIP_STORED
-
-
-def _write_member(zf: zipfile.ZipFile, spool: IO[bytes], member: _Member, arcname: str) -> None:
-    mode = 0o100755 if member.executable else 0o100644
-    info = _zipinfo(arcname, mode, _compression_for(spool, member))
-    info.file_size = member.size
-    spool.seek(member.offset)
-    remaining = member.size
-    with zf.open(info, "w") as out:
-        while remaining:
-            chunk = spool.read(min(CHUNK, remaining))
-            if not chunk:  # pragma: no cover - the spool holds exactly these bytes
-                raise ArchiveError(f"spool ended early in {arcname}")
-            out.write(chunk)
-            remaining -= len(chunk)
+def _read_members(
+    stream: DecompressedStream,
+    asm: Assembler,
+    model_name: str,
+    source: str,
+    limits: ArchiveLimits,
+    progress: Progress,
+) -> None:
+    """Check each member as its header arrives, before any of its bytes are written."""
+    tar = tarfile.TarFile(fileobj=stream, mode="r")  # type: ignore[arg-type]
+    tree = _Tree(set(), set(), set())
+    count = total = files = 0
+    while (member := tar.next()) is not None:
+        count += 1
+        if count > limits.max_members:
+            raise ArchiveError(
+                f"{source}: more than {limits.max_members} members (raise "
+                "archive_limits.max_members, or --max-members, if the model really is that large)"
+            )
+        _check_type(member, source)
+        name = _safe_name(member.name, source)
+        tree.add(name, member.isdir(), source)
+        if member.isdir():
+            _add_directories(asm, PurePosixPath(model_name, name))
+            continue
+        total += member.size
+        if total > limits.max_total_bytes:
+            raise ArchiveError(
+                f"{source}: uncompressed size over the {limits.max_total_bytes}-byte cap (raise "
+                "archive_limits.max_total_bytes, or --max-total-bytes, if the model really is "
+                "that large)"
+            )
+        _add_file(asm, stream, f"{model_name}/{name}", member)
+        files += 1
+        progress(f"read {name} ({member.size} bytes)")
+    if not files:
+        raise ArchiveError(
+            f"{source}: the archive holds no file, so there is no compiled model to package"
+        )
+    _add_directories(asm, PurePosixPath(model_name))
 
 
 def build_package(
@@ -244,31 +226,18 @@ def build_package(
     """Write ``<out_dir>/<id>_greengrass_model_component.zip`` from a compiled-model tar stream."""
     limits = limits or ArchiveLimits()
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=out_dir) as spool:
-        members, dirs = _spool_members(compiled, spool, source, limits, progress)
-        entries: dict[str, _Member | None] = {f"{model_name}/{m.name}": m for m in members}
-        entries.update({f"{d}/": None for d in _all_dirs(model_name, members, dirs)})
-        fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".partial-", suffix=".zip")
+    asm = Assembler(out_dir, first=MANIFEST_NAME)
+    try:
+        data = manifest_bytes(manifest)
+        asm.add(_zip.Entry(MANIFEST_NAME, FILE_MODE, _zip.DEFLATED, size=len(data)), data)
         try:
-            with os.fdopen(fd, "wb") as raw:
-                writer = _HashingWriter(raw)
-                with zipfile.ZipFile(writer, "w") as zf:  # type: ignore[call-overload]
-                    zf.writestr(
-                        _zipinfo("manifest.json", 0o100644, zipfile.ZIP_DEFLATED),
-                        manifest_bytes(manifest),
-                    )
-                    for arcname in sorted(entries):
-                        member = entries[arcname]
-                        if member is None:
-                            zf.writestr(_zipinfo(arcname, 0o40755, zipfile.ZIP_STORED), b"")
-                        else:
-                            _write_member(zf, spool, member, arcname)
-                size = writer.tell()
-                sha256 = writer.sha256.hexdigest()
-            final = out_dir / package_file_name(sha256[:12])
-            os.replace(tmp_name, final)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-    progress(f"packaged {final.name} ({size} bytes)")
-    return Package(path=final, sha256=sha256, size=size)
+            stream = DecompressedStream(compiled)
+            _read_members(stream, asm, model_name, source, limits, progress)
+        except (tarfile.TarError, CorruptStream, EOFError) as exc:
+            raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
+        path, sha256, size = asm.finish(lambda digest: package_file_name(digest[:12]))
+    finally:
+        asm.discard()
+    package = Package(path=path, sha256=sha256, size=size)
+    progress(f"packaged {package.path.name} ({package.size} bytes)")
+    return package

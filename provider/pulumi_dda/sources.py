@@ -1,8 +1,19 @@
 """Model archives as streams, from a local path or an ``s3://`` URI.
 
-An S3 source is read straight from the ``GetObject`` body (no temporary download), and its
+An S3 source is read straight from ``GetObject`` responses (no temporary download), and its
 identity for change detection comes from a ``HeadObject`` (ETag and version id), which moves no
 object bytes. A local file's identity is the SHA-256 of its content.
+
+Large objects are read like s3transfer downloads them, with the settings of
+:data:`TRANSFER_CONFIG` (s3transfer's defaults, which artifact uploads use too): ranged GETs of
+``multipart_chunksize`` bytes, ``max_request_concurrency`` of them in flight, each retried up to
+``num_download_attempts`` times when its body breaks off, and every range after the first
+pinned to the first one's ETag (``If-Match``), so an object overwritten meanwhile is an error,
+not a mix. S3 serves each connection at a limited rate, so parallel ranges are faster than one
+stream once an object is larger than one part. Parts are handed over in order and at most
+``max_request_concurrency`` wait in memory (80 MiB with the defaults); across all readers of a
+process at most ``max_request_concurrency`` GETs run at once, which fits botocore's connection
+pool. ``use_threads=False`` reads one stream.
 
 An S3 source may name one exact object version, ``s3://bucket/key?versionId=<id>``: it is read
 and identified as that version (``GetObject``/``HeadObject`` with ``VersionId``), whatever was
@@ -12,19 +23,43 @@ written to the key since, so a pinned source keeps building the same component.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Required, TypedDict
+from typing import TYPE_CHECKING, Any, Required, TypedDict
 from urllib.parse import unquote
 
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+
 from ._types import Progress, Readable, no_progress
-from .aws import AwsClients, aws_errors
+from .aws import AwsClients, aws_errors, error_code
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 REPORT_EVERY = 64 * 1024 * 1024
 VERSION_ID_PARAMETER = "versionId"
+TRANSFER_CONFIG = TransferConfig()
+"""s3transfer's default settings: what ``upload_file`` uses for artifacts, and ranged reads."""
+_BROKEN_BODY = (
+    ConnectionClosedError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+_GETS = threading.BoundedSemaphore(TRANSFER_CONFIG.max_request_concurrency)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -109,11 +144,126 @@ class _CountingReader:
         return data
 
 
+class _RangedReader:
+    """An S3 object as ranged GETs in parallel, read in order.
+
+    The first part streams from the response that told the object's size, while workers fetch
+    the next parts whole; a part whose body breaks off is asked for again.
+    """
+
+    def __init__(
+        self, s3: S3Client, args: dict[str, Any], size: int, first: Any, config: TransferConfig
+    ) -> None:
+        self._s3, self._args, self._size = s3, args, size
+        self._part, self._attempts = config.multipart_chunksize, config.num_download_attempts
+        self._window = config.max_request_concurrency
+        self._pool = ThreadPoolExecutor(self._window, thread_name_prefix="pulumi-dda-get")
+        self._waiting: deque[Future[bytes]] = deque()
+        self._first: Any = first
+        self._first_read, self._first_size = 0, min(size, self._part)
+        self._next = 1
+        self._current, self._at = memoryview(b""), 0
+        self._request_more()
+
+    def _request_more(self) -> None:
+        window = self._window - (self._first is not None)
+        while len(self._waiting) < window and self._next * self._part < self._size:
+            start = self._next * self._part
+            end = min(self._size, start + self._part) - 1
+            self._waiting.append(self._pool.submit(self._get, start, end))
+            self._next += 1
+
+    def _get(self, start: int, end: int) -> bytes:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                with _GETS:
+                    body = self._s3.get_object(**self._args, Range=f"bytes={start}-{end}")["Body"]
+                    try:
+                        data = body.read()
+                    finally:
+                        body.close()
+                if len(data) != end - start + 1:
+                    raise IncompleteReadError(
+                        actual_bytes=len(data), expected_bytes=end - start + 1
+                    )
+                return data
+            except _BROKEN_BODY:
+                if attempt == self._attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_first(self, size: int) -> bytes:
+        """Bytes of the first part; when it is done (or broke off) the rest comes as ranges."""
+        data = b""
+        with suppress(*_BROKEN_BODY):  # the rest of the part is asked for again below
+            data = self._first.read(min(size, self._first_size - self._first_read))
+        self._first_read += len(data)
+        if data and self._first_read < self._first_size:
+            return data
+        self._first.close()
+        self._first = None
+        if self._first_read < self._first_size:
+            rest = self._get(self._first_read, self._first_size - 1)
+            self._current, self._at = memoryview(rest), 0
+        self._request_more()
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            return b"".join(iter(lambda: self.read(self._part), b""))
+        if self._first is not None and (data := self._read_first(size)):
+            return data
+        if self._at == len(self._current):
+            if not self._waiting:
+                return b""
+            self._current, self._at = memoryview(self._waiting.popleft().result()), 0
+            self._request_more()
+        end = min(len(self._current), self._at + size)
+        data = self._current[self._at : end].tobytes()
+        self._at = end
+        return data
+
+    def close(self) -> None:
+        if self._first is not None:
+            self._first.close()
+        for future in self._waiting:
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _open_object(s3: S3Client, source: S3Source, config: TransferConfig) -> tuple[Readable, Any]:
+    """A reader of the object and what closes it: one stream, or ranges when it is large."""
+    args: dict[str, Any] = dict(source.object_args())
+    if not config.use_threads:
+        body = s3.get_object(**args)["Body"]
+        return body, body.close
+    try:
+        first = s3.get_object(**args, Range=f"bytes=0-{config.multipart_chunksize - 1}")
+    except ClientError as exc:
+        if error_code(exc) != "InvalidRange":  # an empty object has no byte to range over
+            raise
+        body = s3.get_object(**args)["Body"]
+        return body, body.close
+    total = first.get("ContentRange", "").rpartition("/")[2]
+    if not total.isdigit() or int(total) <= config.multipart_chunksize:
+        return first["Body"], first["Body"].close
+    args["IfMatch"] = first["ETag"]
+    reader = _RangedReader(s3, args, int(total), first["Body"], config)
+    return reader, reader.close
+
+
 @contextmanager
 def open_source(
-    uri: str, clients: AwsClients | None = None, progress: Progress = no_progress
+    uri: str,
+    clients: AwsClients | None = None,
+    progress: Progress = no_progress,
+    *,
+    config: TransferConfig = TRANSFER_CONFIG,
 ) -> Iterator[Readable]:
-    """Open a model archive (local path or ``s3://`` URI, maybe pinned) for streaming reads."""
+    """Open a model archive (local path or ``s3://`` URI, maybe pinned) for streaming reads.
+
+    ``config`` sets how an S3 object is read (see the module docstring).
+    """
     if not is_s3(uri):
         path = Path(uri)
         if not path.is_file():
@@ -124,12 +274,12 @@ def open_source(
     source = parse_s3_source(uri)
     clients = clients or AwsClients()
     with aws_errors(f"reading {uri}"):
-        body = clients.s3.get_object(**source.object_args())["Body"]
+        reader, close = _open_object(clients.s3, source, config)
     try:
         with aws_errors(f"reading {uri}"):
-            yield _CountingReader(body, uri, progress)
+            yield _CountingReader(reader, uri, progress)
     finally:
-        body.close()
+        close()
 
 
 def source_identity(uri: str, clients: AwsClients | None = None) -> str:

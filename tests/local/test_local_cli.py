@@ -29,10 +29,13 @@ def read_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 def test_cli_starts_on_free_port_prints_url_and_serves() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi_dda.local", "--port", "0", "--state-delay", "0"],
+        [
+            sys.executable, "-m", "pulumi_dda.local", "--port", "0", "--state-delay", "0",
+            "--connection-bandwidth", "5e8",
+        ],
         stdout=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
     try:
         line = read_line(process, timeout=60)
         assert line.startswith(READY_PREFIX)
@@ -53,6 +56,7 @@ def test_cli_starts_on_free_port_prints_url_and_serves() -> None:
             gg.list_components()
         assert gg.list_components()["components"] == []
         assert [r.status for r in admin.request_log()] == [500, 200]
+        assert admin.configure()["connection_bandwidth"] == 5e8
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import bz2
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import subprocess
 import sys
@@ -226,10 +229,112 @@ def test_caps_on_total_bytes_and_member_count(tmp_path: Path) -> None:
     assert _build(src, tmp_path / "o3", ArchiveLimits(100_000, 4)).size > 0
 
 
+@pytest.mark.parametrize(
+    "members", [[], [tarfile.TarInfo("weights")]], ids=["no members", "directories only"]
+)
+def test_an_archive_without_a_file_is_refused_and_leaves_nothing(
+    tmp_path: Path, members: list[tarfile.TarInfo]
+) -> None:
+    for member in members:
+        member.type = tarfile.DIRTYPE
+    src = _tar(tmp_path / "empty.tar.gz", members, {})
+    with pytest.raises(ArchiveError, match="holds no file, so there is no compiled model"):
+        _build(src, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_a_truncated_archive_leaves_no_partial_zip(tmp_path: Path) -> None:
     src = samples.write_compiled_model(tmp_path / "c.tar.gz", size=200_000)
     truncated = tmp_path / "t.tar.gz"
     truncated.write_bytes(src.read_bytes()[:100_000])
     with pytest.raises(ArchiveError, match="not a readable"):
         _build(truncated, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def _tar_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, payload in members.items():
+            info = _file(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return buffer.getvalue()
+
+
+def test_gzip_bzip2_xz_plain_and_concatenated_gzip_give_the_same_package(
+    tmp_path: Path,
+) -> None:
+    raw = _tar_bytes({"a.json": b'{"k": 1}' * 50, "w.bin": os.urandom(300_000)})
+    half = len(raw) // 2
+    archives = {
+        "gz": gzip.compress(raw),
+        "bz2": bz2.compress(raw),
+        "xz": lzma.compress(raw),
+        "tar": raw,
+        "two gzip members": gzip.compress(raw[:half]) + gzip.compress(raw[half:]),
+    }
+    built = {}
+    for kind, data in archives.items():
+        src = tmp_path / f"{kind}.archive"
+        src.write_bytes(data)
+        built[kind] = _build(src, tmp_path / kind).path.read_bytes()
+    assert len(set(built.values())) == 1
+
+
+def test_the_same_bytes_without_zlib_ng(tmp_path: Path) -> None:
+    src = samples.write_compiled_model(tmp_path / "c.tar.gz", size=600_000, shuffle=3)
+    with_ng = _build(src, tmp_path / "ng")
+    script = (
+        "import sys; sys.modules['zlib_ng'] = None;"
+        "from pathlib import Path; from pulumi_dda import _decompress;"
+        "from pulumi_dda.package import build_package;"
+        "assert _decompress.INFLATE.__name__ == 'zlib';"
+        "p = build_package(open(sys.argv[1], 'rb'), "
+        f"{MANIFEST!r}, 'classification', Path(sys.argv[2])); print(p.path)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(src), str(tmp_path / "zlib")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(result.stdout.strip()).read_bytes() == with_ng.path.read_bytes()
+
+
+def test_a_root_directory_member_adds_no_entry(tmp_path: Path) -> None:
+    root = _file(".", 0o755)
+    root.type = tarfile.DIRTYPE
+    data = {"./a.bin": b"1234"}
+    with_root = _tar(tmp_path / "1.tar.gz", [root, _file("./a.bin")], data)
+    bare = _tar(tmp_path / "2.tar.gz", [_file("a.bin")], {"a.bin": b"1234"})
+    assert (
+        _build(with_root, tmp_path / "o1").path.read_bytes()
+        == _build(bare, tmp_path / "o2").path.read_bytes()
+    )
+
+
+def test_sparse_members_and_non_utf8_names_are_rejected(tmp_path: Path) -> None:
+    sparse = _file("holes.bin")
+    sparse.type = tarfile.GNUTYPE_SPARSE
+    src = tmp_path / "sparse.tar"
+    with tarfile.open(src, "w", format=tarfile.GNU_FORMAT) as tar:
+        tar.addfile(sparse)
+    with pytest.raises(ArchiveError, match="sparse"):
+        _build(src, tmp_path / "o1")
+    odd = tmp_path / "odd.tar"
+    with tarfile.open(odd, "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as tar:
+        tar.addfile(_file("caf\xe9.bin"))
+    with pytest.raises(ArchiveError, match="not UTF-8"), odd.open("rb") as stream:
+        build_package(stream, MANIFEST, "c", tmp_path / "o2")
+    assert list((tmp_path / "o1").iterdir()) == list((tmp_path / "o2").iterdir()) == []
+
+
+def test_damaged_compressed_data_is_an_archive_error(tmp_path: Path) -> None:
+    src = samples.write_compiled_model(tmp_path / "c.tar.gz", size=400_000)
+    raw = bytearray(src.read_bytes())
+    raw[len(raw) // 2 : len(raw) // 2 + 64] = bytes(64)
+    src.write_bytes(bytes(raw))
+    with pytest.raises(ArchiveError, match="not a readable"):
+        _build(src, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []

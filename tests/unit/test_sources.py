@@ -7,11 +7,16 @@ environment, as the provider and the CLI reach S3.
 from __future__ import annotations
 
 import hashlib
+import random
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ResponseStreamingError
 
 from pulumi_dda.aws import AwsClients, AwsSettings
 from pulumi_dda.errors import AwsError, InputError, NotFoundError
@@ -134,3 +139,103 @@ def test_parse_s3_source() -> None:
     for bad in ("s3://b", "s3://b/?versionId=1", "https://b/k?versionId=1"):
         with pytest.raises(InputError, match="is not an s3://bucket/key"):
             parse_s3_source(bad)
+
+
+SMALL_PARTS = TransferConfig(multipart_chunksize=64 * 1024, max_concurrency=4)
+
+
+def _gets(endpoint: LocalEndpoint) -> int:
+    return len([r for r in endpoint.request_log() if r.operation == "GetObject"])
+
+
+def test_a_large_object_is_read_as_ranged_gets_in_order(
+    endpoint: LocalEndpoint, clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    data = random.Random(7).randbytes(1024 * 1024 + 123)
+    s3.put_object(Bucket=bucket, Key=KEY, Body=data)
+    uri = f"s3://{bucket}/{KEY}"
+    endpoint.clear_request_log()
+    with open_source(uri, clients, config=SMALL_PARTS) as stream:
+        assert b"".join(iter(lambda: stream.read(10_000), b"")) == data
+    assert _gets(endpoint) == 17
+    endpoint.clear_request_log()
+    one_stream = TransferConfig(use_threads=False)
+    with open_source(uri, clients, config=one_stream) as stream:
+        assert stream.read() == data
+    assert _gets(endpoint) == 1
+
+
+def test_ranged_reads_of_a_pinned_version_and_of_an_empty_object(
+    clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    data = random.Random(8).randbytes(300_000)
+    old = s3.put_object(Bucket=bucket, Key=KEY, Body=data)["VersionId"]
+    s3.put_object(Bucket=bucket, Key=KEY, Body=b"newer")
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    with open_source(f"s3://{bucket}/{KEY}?versionId={old}", clients, config=SMALL_PARTS) as s:
+        assert s.read() == data
+    with open_source(f"s3://{bucket}/empty", clients, config=SMALL_PARTS) as stream:
+        assert stream.read() == b""
+
+
+def test_an_object_overwritten_while_read_is_an_error_not_a_mix(
+    clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    s3.put_object(Bucket=bucket, Key=KEY, Body=bytes(1024 * 1024))
+    config = TransferConfig(multipart_chunksize=64 * 1024, max_concurrency=1)
+
+    def read_while_overwritten() -> None:
+        with open_source(f"s3://{bucket}/{KEY}", clients, config=config) as stream:
+            stream.read(64 * 1024)
+            s3.put_object(Bucket=bucket, Key=KEY, Body=b"\1" * 1024 * 1024)
+            stream.read()
+
+    with pytest.raises(AwsError, match="PreconditionFailed"):
+        read_while_overwritten()
+
+
+class _FlakyBody:
+    def __init__(self, data: bytes, fail: bool) -> None:
+        self._data, self._fail = data, fail
+
+    def read(self, amt: int | None = None) -> bytes:
+        if self._fail:
+            raise ResponseStreamingError(error="connection reset")
+        data, self._data = self._data[:amt], self._data[len(self._data[:amt]) :]
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+class _FlakyS3:
+    """Answers ranged GETs of ``data``; the first body of each range breaks off."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.calls = data, Counter[str]()
+        self.lock = threading.Lock()
+
+    def get_object(self, **args: Any) -> dict[str, Any]:
+        start, end = (int(n) for n in args["Range"].removeprefix("bytes=").split("-"))
+        with self.lock:
+            self.calls[args["Range"]] += 1
+            fail = self.calls[args["Range"]] == 1
+        part = self.data[start : end + 1]
+        return {
+            "Body": _FlakyBody(part, fail),
+            "ContentRange": f"bytes {start}-{start + len(part) - 1}/{len(self.data)}",
+            "ETag": '"e"',
+        }
+
+
+def test_a_part_whose_body_breaks_off_is_fetched_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = random.Random(9).randbytes(200_000)
+    fake = _FlakyS3(data)
+    clients = AwsClients()
+    monkeypatch.setitem(clients.__dict__, "s3", fake)
+    with open_source("s3://b/k", clients, config=SMALL_PARTS) as stream:
+        assert stream.read() == data
+    assert sorted(fake.calls.values()) == [2, 2, 2, 2]

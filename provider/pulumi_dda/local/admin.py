@@ -92,7 +92,12 @@ class AdminAPI:
         return {"status": "ok"}
 
     def _configure(self, body: dict[str, Any]) -> dict[str, Any]:
-        known = {"state_delay", "allow_recreate_deleted_versions", "check_deployment_targets"}
+        known = {
+            "state_delay",
+            "allow_recreate_deleted_versions",
+            "check_deployment_targets",
+            "connection_bandwidth",
+        }
         unknown = set(body) - known
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")

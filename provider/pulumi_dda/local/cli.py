@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         help="publish stand-ins of DDA's LocalServer components (arm64, amd64; 1.0.0) in the "
         "default account and region, so model components that depend on them can be created",
     )
+    parser.add_argument(
+        "--connection-bandwidth",
+        type=float,
+        default=0.0,
+        metavar="BYTES_PER_S",
+        help="send each connection's replies at most this fast, as S3 does (default 0: no cap)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -66,6 +73,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         args.state_delay,
         quiet=not args.verbose,
         allow_recreate_deleted_versions=args.allow_recreate_deleted_versions,
+        connection_bandwidth=args.connection_bandwidth,
     )
     try:
         endpoint.start()

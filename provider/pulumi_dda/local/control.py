@@ -1,14 +1,19 @@
-"""Fault injection and request observation: what tests use to steer and watch the endpoint.
+"""Fault injection, a bandwidth cap and request observation: what tests use to steer and
+watch the endpoint.
 
-Both are shared by every request thread, hence the locks; both are plain data so that the
+All are shared by every request thread, hence the locks; all are plain data so that the
 admin HTTP path and the in-process Python API expose exactly the same thing.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+PACE_PIECE = 64 * 1024
 
 
 @dataclass
@@ -81,6 +86,31 @@ class FaultInjector:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+
+
+@dataclass
+class BandwidthCap:
+    """Send each reply at most ``bytes_per_second`` (0: as fast as possible).
+
+    S3 serves each connection at a limited rate, which is why large objects are read with
+    parallel ranged GETs; with a cap here that trade-off can be measured locally. Requests on
+    one connection are sequential, so pacing each reply paces each connection.
+    """
+
+    bytes_per_second: float = 0.0
+
+    def pace(self, body: bytes) -> Iterator[bytes]:
+        rate = self.bytes_per_second
+        if rate <= 0:
+            yield body
+            return
+        start = time.monotonic()
+        for offset in range(0, len(body), PACE_PIECE):
+            piece = body[offset : offset + PACE_PIECE]
+            yield piece
+            ahead = start + (offset + len(piece)) / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
 
 
 @dataclass(frozen=True)

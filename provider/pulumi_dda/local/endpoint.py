@@ -51,6 +51,7 @@ class LocalEndpoint:
         *,
         quiet: bool = True,
         allow_recreate_deleted_versions: bool = True,
+        connection_bandwidth: float = 0.0,
     ) -> None:
         self.host = host
         self.region = region
@@ -58,7 +59,7 @@ class LocalEndpoint:
             state_delay=state_delay,
             allow_recreate_deleted_versions=allow_recreate_deleted_versions,
         )
-        self.app = LocalAWSApp(region, settings)
+        self.app = LocalAWSApp(region, settings, connection_bandwidth=connection_bandwidth)
         self._requested_port = port
         self._quiet = quiet
         self._server: BaseWSGIServer | None = None
@@ -161,11 +162,13 @@ class LocalEndpoint:
         state_delay: float | None = None,
         allow_recreate_deleted_versions: bool | None = None,
         check_deployment_targets: bool | None = None,
+        connection_bandwidth: float | None = None,
     ) -> dict[str, Any]:
         return self.app.configure(
             state_delay=state_delay,
             allow_recreate_deleted_versions=allow_recreate_deleted_versions,
             check_deployment_targets=check_deployment_targets,
+            connection_bandwidth=connection_bandwidth,
         )
 
     def set_state_delay(self, seconds: float) -> None:

@@ -1,8 +1,9 @@
 """What this endpoint needs to know about the requests it hands to moto.
 
-Three things: which account a request belongs to (moto's own rules, so that S3 served by
+Four things: which account a request belongs to (moto's own rules, so that S3 served by
 moto and Greengrass served here agree), which operation it calls (for the request log and
-fault injection), and what an injected error looks like in that service's protocol.
+fault injection), what an injected error looks like in that service's protocol, and the
+bytes of one range of a stored S3 object.
 Everything that touches moto internals is here, so a moto upgrade has one place to break.
 """
 
@@ -165,6 +166,28 @@ def render_fault(
     json_body = json.dumps({"__type": code, "message": message}).encode()
     headers += [("Content-Type", "application/json"), ("X-Amzn-ErrorType", code)]
     return Reply(status, headers, json_body)
+
+
+def object_range(
+    caller: Caller, path: str, version_id: str | None, etag: str, start: int, length: int
+) -> bytes | None:
+    """``length`` bytes from ``start`` of the object at path-style ``/bucket/key``, read from
+    moto's store without the rest; ``None`` unless that object is there with ``etag``."""
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    bucket, _, key = path.lstrip("/").partition("/")
+    try:
+        backend = s3_backends[caller.account_id][get_partition(caller.region)]
+        stored = backend.get_object(bucket, key, version_id=version_id)
+    except Exception:  # no such bucket, or not path-style: moto answers the request itself
+        return None
+    if stored is None or stored.etag != etag:
+        return None
+    with stored.lock:
+        stored._value_buffer.seek(start)
+        data = stored._value_buffer.read(length)
+    return bytes(data) if len(data) == length else None
 
 
 def reset_moto() -> None:

@@ -8,12 +8,17 @@ first because moto would send Greengrass v2 requests, signed as ``greengrass`` t
 its Greengrass v1 backend.
 
 Every AWS request is fully buffered, both ways, so its size can be logged and the log
-entry written before the first byte of the reply leaves.
+entry written before the first byte of the reply leaves. Replies leave at the pace of the
+``connection_bandwidth`` setting (bytes per second per connection; 0, the default, for no cap).
+A ranged S3 ``GetObject`` is answered from the requested bytes alone: moto checks the request
+as a ``HeadObject`` (existence, version, ``If-Match``) and the range is read from its store,
+where moto itself would copy the whole object for every range.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,7 +29,7 @@ from urllib.parse import parse_qs
 from werkzeug.http import HTTP_STATUS_CODES
 
 from . import moto_side
-from .control import Fault, FaultInjector, RequestLog, RequestRecord
+from .control import BandwidthCap, Fault, FaultInjector, RequestLog, RequestRecord
 from .greengrass import (
     BackendSettings,
     GreengrassV2Backends,
@@ -37,6 +42,7 @@ from .greengrass.peers import MotoPeers, Peers
 
 ADMIN_PREFIX = "/_dda_local/"
 GREENGRASS_SERVICE = "greengrassv2"
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/\d+")
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -74,6 +80,7 @@ class LocalAWSApp:
         default_region: str = "us-east-1",
         settings: BackendSettings | None = None,
         peers: Peers | None = None,
+        connection_bandwidth: float = 0.0,
     ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -86,19 +93,19 @@ class LocalAWSApp:
         self.responses = GreengrassV2Responses(self.greengrass)
         self.fault_injector = FaultInjector()
         self.log = RequestLog()
+        self.bandwidth = BandwidthCap(connection_bandwidth)
+        self._initial_bandwidth = connection_bandwidth
         self.moto: WSGIApp = DomainDispatcherApplication(create_backend_app)
         self.admin = AdminAPI(self)
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        if str(environ.get("PATH_INFO", "")).startswith(ADMIN_PREFIX):
-            reply = self.admin.handle(environ)
-        else:
-            reply = self._serve(environ)
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        admin = str(environ.get("PATH_INFO", "")).startswith(ADMIN_PREFIX)
+        reply = self.admin.handle(environ) if admin else self._serve(environ)
         headers = list(reply.headers)
         if not any(name.lower() == "content-length" for name, _ in headers):
             headers.append(("Content-Length", str(len(reply.body))))
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, '')}", headers)
-        return [reply.body]
+        return [reply.body] if admin else self.bandwidth.pace(reply.body)
 
     def _serve(self, environ: dict[str, Any]) -> Reply:
         body = _read_body(environ)
@@ -132,6 +139,8 @@ class LocalAWSApp:
                 method, raw_path, query, headers, body, caller.account_id, caller.region
             )
             reply = self.responses.dispatch(incoming)
+        elif operation == "GetObject" and environ.get("HTTP_RANGE"):
+            reply = self._ranged_get(environ, caller) or self._call_moto(environ)
         else:
             reply = self._call_moto(environ)
         if ours or fault is not None:
@@ -173,6 +182,25 @@ class LocalAWSApp:
         status = int(str(captured["status"]).split(" ", 1)[0])
         return Reply(status, list(captured["headers"]), b"".join(chunks))
 
+    def _ranged_get(self, environ: dict[str, Any], caller: moto_side.Caller) -> Reply | None:
+        """moto's answer to the same request as a HeadObject, with the range's bytes."""
+        head = self._call_moto({**environ, "REQUEST_METHOD": "HEAD", "wsgi.input": io.BytesIO()})
+        headers = {name.lower(): value for name, value in head.headers}
+        match = _CONTENT_RANGE.fullmatch(headers.get("content-range", ""))
+        if head.status != 206 or match is None:
+            return None
+        start, end = int(match[1]), int(match[2])
+        query = parse_qs(str(environ.get("QUERY_STRING", "")))
+        data = moto_side.object_range(
+            caller,
+            str(environ.get("PATH_INFO", "")),
+            query.get("versionId", [None])[0],
+            headers.get("etag", ""),
+            start,
+            end - start + 1,
+        )
+        return None if data is None else Reply(206, head.headers, data)
+
     def inject_fault(
         self,
         operation: str,
@@ -204,17 +232,22 @@ class LocalAWSApp:
         state_delay: float | None = None,
         allow_recreate_deleted_versions: bool | None = None,
         check_deployment_targets: bool | None = None,
+        connection_bandwidth: float | None = None,
     ) -> dict[str, Any]:
         """Change the given settings; return all of them."""
         if state_delay is not None:
             if state_delay < 0:
                 raise ValueError("state_delay must be >= 0")
             self.settings.state_delay = float(state_delay)
+        if connection_bandwidth is not None:
+            if connection_bandwidth < 0:
+                raise ValueError("connection_bandwidth must be >= 0 (0: no cap)")
+            self.bandwidth.bytes_per_second = float(connection_bandwidth)
         if allow_recreate_deleted_versions is not None:
             self.settings.allow_recreate_deleted_versions = allow_recreate_deleted_versions
         if check_deployment_targets is not None:
             self.settings.check_deployment_targets = check_deployment_targets
-        return asdict(self.settings)
+        return {**asdict(self.settings), "connection_bandwidth": self.bandwidth.bytes_per_second}
 
     def set_state_delay(self, seconds: float) -> None:
         self.configure(state_delay=seconds)
@@ -233,3 +266,4 @@ class LocalAWSApp:
         self.log.clear()
         for name, value in asdict(self._initial_settings).items():
             setattr(self.settings, name, value)
+        self.bandwidth.bytes_per_second = self._initial_bandwidth
