@@ -61,7 +61,7 @@ from ._parallel import fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
 from .build import BuiltComponent, build_target, read_manifest, with_version
-from .errors import ConflictError, DdaError, InputError, NotFoundError
+from .errors import AwsError, ConflictError, DdaError, InputError, NotFoundError
 from .inputs import ModelInputs, check_region
 from .manifest import DdaManifest
 from .ownership import DeploymentIndex, Holder
@@ -421,7 +421,12 @@ class _Create:
             return False  # or created by someone else meanwhile: look again
         target.held = target.created = True
         say(f"created {target.arn}; waiting for DEPLOYABLE")
-        greengrass.wait_component_deployable(self.gg, target.arn, self._timeout(), say)
+        try:
+            greengrass.wait_component_deployable(self.gg, target.arn, self._timeout(), say)
+        except AwsError:
+            if not self._artifact_lost(target, built):
+                raise
+            return False  # published again on the next attempt
         progress(f"[{target.naming.target}] created {target.arn}, DEPLOYABLE", keep=True)
         target.phase = "checking the stored digest"
         stored = greengrass.stored_artifact(greengrass.get_recipe(self.gg, target.arn))
@@ -431,6 +436,18 @@ class _Create:
                 f"{(built.artifact_uri, built.package.digest)}"
             )
         target.uri, target.digest = stored
+        self._upload(target, built)  # deleted meanwhile by another stack's release: back again
+        return True
+
+    def _artifact_lost(self, target: _Target, built: BuiltComponent) -> bool:
+        """A version this call created failed because another stack's release deleted the
+        artifact it had just checked (the release saw no version using it): remove the failed
+        version so the next attempt publishes both again. ``False`` if the artifact is there."""
+        if artifacts.head_artifact(self.clients.s3, *parse_s3_uri(built.artifact_uri)).exists:
+            return False
+        self.say(target)(f"{built.artifact_uri} was deleted meanwhile; publishing again")
+        greengrass.delete_component_version(self.gg, target.arn)
+        target.held = target.created = False
         return True
 
     def _package(self, target: _Target) -> BuiltComponent:

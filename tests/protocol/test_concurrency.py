@@ -17,14 +17,15 @@ from dynamic_harness import ARTIFACT_BUCKET, DynamicProviderProcess
 
 from pulumi_dda.local import LocalEndpoint
 
-# (operation to slow down, seconds, how many calls)
+# (service, operation to slow down, seconds, how many calls)
 RACES = [
-    ("DeleteComponent", 0.6, 2),  # dev decided to delete; prod tags meanwhile
-    ("TagResource", 0.5, 4),  # prod's holder tag (and dev's mark) arrive late
-    ("ListTagsForResource", 0.15, 8),  # every look at the holders is slow
-    ("UntagResource", 0.4, 2),  # dev's release of its own tag is slow
-    ("DescribeComponent", 0.3, 4),  # prod's look-up and wait are slow
-    ("", 0.0, 0),  # no injected latency
+    ("greengrass", "DeleteComponent", 0.6, 2),  # dev decided to delete; prod tags meanwhile
+    ("greengrass", "TagResource", 0.5, 4),  # prod's holder tag (and dev's mark) arrive late
+    ("greengrass", "ListTagsForResource", 0.15, 8),  # every look at the holders is slow
+    ("greengrass", "UntagResource", 0.4, 2),  # dev's release of its own tag is slow
+    ("greengrass", "DescribeComponent", 0.3, 4),  # prod's look-up and wait are slow
+    ("s3", "DeleteObject", 0.5, 2),  # dev's artifact delete lands after prod looked at it
+    ("", "", 0.0, 0),  # no injected latency
 ]
 
 
@@ -36,7 +37,7 @@ def _published(gg: Any) -> list[str]:
     )
 
 
-@pytest.mark.parametrize(("operation", "delay", "count"), RACES)
+@pytest.mark.parametrize(("service", "operation", "delay", "count"), RACES)
 @pytest.mark.parametrize("round_", range(2))
 def test_adopt_and_release_at_the_same_moment_lose_nothing(
     provider: DynamicProviderProcess,
@@ -44,6 +45,7 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
     news: dict[str, Any],
     gg: Any,
     s3: Any,
+    service: str,
     operation: str,
     delay: float,
     count: int,
@@ -54,7 +56,7 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
     prod_inputs, failures = provider.check({}, {**news, "owner": "pulumi-dda/prod/model"})
     assert failures == []
     if operation:
-        ep.inject_fault(operation, "", count, delay=delay, service="greengrass")
+        ep.inject_fault(operation, "", count, delay=delay, service=service)
     adopted: dict[str, Any] = {}
 
     def adopt_in_prod() -> None:

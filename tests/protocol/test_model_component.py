@@ -84,7 +84,7 @@ def test_progress_of_a_create_is_reported_on_stderr(
     _up(provider, news)
     text = provider.stderr()
     assert "pulumi-dda: [x86_64-cpu] uploaded s3://edge-artifacts/model_artifacts/" in text
-    assert "is DEPLOYABLE" in text
+    assert "] created arn:aws:greengrass:us-east-1:123456789012:components:" in text
 
 
 def test_tags_only_change_updates_in_place_and_read_sees_drift(
