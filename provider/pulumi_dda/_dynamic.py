@@ -7,7 +7,7 @@ under this name and hold nothing but plain strings.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
@@ -17,12 +17,22 @@ from pulumi.runtime.rpc import UNKNOWN
 from ._types import JSONDict
 from .aws import AwsClients, AwsSettings
 
+_progress_sinks: list[Callable[[str], None]] = []
+
+
+def add_progress_sink(sink: Callable[[str], None]) -> None:
+    """Also send every progress line to ``sink`` (the provider plugin logs them to the engine,
+    which hides a provider plugin's stderr)."""
+    _progress_sinks.append(sink)
+
 
 def progress(message: str) -> None:
-    """One progress line. The provider process has no engine connection; the engine shows
-    its stderr in the ``pulumi up`` output."""
+    """One progress line. The dynamic provider process has no engine connection; the engine
+    shows its stderr in the ``pulumi up`` output."""
     sys.stderr.write(f"pulumi-dda: {message}\n")
     sys.stderr.flush()
+    for sink in _progress_sinks:
+        sink(message)
 
 
 def is_unknown(value: Any) -> bool:
