@@ -9,7 +9,8 @@
 // directory (default: this folder); the stack is created on first use. --config sets stack
 // config from a JSON object (strings as they are, anything else as JSON). The engine's
 // progress goes to stderr; the last line on stdout is a JSON summary: the operation, the
-// change summary, the stack outputs and, per resource, the steps and changed properties.
+// change summary, the stack outputs and, per resource, the steps, the changed properties and
+// the inputs the engine planned.
 import * as path from "path";
 import * as fs from "fs";
 import { ConfigMap, EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
@@ -51,10 +52,11 @@ function parseArgs(argv: string[]): Args {
     return args;
 }
 
-/** Steps and changed properties per resource (by name), from the engine's events. */
+/** Steps, changed properties and planned inputs per resource (by name), from the engine's events. */
 class Steps {
     readonly ops: Record<string, string[]> = {};
     readonly diffs: Record<string, string[]> = {};
+    readonly inputs: Record<string, unknown> = {};
 
     readonly onEvent = (event: EngineEvent): void => {
         const meta = event.resourcePreEvent?.metadata;
@@ -62,7 +64,15 @@ class Steps {
         const name = meta.urn.split("::").pop() as string;
         (this.ops[name] ??= []).push(meta.op);
         const changed = new Set([...(this.diffs[name] ?? []), ...(meta.diffs ?? []), ...(meta.keys ?? [])]);
+        const olds = meta.old?.inputs ?? {};
+        const news = meta.new?.inputs ?? {};
+        if (meta.old && meta.new) {
+            for (const key of new Set([...Object.keys(olds), ...Object.keys(news)])) {
+                if (JSON.stringify(olds[key]) !== JSON.stringify(news[key])) changed.add(key);
+            }
+        }
         this.diffs[name] = [...changed].sort();
+        if (meta.new) this.inputs[name] = meta.new.inputs;
     };
 }
 
@@ -112,7 +122,7 @@ async function main(): Promise<void> {
     const steps = new Steps();
     const summary = await run(stack, args, steps);
     process.stdout.write(JSON.stringify({
-        operation: args.operation, ...summary, ops: steps.ops, diffs: steps.diffs,
+        operation: args.operation, ...summary, ops: steps.ops, diffs: steps.diffs, inputs: steps.inputs,
     }) + "\n");
 }
 
