@@ -300,6 +300,34 @@ def from_provider(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
     return result
 
 
+def unknown_keys(resource: ResourceType, props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(property, message)`` for each typed object (schema properties, camelCase) that has keys
+    its type does not declare: the providers would take a snake_case key for their own."""
+    found: list[tuple[str, str]] = []
+    for key, value in props.items():
+        if prop := resource.by_name.get(key):
+            _unknown_keys(prop.kind, value, key, key, found)
+    return found
+
+
+def _unknown_keys(
+    kind: Kind, value: Any, path: str, top: str, found: list[tuple[str, str]]
+) -> None:
+    if isinstance(kind, MapOf) and isinstance(value, Mapping):
+        for key, item in value.items():
+            _unknown_keys(kind.values, item, f"{path}.{key}", top, found)
+    elif isinstance(kind, ListOf) and isinstance(value, list):
+        for index, item in enumerate(value):
+            _unknown_keys(kind.items, item, f"{path}[{index}]", top, found)
+    elif isinstance(kind, Ref) and isinstance(value, Mapping):
+        fields = {p.name: p for p in kind.object_type.props}
+        if extra := sorted(set(value) - set(fields)):
+            found.append((top, f"{path}: unknown keys {extra} (allowed: {sorted(fields)})"))
+        for key, item in value.items():
+            if key in fields:
+                _unknown_keys(fields[key].kind, item, f"{path}.{key}", top, found)
+
+
 def with_defaults(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
     """The provider's inputs with the schema's defaults for what the program left out."""
     result = dict(props)

@@ -177,14 +177,19 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     @_rpc
     def Check(self, request: Any, context: Any) -> Any:
         resource, provider = self._resource(request.urn)
+        program_inputs = _props(request.news, keep_unknowns=True)
         olds = schema.to_provider(resource, _props(request.olds, keep_unknowns=True))
-        news = schema.to_provider(resource, _props(request.news, keep_unknowns=True))
+        news = schema.to_provider(resource, program_inputs)
         news = {**schema.with_defaults(resource, news), "owner": owner_of(request.urn)}
         result = _calling(request.urn, lambda: provider.check(olds, news))
         failures: list[CheckFailure] = list(result.failures or [])
         return proto.CheckResponse(
             inputs=_struct(schema.from_provider(resource, result.inputs or {})),
             failures=[
+                proto.CheckFailure(property=prop, reason=reason)
+                for prop, reason in schema.unknown_keys(resource, program_inputs)
+            ]
+            + [
                 proto.CheckFailure(
                     property=schema.schema_names(f.property), reason=schema.schema_names(f.reason)
                 )
