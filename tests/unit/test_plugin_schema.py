@@ -126,6 +126,10 @@ def test_defaults_fill_what_the_program_left_out() -> None:
         ),
         ("model_graph.model_graph_type is missing", "model_graph.model_graph_type is missing"),
         ("s3://b/my_trained_model_uri_x", "s3://b/my_trained_model_uri_x"),
+        (
+            "no AWS region configured: set the stack config aws:region, the resource's region",
+            "no AWS region configured: set the stack config dda:region, the resource's region",
+        ),
     ],
 )
 def test_messages_name_the_schema_properties(provider_text: str, schema_text: str) -> None:

@@ -354,16 +354,22 @@ def _identifiers(names: Mapping[str, str]) -> re.Pattern[str]:
 
 _SNAKE_WORDS = _identifiers(_SNAKE_TO_NAME)
 _NAME_WORDS = _identifiers(_NAME_TO_SNAKE)
+_CONFIG_KEYS = {f"aws:{p.name}": f"{PACKAGE}:{p.name}" for p in CONFIG}
+"""The hooks read ``aws:region`` / ``aws:profile``; the plugin's own config is ``dda:*``."""
 
 
 def schema_names(text: str) -> str:
     """A provider message or field path (``compiled_models.x86_64-cpu``) with the schema's
-    property names (``compiledModels.x86_64-cpu``)."""
+    property names (``compiledModels.x86_64-cpu``) and config keys (``dda:region``)."""
+    for key, name in _CONFIG_KEYS.items():
+        text = text.replace(key, name)
     return _SNAKE_WORDS.sub(lambda m: _SNAKE_TO_NAME[m.group(1)], text)
 
 
 def provider_names(text: str) -> str:
     """The inverse of :func:`schema_names`."""
+    for key, name in _CONFIG_KEYS.items():
+        text = text.replace(name, key)
     return _NAME_WORDS.sub(lambda m: _NAME_TO_SNAKE[m.group(1)], text)
 
 
