@@ -61,6 +61,15 @@ def test_inputs_are_the_providers_own_and_outputs_are_typed() -> None:
     }
 
 
+def test_schema_defaults_are_the_providers_defaults() -> None:
+    for resource, defaults in (
+        (schema.MODEL, model_component.DEFAULTS),
+        (schema.DEPLOYMENT, deployment.DEFAULTS),
+    ):
+        declared = {p.snake: p.default for p in resource.inputs}
+        assert {k: declared[k] for k in defaults} == defaults
+
+
 def test_translation_is_camel_case_at_the_edge_only() -> None:
     camel = {
         "componentName": "model-defects",
