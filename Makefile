@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 export PATH := $(CURDIR)/tools/pulumi/bin:$(HOME)/.local/bin:$(PATH)
 
-.PHONY: setup engine lint unit e2e test demo
+.PHONY: setup engine examples lint unit e2e test demo
 
 setup:
 	@command -v uv >/dev/null || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
@@ -11,6 +11,10 @@ setup:
 
 engine:
 	bash tools/pulumi/build.sh
+
+# The TypeScript example's SDK (generated from the plugin's schema), npm packages and build.
+examples: engine
+	bash examples/build.sh
 
 lint: setup
 	uv run ruff check .
@@ -20,10 +24,10 @@ lint: setup
 unit: setup
 	uv run pytest -n 2 -m "not e2e"
 
-e2e: setup engine
+e2e: setup engine examples
 	uv run pytest -n 2 -m e2e
 
-test: setup engine lint
+test: setup engine examples lint
 	uv run pytest -n 2
 
 demo: setup engine

@@ -3,7 +3,8 @@
 The three DDA phases are pure functions (:mod:`.manifest`, :mod:`.package`, :mod:`.recipe`),
 the AWS side is in :mod:`.artifacts` and :mod:`.greengrass` (errors translated once, in
 :mod:`.aws`), and the Pulumi resources orchestrate them (:mod:`.model_component`,
-:mod:`.deployment`).
+:mod:`.deployment`); the provider plugin (:mod:`.plugin`) serves the same resources to Pulumi
+programs in other languages.
 """
 
 from __future__ import annotations

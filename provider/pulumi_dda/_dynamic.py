@@ -49,6 +49,14 @@ from .errors import DdaError
 
 H = TypeVar("H", bound=Callable[..., Any])
 
+_progress_sinks: list[Callable[[str], None]] = []
+
+
+def add_progress_sink(sink: Callable[[str], None]) -> None:
+    """Also send every progress line to ``sink`` (the provider plugin logs them to the engine,
+    which hides a provider plugin's stderr)."""
+    _progress_sinks.append(sink)
+
 
 _URN: contextvars.ContextVar[str] = contextvars.ContextVar("pulumi_dda_urn", default="")
 
@@ -77,6 +85,8 @@ def progress(message: str, *, keep: bool = False, urn: str = "") -> None:
             pass  # the engine went away: stderr still reaches a person running it by hand
     sys.stderr.write(f"pulumi-dda: {message}\n")
     sys.stderr.flush()
+    for sink in _progress_sinks:
+        sink(message)
 
 
 def progress_here(prefix: str = "") -> Callable[[str], None]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from dynamic_harness import DynamicProviderProcess, start_provider
+from plugin_harness import PluginProviderProcess, start_plugin
 
 from pulumi_dda.deployment import GreengrassDeploymentProvider
 from pulumi_dda.greengrass import wait_component_deployable
@@ -23,12 +24,16 @@ ARTIFACT_BUCKET = "gg-artifacts"
 Versions = dict[str, list[str]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=["dynamic", "plugin"])
 def deployment_provider(
-    endpoint: LocalEndpoint, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DynamicProviderProcess]:
-    log = tmp_path_factory.mktemp("deployment-provider") / "stderr.log"
-    process = start_provider(GreengrassDeploymentProvider(), endpoint.url, log)
+    request: pytest.FixtureRequest,
+    endpoint: LocalEndpoint,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DynamicProviderProcess | PluginProviderProcess]:
+    """Pulumi's dynamic provider server, or the ``dda`` provider plugin."""
+    log = tmp_path_factory.mktemp(f"deployment-provider-{request.param}") / "stderr.log"
+    start = start_provider if request.param == "dynamic" else start_plugin
+    process = start(GreengrassDeploymentProvider(), endpoint.url, log)
     yield process
     process.stop()
 

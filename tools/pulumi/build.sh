@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Build (or reuse) the Pulumi CLI and a Python language host from Go modules.
+# Build (or reuse) the Pulumi CLI, a Python and the YAML language host from Go modules.
 #
 #   tools/pulumi/build.sh [--force]
 #
 # Result, in tools/pulumi/bin/: pulumi, pulumi-language-python,
-# pulumi-language-python-exec, pulumi-resource-pulumi-python.
-# The last line printed is the directory holding them (put it first on PATH).
+# pulumi-language-python-exec, pulumi-resource-pulumi-python, pulumi-language-yaml
+# (module yaml/, pinned on its own), and gen-nodejs-sdk (TypeScript SDK generator).
+# The last line printed is the directory holding the engine (put it first on PATH).
 #
-# Cached: does nothing when bin/ already holds the pinned version built from the
+# Cached: does nothing when bin/ already holds the pinned versions built from the
 # current sources.  Otherwise, if a `pulumi` >= the pinned version (same major)
-# is on PATH with pulumi-language-python and pulumi-resource-pulumi-python beside
-# it, that directory is used instead (set PULUMI_TOOLS_IGNORE_PATH=1 to skip
-# this).  --force always rebuilds.  The Go module and build caches stay in their
-# default places, so a rebuild on the same machine takes seconds.
+# is on PATH with pulumi-language-python, pulumi-resource-pulumi-python and
+# pulumi-language-yaml beside it, that directory is used instead and only
+# gen-nodejs-sdk is built (set PULUMI_TOOLS_IGNORE_PATH=1 to skip this).  --force
+# always rebuilds.  The Go module and build caches stay in their default places,
+# so a rebuild on the same machine takes seconds.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,7 +23,7 @@ force=0
 for arg in "$@"; do
     case $arg in
         --force) force=1 ;;
-        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -33,11 +35,32 @@ if [ -z "$version" ]; then
     exit 1
 fi
 
-export PULUMI_SKIP_UPDATE_CHECK=true
+# The YAML language host is its own module (it does not compile against the CLI's pkg/v3).
+yaml_version=$(awk '$1 == "require" && $2 == "github.com/pulumi/pulumi-yaml" { print $3; exit }' "$here/yaml/go.mod")
+if [ -z "$yaml_version" ]; then
+    echo "build.sh: cannot find github.com/pulumi/pulumi-yaml in $here/yaml/go.mod" >&2
+    exit 1
+fi
 
-# Inputs of the language host and launchers; a change to any of them rebuilds.
+export PULUMI_SKIP_UPDATE_CHECK=true
+export CGO_ENABLED=0
+
+# Inputs of everything built here; a change to any of them rebuilds.
 stamp_of_sources() {
-    (cd "$here" && cat go.mod go.sum cmd/pulumi-language-python/*.go launchers/*) | sha256sum | cut -d' ' -f1
+    (cd "$here" && cat go.mod go.sum cmd/*/*.go launchers/* yaml/go.mod yaml/go.sum) | sha256sum | cut -d' ' -f1
+}
+
+find_go() {
+    go=$(command -v go 2>/dev/null || true)
+    [ -n "$go" ] || go=/usr/local/go/bin/go
+    if [ ! -x "$go" ]; then
+        echo "build.sh: the go command is needed (Go >= 1.26.6)" >&2
+        exit 1
+    fi
+}
+
+build_generator() { # into $1
+    (cd "$here" && "$go" build -trimpath -buildvcs=false -o "$1/gen-nodejs-sdk" ./cmd/gen-nodejs-sdk)
 }
 
 cli_version() { # prints the version a pulumi binary reports, or nothing
@@ -47,6 +70,7 @@ cli_version() { # prints the version a pulumi binary reports, or nothing
 # 1. Up to date already?
 stamp=$(stamp_of_sources)
 if [ "$force" = 0 ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-python" ] \
+    && [ -x "$bin/pulumi-language-yaml" ] && [ -x "$bin/gen-nodejs-sdk" ] \
     && [ "$(cli_version "$bin/pulumi")" = "v$version" ] \
     && [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "pulumi v$version already built in $bin; nothing to do"
@@ -54,15 +78,20 @@ if [ "$force" = 0 ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-python
     exit 0
 fi
 
-# 2. A compatible pulumi on PATH, with its Python host and dynamic provider beside it?
+# 2. A compatible pulumi on PATH, with its Python and YAML hosts and dynamic provider beside it?
 if [ "$force" = 0 ] && [ "${PULUMI_TOOLS_IGNORE_PATH:-}" != 1 ] && path_pulumi=$(command -v pulumi 2>/dev/null); then
     path_dir=$(cd "$(dirname "$path_pulumi")" && pwd)
     if [ "$path_dir" != "$bin" ] && [ -x "$path_dir/pulumi-language-python" ] \
-        && [ -x "$path_dir/pulumi-resource-pulumi-python" ]; then
+        && [ -x "$path_dir/pulumi-resource-pulumi-python" ] && [ -x "$path_dir/pulumi-language-yaml" ]; then
         have=$(cli_version "$path_pulumi"); have=${have#v}
         if [ "${have%%.*}" = "${version%%.*}" ] \
             && [ "$(printf '%s\n%s\n' "$version" "$have" | sort -V | head -n1)" = "$version" ]; then
             echo "using pulumi v$have found on PATH in $path_dir (pinned: v$version)"
+            if [ ! -x "$bin/gen-nodejs-sdk" ]; then
+                find_go
+                mkdir -p "$bin"
+                build_generator "$bin"
+            fi
             echo "$path_dir"
             exit 0
         fi
@@ -70,14 +99,9 @@ if [ "$force" = 0 ] && [ "${PULUMI_TOOLS_IGNORE_PATH:-}" != 1 ] && path_pulumi=$
 fi
 
 # 3. Build.
-go=$(command -v go 2>/dev/null || true)
-[ -n "$go" ] || go=/usr/local/go/bin/go
-if [ ! -x "$go" ]; then
-    echo "build.sh: the go command is needed (Go >= 1.26.6)" >&2
-    exit 1
-fi
+find_go
 
-echo "building pulumi v$version and pulumi-language-python into $bin (first build takes several minutes)"
+echo "building pulumi v$version, pulumi-language-python and pulumi-language-yaml $yaml_version into $bin (first build takes several minutes)"
 mkdir -p "$bin"
 tmp=$(mktemp -d "$bin/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -85,11 +109,17 @@ trap 'rm -rf "$tmp"' EXIT
 ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
 (
     cd "$here"
-    export CGO_ENABLED=0
     "$go" build -trimpath -buildvcs=false -ldflags "$ldflags" \
         -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     "$go" build -trimpath -buildvcs=false -ldflags "$ldflags" \
         -o "$tmp/pulumi-language-python" ./cmd/pulumi-language-python
+)
+build_generator "$tmp"
+(
+    cd "$here/yaml"
+    "$go" build -trimpath -buildvcs=false \
+        -ldflags "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=$yaml_version" \
+        -o "$tmp/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 )
 cp "$here/launchers/pulumi-language-python-exec" "$here/launchers/pulumi-resource-pulumi-python" "$tmp/"
 chmod +x "$tmp"/*
@@ -100,9 +130,10 @@ if [ "$got" != "v$version" ]; then
     exit 1
 fi
 
-for f in pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python; do
+for f in pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python \
+    pulumi-language-yaml gen-nodejs-sdk; do
     mv -f "$tmp/$f" "$bin/$f"
 done
 echo "$stamp" > "$bin/.stamp"
-echo "built pulumi v$version in $bin"
+echo "built pulumi v$version and pulumi-language-yaml $yaml_version in $bin"
 echo "$bin"

@@ -16,8 +16,10 @@
 //   - GetProgramDependencies: the virtualenv's installed packages
 //   - InstallDependencies: creates the virtualenv and installs requirements
 //   - Run: runs `python -u pulumi-language-python-exec ... PROGRAM`
+//   - RunPlugin: runs a Python plugin folder (PulumiPlugin.yaml + __main__.py),
+//     e.g. the pulumi-dda provider named by a `packages:` entry of a YAML project
 //
-// Everything else (code generation, Python plugins, packing) answers
+// Everything else (code generation, policy packs, packing) answers
 // Unimplemented.
 package main
 
@@ -144,13 +146,24 @@ func (h *languageHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirp
 	return &pulumirpc.PluginInfo{Version: version.Version}, nil
 }
 
-// resolveToolchain builds the sdk's Python toolchain from the program info
-// (runtime.options in Pulumi.yaml), falling back to command-line flags.
+// resolveToolchain builds the sdk's Python toolchain for the program (runtime.options in
+// Pulumi.yaml), falling back to the host's command-line flags.
 func (h *languageHost) resolveToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, string, error) {
 	h.mu.Lock()
-	root, venv, tcName := h.root, h.virtualenv, h.toolchain
+	defaults := toolchainSettings{root: h.root, virtualenv: h.virtualenv, toolchain: h.toolchain}
 	h.mu.Unlock()
+	return newToolchain(info, defaults)
+}
 
+// toolchainSettings are the options a toolchain is resolved from when ProgramInfo lacks them.
+type toolchainSettings struct {
+	root, virtualenv, toolchain string
+	// plugin: a plugin never runs in the ambient Python; pip defaults to ./venv (upstream's rule).
+	plugin bool
+}
+
+func newToolchain(info *pulumirpc.ProgramInfo, settings toolchainSettings) (toolchain.Toolchain, string, error) {
+	root, venv, tcName := settings.root, settings.virtualenv, settings.toolchain
 	programDir := ""
 	if info != nil {
 		if info.GetRootDirectory() != "" {
@@ -187,6 +200,9 @@ func (h *languageHost) resolveToolchain(info *pulumirpc.ProgramInfo) (toolchain.
 		opts.Toolchain = toolchain.Uv
 	default:
 		return nil, "", fmt.Errorf("unsupported Python toolchain %q (want pip, poetry or uv)", tcName)
+	}
+	if settings.plugin && opts.Toolchain == toolchain.Pip && venv == "" {
+		opts.Virtualenv = "venv"
 	}
 	tc, err := toolchain.ResolveToolchain(opts)
 	if err != nil {
@@ -398,3 +414,84 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 }
 
 var _ io.Writer = streamWriter{}
+
+// RunPlugin runs a provider (or other) plugin written in Python: a plugin folder whose
+// PulumiPlugin.yaml says `runtime: python` and that holds a __main__.py. The engine uses this
+// for `packages:` entries of Pulumi.yaml that name such a folder. The plugin runs as
+// `<python> -u <folder> ARGS...` with the Python of the toolchain the folder's runtime options
+// name (resolved from the plugin folder, never from the project that uses it; pip without a
+// virtualenv option means ./venv, as upstream's host does), in the engine's working directory
+// and environment. Its output streams back to the engine; a non-zero exit is reported as an
+// exit code, the process is killed when the engine cancels the call.
+func (h *languageHost) RunPlugin(
+	req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse],
+) error {
+	info := req.GetInfo()
+	if info == nil || info.GetProgramDirectory() == "" {
+		return errors.New("RunPlugin: the request names no plugin directory")
+	}
+	tc, pluginDir, err := newToolchain(info, toolchainSettings{root: info.GetRootDirectory(), plugin: true})
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", info.GetProgramDirectory(), err)
+	}
+	if _, err := os.Stat(filepath.Join(pluginDir, "__main__.py")); err != nil {
+		return fmt.Errorf("plugin %s has no __main__.py: %w", pluginDir, err)
+	}
+	ctx := server.Context()
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return fmt.Errorf("plugin %s: %w", pluginDir, err)
+	}
+	args := append([]string{"-u", pluginDir}, req.GetArgs()...)
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", pluginDir, err)
+	}
+	// The engine's environment, with the plugin's virtualenv activated on top of it.
+	env := req.GetEnv()
+	if len(env) == 0 {
+		env = os.Environ()
+	}
+	if venv, err := tc.VirtualEnvPath(ctx); err == nil && venv != "" {
+		env = toolchain.ActivateVirtualEnv(env, venv)
+	}
+	cmd.Env = env
+	cmd.Dir = req.GetPwd()
+	if cmd.Dir == "" {
+		cmd.Dir = pluginDir
+	}
+
+	// exec copies stdout and stderr on two goroutines; gRPC streams allow one sender at a time.
+	var mu sync.Mutex
+	send := func(msg *pulumirpc.RunPluginResponse) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return server.Send(msg)
+	}
+	cmd.Stdout = sendWriter(func(b []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}})
+	})
+	cmd.Stderr = sendWriter(func(b []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}})
+	})
+
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return send(&pulumirpc.RunPluginResponse{
+				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())}, //nolint:gosec
+			})
+		}
+		return fmt.Errorf("running plugin %s: %w", pluginDir, err)
+	}
+	return nil
+}
+
+// sendWriter is an io.Writer that sends a copy of each write.
+type sendWriter func([]byte) error
+
+func (w sendWriter) Write(p []byte) (int, error) {
+	if err := w(append([]byte(nil), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,180 @@
+"""The ``dda`` package schema: its snapshot, its completeness, and the translation at the edge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pulumi_dda import deployment, model_component
+from pulumi_dda.errors import InputError
+from pulumi_dda.plugin import schema, server
+
+SNAPSHOT = Path(__file__).resolve().parents[2] / "provider" / "pulumi-resource-dda" / "schema.json"
+REGENERATE = (
+    "uv run python -m pulumi_dda.plugin --schema > provider/pulumi-resource-dda/schema.json "
+    "(then make examples regenerates the TypeScript SDK)"
+)
+
+
+def test_the_published_schema_is_the_snapshot() -> None:
+    assert json.loads(SNAPSHOT.read_text()) == schema.package_schema(), REGENERATE
+
+
+def _described(spec: dict[str, Any], where: str) -> list[str]:
+    return [f"{where}.{name}" for name, prop in spec.items() if not prop.get("description")]
+
+
+def test_every_property_has_a_description_and_every_resource_one() -> None:
+    published = schema.package_schema()
+    missing = _described(published["config"]["variables"], "config")
+    missing += _described(published["provider"]["inputProperties"], "provider")
+    for token, spec in {**published["resources"], **published["types"]}.items():
+        assert spec["description"], token
+        missing += _described(spec["properties"], token)
+        missing += _described(spec.get("inputProperties", {}), f"{token} input")
+    assert missing == []
+
+
+def test_inputs_are_the_providers_own_and_outputs_are_typed() -> None:
+    user_inputs = set(model_component.USER_INPUTS) - {"owner"}
+    assert {p.snake for p in schema.MODEL.inputs} == user_inputs
+    assert {p.snake for p in schema.DEPLOYMENT.inputs} == set(deployment.INPUT_KEYS) - {"owner"}
+    assert {p.snake for p in schema.DEPLOYMENT.outputs} == {
+        *deployment.OUTPUT_KEYS,
+        "revision_count",
+    }
+    assert {p.snake for p in schema.MODEL.outputs} <= {*model_component.INPUT_KEYS, "components"}
+    model = schema.package_schema()["resources"][schema.MODEL_COMPONENT]
+    assert model["properties"]["versions"] == {
+        "type": "object",
+        "additionalProperties": {"$ref": "#/types/dda:index:ComponentVersion"},
+        "description": model["properties"]["versions"]["description"],
+    }
+    assert set(model["requiredInputs"]) == {
+        "componentName",
+        "trainedModelUri",
+        "compiledModels",
+        "artifactBucket",
+    }
+
+
+def test_schema_defaults_are_the_providers_defaults() -> None:
+    for resource, defaults in (
+        (schema.MODEL, model_component.DEFAULTS),
+        (schema.DEPLOYMENT, deployment.DEFAULTS),
+    ):
+        declared = {p.snake: p.default for p in resource.inputs}
+        assert {k: declared[k] for k in defaults} == defaults
+
+
+def test_translation_is_camel_case_at_the_edge_only() -> None:
+    camel = {
+        "componentName": "model-defects",
+        "compiledModels": {"x86_64-cpu": "s3://m/x.tar.gz"},
+        "tags": {"cost_center": "vision"},
+        "versions": {"x86_64-cpu": {"componentName": "model-defects-x86-64-cpu"}},
+        "manifest": {"model_graph": {"stages": []}},
+        "checked_versions": {"x86_64-cpu": {"component_name": "kept as it is"}},
+    }
+    snake = schema.to_provider(schema.MODEL, camel)
+    assert snake == {
+        "component_name": "model-defects",
+        "compiled_models": {"x86_64-cpu": "s3://m/x.tar.gz"},  # map keys are data
+        "tags": {"cost_center": "vision"},
+        "versions": {"x86_64-cpu": {"component_name": "model-defects-x86-64-cpu"}},
+        "manifest": {"model_graph": {"stages": []}},  # Any: the DDA manifest as it is
+        "checked_versions": {"x86_64-cpu": {"component_name": "kept as it is"}},  # internal
+    }
+    assert schema.from_provider(schema.MODEL, snake) == camel
+
+    components = {"c": {"componentVersion": "1.0.0", "configurationUpdate": {"reset": ["/a"]}}}
+    policies = {"failureHandlingPolicy": "DO_NOTHING"}
+    snake = schema.to_provider(
+        schema.DEPLOYMENT, {"components": components, "deploymentPolicies": policies}
+    )
+    assert snake == {
+        "components": {
+            "c": {"component_version": "1.0.0", "configuration_update": {"reset": ["/a"]}}
+        },
+        "deployment_policies": policies,  # the API's own shape
+    }
+
+
+def test_defaults_fill_what_the_program_left_out() -> None:
+    filled = schema.with_defaults(schema.MODEL, {"component_name": "model-x", "region": None})
+    assert filled == {
+        "component_name": "model-x",
+        "component_version": "",
+        "artifact_prefix": "",
+        "friendly_name": "",
+        "target_suffix": True,
+        "tags": {},
+        "role_arn": "",
+        "region": "",
+        "relax_device_checks": False,
+        "wait_timeout_seconds": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("provider_text", "schema_text"),
+    [
+        ("compiled_models.x86_64-cpu", "compiledModels.x86_64-cpu"),
+        (
+            "component_version 1.0.0 is already published (compiled_models.jetson-xavier "
+            "changed): bump component_version to 2.0.0",
+            "componentVersion 1.0.0 is already published (compiledModels.jetson-xavier "
+            "changed): bump componentVersion to 2.0.0",
+        ),
+        (
+            "components.aws.greengrass.Nucleus.configuration_update.merge is not valid JSON",
+            "components.aws.greengrass.Nucleus.configurationUpdate.merge is not valid JSON",
+        ),
+        ("model_graph.model_graph_type is missing", "model_graph.model_graph_type is missing"),
+        ("s3://b/my_trained_model_uri_x", "s3://b/my_trained_model_uri_x"),
+        (
+            "no AWS region configured: set the stack config aws:region, the resource's region",
+            "no AWS region configured: set the stack config dda:region, the resource's region",
+        ),
+    ],
+)
+def test_messages_name_the_schema_properties(provider_text: str, schema_text: str) -> None:
+    assert schema.schema_names(provider_text) == schema_text
+    assert schema.provider_names(schema_text) == provider_text
+
+
+def test_keys_a_typed_object_does_not_declare_are_refused_by_name() -> None:
+    components = {
+        "a": {"component_version": "1.0.0"},
+        "b": {"componentVersion": "1.0.0", "configurationUpdate": {"merge": "{}", "rest": []}},
+    }
+    assert schema.unknown_keys(schema.DEPLOYMENT, {"components": components}) == [
+        (
+            "components",
+            "components.a: unknown keys ['component_version'] "
+            "(allowed: ['componentVersion', 'configurationUpdate'])",
+        ),
+        (
+            "components",
+            "components.b.configurationUpdate: unknown keys ['rest'] (allowed: ['merge', 'reset'])",
+        ),
+    ]
+    assert schema.unknown_keys(schema.DEPLOYMENT, {"components": {"a": "<unknown>"}}) == []
+
+
+def test_owner_is_the_python_resources_owner() -> None:
+    urn = "urn:pulumi:prod::factory::dda:index:ModelComponent::defects"
+    assert server.owner_of(urn) == "factory/prod/defects"
+    child = "urn:pulumi:dev::p::my:index:Line$dda:index:GreengrassDeployment::line::1"
+    assert server.owner_of(child) == "p/dev/line::1"
+
+
+def test_hook_errors_carry_schema_names() -> None:
+    def hook() -> None:
+        raise InputError("trained_model_uri s3://m/t changed after it was checked", field="x")
+
+    with pytest.raises(server._Failed, match=r"^trainedModelUri s3://m/t changed"):
+        server._calling("urn:pulumi:s::p::dda:index:ModelComponent::m", hook)
