@@ -58,6 +58,7 @@ def add_progress_sink(sink: Callable[[str], None]) -> None:
     _progress_sinks.append(sink)
 
 
+DYNAMIC_SERVER = "pulumi/dynamic/__main__.py"
 _URN: contextvars.ContextVar[str] = contextvars.ContextVar("pulumi_dda_urn", default="")
 
 
@@ -65,7 +66,7 @@ _URN: contextvars.ContextVar[str] = contextvars.ContextVar("pulumi_dda_urn", def
 def _engine() -> engine_pb2_grpc.EngineStub | None:
     """The engine's ``Engine`` service, when this process is a plugin the engine started."""
     main = sys.argv[0].replace(os.sep, "/")
-    if not main.endswith("pulumi/dynamic/__main__.py") or len(sys.argv) < 2:
+    if not main.endswith(DYNAMIC_SERVER) or len(sys.argv) < 2:
         return None
     return engine_pb2_grpc.EngineStub(grpc.insecure_channel(sys.argv[1]))
 
@@ -111,11 +112,14 @@ def is_known(value: Any) -> bool:
 
 
 def _call() -> tuple[grpc.ServicerContext | None, str]:
-    """The gRPC context and resource URN of the request the current hook serves."""
+    """The gRPC context and resource URN of the request the current hook serves, when Pulumi's
+    dynamic-provider server calls it (the ``dda`` plugin handles errors and URNs itself)."""
     frame = sys._getframe(2)
     while frame is not None:
         context = frame.f_locals.get("context")
         if isinstance(context, grpc.ServicerContext):
+            if not frame.f_code.co_filename.replace(os.sep, "/").endswith(DYNAMIC_SERVER):
+                break
             return context, str(getattr(frame.f_locals.get("request"), "urn", ""))
         frame = frame.f_back  # type: ignore[assignment]
     return None, ""

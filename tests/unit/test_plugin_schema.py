@@ -116,6 +116,7 @@ def test_defaults_fill_what_the_program_left_out() -> None:
         "region": "",
         "relax_device_checks": False,
         "wait_timeout_seconds": 0,
+        "archive_limits": {},
     }
 
 
