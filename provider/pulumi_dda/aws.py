@@ -87,7 +87,7 @@ class AwsClients:
         if not region:
             raise AwsError(
                 "no AWS region configured: set the stack config aws:region, the resource's "
-                "region input, or AWS_REGION"
+                "region input, or AWS_DEFAULT_REGION"
             )
         return region
 

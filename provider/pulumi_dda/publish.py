@@ -56,7 +56,9 @@ def add_parser(sub: Any, compiled_pair: Any) -> None:
     publish.add_argument(
         "--relax-device-checks", action="store_true", help="skip the device's manifest checks"
     )
-    publish.add_argument("--region", default="", help="e.g. eu-west-1 (default: AWS_REGION)")
+    publish.add_argument(
+        "--region", default="", help="e.g. eu-west-1 (default: AWS_DEFAULT_REGION)"
+    )
     publish.add_argument(
         "--role-arn", default="", help="role to assume, e.g. arn:aws:iam::123456789012:role/dda"
     )

@@ -45,13 +45,19 @@ def _dynamic_only(name: str, params: dict[str, Any]) -> str:
     return ""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run every provider test against both, except what only a dynamic provider can do: those
+    are not collected for the plugin at all (deselected, never skipped)."""
+    dropped = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec else {}
         on_plugin = "plugin" in (params.get("provider"), params.get("deployment_provider"))
-        if on_plugin and (reason := _dynamic_only(getattr(item, "originalname", ""), params)):
-            item.add_marker(pytest.mark.skip(reason=reason))
+        if on_plugin and _dynamic_only(getattr(item, "originalname", ""), params):
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 @pytest.fixture(scope="session", params=sorted(PROVIDER_KINDS))
