@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REPORT_EVERY = 64 * 1024 * 1024
+READ_BLOCK = 1024 * 1024
 VERSION_ID_PARAMETER = "versionId"
 TRANSFER_CONFIG = TransferConfig()
 """s3transfer's default settings: what ``upload_file`` uses for artifacts, and ranged reads."""
@@ -158,7 +159,7 @@ class _RangedReader:
         self._part, self._attempts = config.multipart_chunksize, config.num_download_attempts
         self._window = config.max_request_concurrency
         self._pool = ThreadPoolExecutor(self._window, thread_name_prefix="pulumi-dda-get")
-        self._waiting: deque[Future[bytes]] = deque()
+        self._waiting: deque[Future[bytearray]] = deque()
         self._first: Any = first
         self._first_read, self._first_size = 0, min(size, self._part)
         self._next = 1
@@ -173,20 +174,23 @@ class _RangedReader:
             self._waiting.append(self._pool.submit(self._get, start, end))
             self._next += 1
 
-    def _get(self, start: int, end: int) -> bytes:
+    def _get(self, start: int, end: int) -> bytearray:
+        """The range, read in blocks into one buffer (no second copy of the part)."""
+        part = bytearray(end - start + 1)
         for attempt in range(1, self._attempts + 1):
             try:
                 with _GETS:
                     body = self._s3.get_object(**self._args, Range=f"bytes={start}-{end}")["Body"]
                     try:
-                        data = body.read()
+                        filled = 0
+                        for block in body.iter_chunks(READ_BLOCK):
+                            part[filled : filled + len(block)] = block
+                            filled += len(block)
                     finally:
                         body.close()
-                if len(data) != end - start + 1:
-                    raise IncompleteReadError(
-                        actual_bytes=len(data), expected_bytes=end - start + 1
-                    )
-                return data
+                if filled != len(part):
+                    raise IncompleteReadError(actual_bytes=filled, expected_bytes=len(part))
+                return part
             except _BROKEN_BODY:
                 if attempt == self._attempts:
                     raise
