@@ -149,7 +149,8 @@ class _RangedReader:
     """An S3 object as ranged GETs in parallel, read in order.
 
     The first part streams from the response that told the object's size, while workers fetch
-    the next parts whole; a part whose body breaks off is asked for again.
+    the next parts whole, each into a part-sized buffer that is used again once read (so the
+    buffers stay as few as the parts in flight); a part whose body breaks off is asked for again.
     """
 
     def __init__(
@@ -159,7 +160,8 @@ class _RangedReader:
         self._part, self._attempts = config.multipart_chunksize, config.num_download_attempts
         self._window = config.max_request_concurrency
         self._pool = ThreadPoolExecutor(self._window, thread_name_prefix="pulumi-dda-get")
-        self._waiting: deque[Future[bytearray]] = deque()
+        self._waiting: deque[Future[memoryview]] = deque()
+        self._spare: list[bytearray] = []
         self._first: Any = first
         self._first_read, self._first_size = 0, min(size, self._part)
         self._next = 1
@@ -174,9 +176,15 @@ class _RangedReader:
             self._waiting.append(self._pool.submit(self._get, start, end))
             self._next += 1
 
-    def _get(self, start: int, end: int) -> bytearray:
-        """The range, read in blocks into one buffer (no second copy of the part)."""
-        part = bytearray(end - start + 1)
+    def _buffer(self) -> bytearray:
+        try:
+            return self._spare.pop()
+        except IndexError:
+            return bytearray(self._part)
+
+    def _get(self, start: int, end: int) -> memoryview:
+        """The range, read in blocks into a part buffer."""
+        part = memoryview(self._buffer())[: end - start + 1]
         for attempt in range(1, self._attempts + 1):
             try:
                 with _GETS:
@@ -186,6 +194,8 @@ class _RangedReader:
                         for block in body.iter_chunks(READ_BLOCK):
                             part[filled : filled + len(block)] = block
                             filled += len(block)
+                    except ValueError:  # more bytes than the range
+                        filled = -1
                     finally:
                         body.close()
                 if filled != len(part):
@@ -207,8 +217,7 @@ class _RangedReader:
         self._first.close()
         self._first = None
         if self._first_read < self._first_size:
-            rest = self._get(self._first_read, self._first_size - 1)
-            self._current, self._at = memoryview(rest), 0
+            self._current, self._at = self._get(self._first_read, self._first_size - 1), 0
         self._request_more()
         return data
 
@@ -220,7 +229,9 @@ class _RangedReader:
         if self._at == len(self._current):
             if not self._waiting:
                 return b""
-            self._current, self._at = memoryview(self._waiting.popleft().result()), 0
+            if isinstance(self._current.obj, bytearray):
+                self._spare.append(self._current.obj)
+            self._current, self._at = self._waiting.popleft().result(), 0
             self._request_more()
         end = min(len(self._current), self._at + size)
         data = self._current[self._at : end].tobytes()
