@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REPORT_EVERY = 64 * 1024 * 1024
+READ_BLOCK = 1024 * 1024
 VERSION_ID_PARAMETER = "versionId"
 TRANSFER_CONFIG = TransferConfig()
 """s3transfer's default settings: what ``upload_file`` uses for artifacts, and ranged reads."""
@@ -148,7 +149,8 @@ class _RangedReader:
     """An S3 object as ranged GETs in parallel, read in order.
 
     The first part streams from the response that told the object's size, while workers fetch
-    the next parts whole; a part whose body breaks off is asked for again.
+    the next parts whole, each into a part-sized buffer that is used again once read (so the
+    buffers stay as few as the parts in flight); a part whose body breaks off is asked for again.
     """
 
     def __init__(
@@ -158,7 +160,8 @@ class _RangedReader:
         self._part, self._attempts = config.multipart_chunksize, config.num_download_attempts
         self._window = config.max_request_concurrency
         self._pool = ThreadPoolExecutor(self._window, thread_name_prefix="pulumi-dda-get")
-        self._waiting: deque[Future[bytes]] = deque()
+        self._waiting: deque[Future[memoryview]] = deque()
+        self._spare: list[bytearray] = []
         self._first: Any = first
         self._first_read, self._first_size = 0, min(size, self._part)
         self._next = 1
@@ -173,20 +176,31 @@ class _RangedReader:
             self._waiting.append(self._pool.submit(self._get, start, end))
             self._next += 1
 
-    def _get(self, start: int, end: int) -> bytes:
+    def _buffer(self) -> bytearray:
+        try:
+            return self._spare.pop()
+        except IndexError:
+            return bytearray(self._part)
+
+    def _get(self, start: int, end: int) -> memoryview:
+        """The range, read in blocks into a part buffer."""
+        part = memoryview(self._buffer())[: end - start + 1]
         for attempt in range(1, self._attempts + 1):
             try:
                 with _GETS:
                     body = self._s3.get_object(**self._args, Range=f"bytes={start}-{end}")["Body"]
                     try:
-                        data = body.read()
+                        filled = 0
+                        for block in body.iter_chunks(READ_BLOCK):
+                            part[filled : filled + len(block)] = block
+                            filled += len(block)
+                    except ValueError:  # more bytes than the range
+                        filled = -1
                     finally:
                         body.close()
-                if len(data) != end - start + 1:
-                    raise IncompleteReadError(
-                        actual_bytes=len(data), expected_bytes=end - start + 1
-                    )
-                return data
+                if filled != len(part):
+                    raise IncompleteReadError(actual_bytes=filled, expected_bytes=len(part))
+                return part
             except _BROKEN_BODY:
                 if attempt == self._attempts:
                     raise
@@ -203,8 +217,7 @@ class _RangedReader:
         self._first.close()
         self._first = None
         if self._first_read < self._first_size:
-            rest = self._get(self._first_read, self._first_size - 1)
-            self._current, self._at = memoryview(rest), 0
+            self._current, self._at = self._get(self._first_read, self._first_size - 1), 0
         self._request_more()
         return data
 
@@ -216,7 +229,9 @@ class _RangedReader:
         if self._at == len(self._current):
             if not self._waiting:
                 return b""
-            self._current, self._at = memoryview(self._waiting.popleft().result()), 0
+            if isinstance(self._current.obj, bytearray):
+                self._spare.append(self._current.obj)
+            self._current, self._at = self._waiting.popleft().result(), 0
             self._request_more()
         end = min(len(self._current), self._at + size)
         data = self._current[self._at : end].tobytes()

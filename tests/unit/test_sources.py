@@ -207,6 +207,9 @@ class _FlakyBody:
         data, self._data = self._data[:amt], self._data[len(self._data[:amt]) :]
         return data
 
+    def iter_chunks(self, size: int) -> Iterator[bytes]:
+        return iter(lambda: self.read(size), b"")
+
     def close(self) -> None:
         pass
 
