@@ -180,7 +180,10 @@ class DdaModelComponentProvider(AwsResourceProvider):
             for target, naming in names.items()
         }
         inputs["versions"] = _resolve_versions(olds, inputs, model, names, clients)
-        inputs["predecessor"] = ownership.instance_of(olds)
+        # The instance this one replaces (see ownership); unchanged when nothing replaces it.
+        old_instance = ownership.instance_of(olds)
+        replaced = old_instance != ownership.instance_of(inputs)
+        inputs["predecessor"] = old_instance if replaced else (olds.get("predecessor") or "")
 
     # diff ----------------------------------------------------------------------------------
 
