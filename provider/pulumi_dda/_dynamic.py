@@ -126,20 +126,51 @@ def _call() -> tuple[grpc.ServicerContext | None, str]:
 
 
 _RAISE = object()
+STATE_PREFIX = "__"
+
+
+def from_state(props: JSONDict, keys: tuple[str, ...]) -> JSONDict:
+    """``props`` with each state-only key ``__<key>`` named ``<key>`` (states written before
+    these keys were hidden have the plain names already)."""
+    out = dict(props)
+    for key in keys:
+        if STATE_PREFIX + key in out:
+            out[key] = out.pop(STATE_PREFIX + key)
+    return out
+
+
+def to_state(props: JSONDict, keys: tuple[str, ...]) -> JSONDict:
+    """``props`` with each of ``keys`` renamed ``__<key>``: the engine shows no property whose
+    name starts with ``__`` in a preview, so bookkeeping never clutters a diff."""
+    out = dict(props)
+    for key in keys:
+        if key in out:
+            out[STATE_PREFIX + key] = out.pop(key)
+    return out
 
 
 def hook(failed: Any = _RAISE) -> Callable[[H], H]:
     """Wrap a provider hook: its progress lines go to the resource it serves, and (when
     ``failed`` is given) a :class:`DdaError` becomes the engine's one-line error, the hook
-    returning ``failed``."""
+    returning ``failed``.
+
+    The provider's ``STATE_ONLY`` keys are kept in state as ``__<key>`` (hidden from previews,
+    see :func:`to_state`); the hook itself sees and returns the plain names."""
 
     def decorate(method: H) -> H:
         @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             context, urn = _call()
             token = _URN.set(urn)
+            keys: tuple[str, ...] = getattr(self, "STATE_ONLY", ())
+            args = tuple(from_state(a, keys) if isinstance(a, dict) else a for a in args)
             try:
-                return method(*args, **kwargs)
+                result = method(self, *args, **kwargs)
+                for attr in ("inputs", "outs"):
+                    value = getattr(result, attr, None)
+                    if isinstance(value, dict):
+                        setattr(result, attr, to_state(value, keys))
+                return result
             except DdaError as exc:
                 if failed is _RAISE or context is None or os.environ.get("PULUMI_DDA_DEBUG"):
                     raise

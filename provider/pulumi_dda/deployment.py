@@ -91,6 +91,9 @@ UPDATE_KEYS = frozenset({"merge", "reset"})
 class GreengrassDeploymentProvider(AwsResourceProvider):
     """The dynamic provider behind :class:`GreengrassDeployment`. Never rename or move it."""
 
+    STATE_ONLY = ("owner",)
+    """Kept in state as ``__owner``: no preview shows it (see ``_dynamic.hook``)."""
+
     def _clients(self, props: JSONDict) -> AwsClients:
         target = TARGET_ARN.match(str(props.get("target_arn") or ""))
         return self.clients(props, target["region"] if target else "")
@@ -117,6 +120,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             )
         return CheckResult(inputs, failures)
 
+    @hook()
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
         changed = [k for k in INPUT_KEYS if k != "owner" and olds.get(k) != news.get(k)]
         return DiffResult(

@@ -30,6 +30,7 @@ the plain strings read from the stack config; AWS clients are built inside each 
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -98,13 +99,25 @@ CHECK_FILLED = (
     "model_name",
     "fingerprints",
     "versions",
+    "plan",
     "predecessor",
 )
 INPUT_KEYS = USER_INPUTS + CHECK_FILLED
 REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
-NOT_COMPARED = ("component_version", "predecessor")
+NOT_COMPARED = ("component_version", "predecessor", "plan")
 """Pinning the resolved version or omitting it again changes nothing: ``versions`` decides.
-``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping."""
+``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping;
+``plan`` only describes the change ``versions`` makes."""
+STATE_ONLY = (
+    "owner",
+    "source_identities",
+    "manifest",
+    "fingerprints",
+    "predecessor",
+    "checked_versions",
+    "resources",
+)
+"""Kept in state as ``__<key>``, so a preview's diff never shows them (see ``_dynamic.hook``)."""
 DEFAULTS: JSONDict = {
     "artifact_prefix": "",
     "target_suffix": True,
@@ -130,10 +143,13 @@ class _TargetFailure(DdaError):
 class DdaModelComponentProvider(AwsResourceProvider):
     """The dynamic provider behind :class:`DdaModelComponent`. Never rename or move it."""
 
+    STATE_ONLY = STATE_ONLY
+
     # check ---------------------------------------------------------------------------------
 
     @hook()
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
+        olds = _replaced_olds(olds, news)
         inputs = dict(news)
         for key, default in DEFAULTS.items():
             if inputs.get(key) is None:
@@ -180,6 +196,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             for target, naming in names.items()
         }
         inputs["versions"] = _resolve_versions(olds, inputs, model, names, clients)
+        inputs["plan"] = _plan(olds, inputs)
         # The instance this one replaces (see ownership); unchanged when nothing replaces it.
         old_instance = ownership.instance_of(olds)
         replaced = old_instance != ownership.instance_of(inputs)
@@ -187,21 +204,25 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # diff ----------------------------------------------------------------------------------
 
+    @hook()
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
         old_inputs = _inputs_of(olds)
         changed = [
             k for k in INPUT_KEYS if k not in NOT_COMPARED and old_inputs.get(k) != news.get(k)
         ]
-        return DiffResult(
-            changes=bool(changed),
-            replaces=[k for k in changed if k in REPLACING_INPUTS],
-            delete_before_replace=False,
-        )
+        replaces = [k for k in changed if k in REPLACING_INPUTS]
+        checked = _CHECKED.get(str(news.get("owner") or ""))
+        if checked and replaces:
+            checked.replacing = True  # the engine's re-check comes next: see _replaced_olds
+        elif checked:
+            del _CHECKED[str(news.get("owner"))]
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     # create --------------------------------------------------------------------------------
 
     @hook(CreateResult("", {}))
     def create(self, props: JSONDict) -> CreateResult:
+        _CHECKED.pop(str(props.get("owner") or ""), None)
         model = ModelInputs.parse(props)
         clients = self.clients(props)
         holder = Holder(model.owner, ownership.instance_of(props), props.get("predecessor") or "")
@@ -228,9 +249,8 @@ class DdaModelComponentProvider(AwsResourceProvider):
             **{k: props.get(k) for k in INPUT_KEYS},
             "checked_versions": props["versions"],
             "versions": {t: r.version_entry() for t, r in targets.items()},
+            "plan": versions,
             "components": {t: r.output() for t, r in targets.items()},
-            "account_id": run.account,
-            "aws_region": run.region,
             "resources": {t: r.state() for t, r in targets.items()},
         }
         return CreateResult(id_, outs)
@@ -247,7 +267,8 @@ class DdaModelComponentProvider(AwsResourceProvider):
                 if state.get("created"):
                     greengrass.set_tags(gg, state["arn"], old_tags, model.tags)
         outs = {k: v for k, v in olds.items() if not k.startswith("__")}
-        outs.update({k: news.get(k) for k in INPUT_KEYS if k != "versions"})
+        outs.update({k: news.get(k) for k in INPUT_KEYS if k not in ("versions", "plan")})
+        outs["plan"] = _at_rest(outs.get("versions") or {})
         return UpdateResult(outs)
 
     @hook(ReadResult("", {}))
@@ -422,6 +443,13 @@ class _Create:
             if greengrass.find_component_version(self.gg, target.arn) is None:
                 self._next_version(target, "was deleted and the service refuses to create it again")
             return False  # or created by someone else meanwhile: look again
+        except AwsError:
+            # The service refuses an artifact it cannot read: another stack's release deleted
+            # the object after our upload found it in place. Upload it again and retry.
+            if artifacts.head_artifact(self.clients.s3, *parse_s3_uri(built.artifact_uri)).exists:
+                raise
+            say(f"{built.artifact_uri} was deleted meanwhile; uploading it again")
+            return False
         target.held = target.created = True
         say(f"created {target.arn}; waiting for DEPLOYABLE")
         try:
@@ -565,6 +593,104 @@ def _resolve_versions(
     return versions
 
 
+@dataclass
+class _Checked:
+    inputs: str
+    olds: JSONDict
+    replacing: bool = False
+
+
+_CHECKED: dict[str, _Checked] = {}
+"""Owner → this process's last check of it that had an old state (see :func:`_replaced_olds`)."""
+
+
+def _replaced_olds(olds: JSONDict, news: JSONDict) -> JSONDict:
+    """The old state this check is about: ``olds``, or for the engine's re-check of a resource
+    it replaces, the old state of the check before.
+
+    When a diff says replace, the engine calls Check again with *no* old state ("recompute the
+    default values", ``pkg/resource/deploy/step_generator.go``), and that re-check's result is
+    what the replacement is created from and what the preview shows. Everything check derives
+    from the old state (the manifest kept without reading the trained model again, the
+    predecessor instance, the plan's reasons) would be lost. So a check with an old state is
+    remembered per owner, armed by a diff that replaces (dropped by one that does not, and by
+    create), and the next check of that owner with the same inputs and no old state, which is
+    the re-check in the same provider process, takes it."""
+    owner = str(news.get("owner") or "")
+    key = json.dumps(news, sort_keys=True, default=str)
+    if olds:
+        _CHECKED[owner] = _Checked(key, olds)
+        return olds
+    last = _CHECKED.pop(owner, None)
+    return last.olds if last and last.replacing and last.inputs == key else olds
+
+
+def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
+    """One line per target of what ``up`` does with it, for the preview: its version when it
+    stays (``1.0.0``), else why it changes and the new version (``new compiled model
+    (etag:04f3ebe72528) → 2.0.0``), so the diff reads ``"1.0.0" => "new compiled model … →
+    2.0.0"``."""
+    old_versions = olds.get("versions") or {}
+    old_ids = olds.get("source_identities") or {}
+    ids = inputs["source_identities"]
+    manifest = _manifest_changes(olds.get("manifest"), inputs["manifest"]) if olds else []
+    others = [f"{k} changed" for k in CONTENT_INPUTS[1:] if olds and olds.get(k) != inputs.get(k)]
+    plan = {}
+    for target, entry in inputs["versions"].items():
+        version = str(entry["component_version"])
+        old = old_versions.get(target)
+        if old == entry:
+            plan[target] = version
+            continue
+        key = f"compiled_models.{target}"
+        if not old:
+            why = ["new target" if olds else "new component"]
+        elif old_ids.get(key) != ids[key]:
+            why = [f"new compiled model ({_short(ids[key])})"]
+        else:
+            why = []
+        why += manifest + others
+        plan[target] = f"{', '.join(why) or 'component_version changed'} → {version}"
+    return plan
+
+
+def _at_rest(versions: JSONDict) -> dict[str, str]:
+    """The ``plan`` a state keeps: each target's version (what a no-change preview shows)."""
+    return {t: str(v["component_version"]) for t, v in versions.items()}
+
+
+def _short(identity: str) -> str:
+    """``etag:04f3ebe725280faa…;version:3Lg…`` → ``etag:04f3ebe72528``."""
+    kind, _, value = identity.partition(";")[0].partition(":")
+    return f"{kind}:{value[:12]}"
+
+
+def _manifest_changes(old: Any, new: Any, limit: int = 3) -> list[str]:
+    """``manifest dataset.image_width 256 (was 224)`` for each changed leaf (at most ``limit``)."""
+    olds, news = _leaves(old or {}), _leaves(new)
+    changed = [
+        f"manifest {path} {news.get(path, '(none)')} (was {olds.get(path, 'none')})"
+        for path in sorted(olds.keys() | news.keys())
+        if olds.get(path) != news.get(path)
+    ]
+    if len(changed) > limit:
+        changed[limit:] = [f"{len(changed) - limit} more manifest changes"]
+    return changed
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, str]:
+    if isinstance(value, dict):
+        items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    else:  # state holds numbers as floats: 224.0 is the manifest's 224
+        integral = isinstance(value, float) and value.is_integer()
+        return {path: json.dumps(int(value) if integral else value)}
+    return {p: leaf for k, v in items for p, leaf in _leaves(v, k).items()} or {
+        path: json.dumps(value)
+    }
+
+
 def _check_local_servers(clients: AwsClients, targets: list[str]) -> None:
     """Every recipe HARD-depends on DDA's LocalServer ``^1.0.0``: it must be published here.
 
@@ -692,7 +818,9 @@ class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
     versions: pulumi.Output[dict[str, Any]]
     """Target → ``component_name`` and ``component_version``: known at preview, so wire
     deployments from this output."""
-    manifest: pulumi.Output[dict[str, Any]]
+    plan: pulumi.Output[dict[str, str]]
+    """Target → what ``up`` does with it (``1.0.0 → 2.0.0: new compiled model (…)``), shown
+    in previews; its version once applied."""
     model_name: pulumi.Output[str]
 
     def __init__(
@@ -731,7 +859,7 @@ class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
             "wait_timeout_seconds": wait_timeout_seconds or 0,
             "archive_limits": archive_limits or {},
             "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
-            **dict.fromkeys(CHECK_FILLED),
+            **dict.fromkeys(k for k in CHECK_FILLED if k not in STATE_ONLY),
             "components": None,
         }
         opts = typed_options(f"pulumi-python:{self._resource_type_name}", opts)

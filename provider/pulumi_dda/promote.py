@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from ._dynamic import from_state
 from .aws import AwsClients, AwsSettings
 from .errors import DdaError, NotFoundError
 from .sources import is_s3, parse_s3_source, source_identity
@@ -161,10 +162,8 @@ def recorded_state(stack: str, deployment: dict[str, Any]) -> tuple[dict[str, st
         raise PromotionRefused(
             f"{stack}'s state has no DdaModelComponent {MODEL_RESOURCE!r}: nothing deployed"
         )
-    model = models[0]
-    identities = (model.get("outputs") or {}).get("source_identities") or (
-        model.get("inputs") or {}
-    ).get("source_identities")
+    outputs = from_state(models[0].get("outputs") or {}, ("source_identities",))
+    identities = outputs.get("source_identities")
     components = (roots[0].get("outputs") or {}).get("components")
     if not isinstance(identities, dict) or not isinstance(components, dict) or not components:
         raise PromotionRefused(

@@ -73,7 +73,9 @@ def add_parser(sub: Any, compiled_pair: Any) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Publish; returns ``{"manifest": ..., "components": {target: {..., "arn": ...}}}``."""
-    from .model_component import DdaModelComponentProvider  # the Pulumi SDK: only when needed
+    # the Pulumi SDK: only when needed
+    from ._dynamic import from_state
+    from .model_component import DdaModelComponentProvider
 
     provider = DdaModelComponentProvider()
     props: dict[str, Any] = {
@@ -96,5 +98,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if checked.failures:
         first = checked.failures[0]
         raise InputError(first.reason, field=first.property)
-    outs = provider.create(checked.inputs).outs or {}
+    outs = from_state(provider.create(checked.inputs).outs or {}, provider.STATE_ONLY)
     return {"manifest": outs["manifest"], "components": outs["components"]}

@@ -125,8 +125,6 @@ def news(s3: Any, gg: Any, tmp_path: Path, upload: Callable[[str, Path], str]) -
         "relax_device_checks": False,
         "wait_timeout_seconds": 30,
         "owner": OWNER,
-        "source_identities": None,
-        "manifest": None,
         "components": None,
         "model_name": None,
     }

@@ -238,7 +238,8 @@ def test_an_exact_s3_version_is_a_source(
     pinned = f"s3://{MODELS_BUCKET}/neo/pinned/model.tar.gz?versionId={version}"
     source = {**news, "compiled_models": {"x86_64-cpu": pinned}}
     id_, inputs, outs = _up(provider, source)
-    assert inputs["source_identities"]["compiled_models.x86_64-cpu"].endswith(f";version:{version}")
+    identity = inputs["__source_identities"]["compiled_models.x86_64-cpu"]
+    assert identity.endswith(f";version:{version}")
     # Someone overwrites the key: the pinned source is unaffected.
     second = samples.write_compiled_model(tmp_path / "v2.tar.gz", seed=22)
     s3.upload_file(str(second), MODELS_BUCKET, "neo/pinned/model.tar.gz")

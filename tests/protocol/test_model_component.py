@@ -14,9 +14,11 @@ from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
 
-from pulumi_dda import samples
+from pulumi_dda import ownership, samples
+from pulumi_dda._dynamic import from_state
 from pulumi_dda.greengrass import user_tags
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.model_component import STATE_ONLY
 from pulumi_dda.ownership import FINGERPRINT_TAG, OWNER_TAG, USER_TAG_PREFIX
 
 Provider = DynamicProviderProcess
@@ -47,11 +49,11 @@ def test_create_then_unchanged_check_and_diff_move_no_bytes(
 ) -> None:
     id_, inputs, outs = _up(provider, news)
     assert id_ == "model-defects@1.0.0"
-    assert set(inputs["source_identities"]) == {
+    assert set(inputs["__source_identities"]) == {
         "trained_model_uri", "compiled_models.x86_64-cpu", "compiled_models.jetson-xavier"
     }  # fmt: skip
     assert outs["model_name"] == "classification"
-    assert set(outs["manifest"]) == {"model_graph", "compilable_models", "dataset"}
+    assert set(outs["__manifest"]) == {"model_graph", "compilable_models", "dataset"}
     x86 = outs["components"]["x86_64-cpu"]
     assert x86["component_name"] == "model-defects-x86-64-cpu"
     assert x86["arn"] == (
@@ -65,9 +67,18 @@ def test_create_then_unchanged_check_and_diff_move_no_bytes(
         "model-defects-x86-64-cpu@1.0.0",
     ]
     assert len(_artifact_keys(s3)) == 2
+    # Bookkeeping is kept as __<key> (the engine shows none of it in a preview).
+    assert not set(STATE_ONLY) & (set(inputs) | set(outs))
+    assert {f"__{k}" for k in ("owner", "resources", "checked_versions")} <= set(outs)
+    assert inputs["plan"] == {
+        "x86_64-cpu": "new component → 1.0.0",
+        "jetson-xavier": "new component → 1.0.0",
+    }
+    assert outs["plan"] == {"x86_64-cpu": "1.0.0", "jetson-xavier": "1.0.0"}
 
     ep.clear_request_log()
     again, failures = provider.check(inputs, news)
+    assert again["plan"] == outs["plan"]
     diff = provider.diff(id_, outs, again)
     assert failures == []
     assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
@@ -102,7 +113,7 @@ def test_tags_only_change_updates_in_place_and_read_sees_drift(
     tags = gg.list_tags_for_resource(resourceArn=arn)["tags"]
     assert user_tags(tags) == {"team": "ml", "env": "dev"}
     assert tags[OWNER_TAG] == OWNER
-    assert tags[FINGERPRINT_TAG] == inputs["fingerprints"]["x86_64-cpu"]
+    assert tags[FINGERPRINT_TAG] == inputs["__fingerprints"]["x86_64-cpu"]
     assert [v for k, v in tags.items() if k.startswith(USER_TAG_PREFIX)] == [OWNER]
 
     gg.tag_resource(resourceArn=arn, tags={"team": "someone-else"})
@@ -130,16 +141,41 @@ def test_rewritten_model_needs_a_version_bump_then_replaces(
     bumped, failures = provider.check(inputs, {**news, "component_version": "2.0.0"})
     assert failures == []
     assert (
-        bumped["source_identities"]["compiled_models.x86_64-cpu"]
-        != inputs["source_identities"]["compiled_models.x86_64-cpu"]
+        bumped["__source_identities"]["compiled_models.x86_64-cpu"]
+        != inputs["__source_identities"]["compiled_models.x86_64-cpu"]
     )
     assert (
-        bumped["source_identities"]["compiled_models.jetson-xavier"]
-        == inputs["source_identities"]["compiled_models.jetson-xavier"]
+        bumped["__source_identities"]["compiled_models.jetson-xavier"]
+        == inputs["__source_identities"]["compiled_models.jetson-xavier"]
     )
+    new_x86 = bumped["__source_identities"]["compiled_models.x86_64-cpu"]
+    assert bumped["plan"] == {
+        "x86_64-cpu": f"new compiled model ({new_x86[:17]}) → 2.0.0",
+        "jetson-xavier": "component_version changed → 2.0.0",
+    }
     diff = provider.diff(id_, outs, bumped)
     assert list(diff.replaces) == ["versions"]
     assert diff.deleteBeforeReplace is False
+
+
+def test_plan_names_the_changed_manifest_fields(
+    provider: Provider,
+    news: dict[str, Any],
+    upload: Callable[[str, Path], str],
+    tmp_path: Path,
+) -> None:
+    omitted = {**news, "component_version": ""}
+    _id, inputs, _outs = _up(provider, omitted)
+    retrained = samples.write_trained_model(
+        tmp_path / "t.tar.gz", config={"dataset": {"image_width": 256, "image_height": 224}}
+    )
+    upload("train/model.tar.gz", retrained)
+    changed, failures = provider.check(inputs, omitted)
+    assert failures == []
+    assert changed["plan"] == {
+        target: "manifest dataset.image_width 256 (was 224) → 2.0.0"
+        for target in ("x86_64-cpu", "jetson-xavier")
+    }
 
 
 def test_omitted_version_takes_the_next_free_major(
@@ -352,8 +388,8 @@ def test_unknown_inputs_in_preview_are_passed_through(
 ) -> None:
     inputs, failures = provider.check({}, {**news, "artifact_bucket": UNKNOWN})
     assert failures == []
-    assert isinstance(inputs["manifest"], Unknown)
-    assert isinstance(inputs["source_identities"], Unknown)
+    assert isinstance(inputs["__manifest"], Unknown)
+    assert isinstance(inputs["__source_identities"], Unknown)
 
 
 def test_a_hostile_compiled_archive_fails_create_and_leaves_nothing(
@@ -426,3 +462,27 @@ def test_omitted_version_reclaims_its_own_identical_version_after_a_crash(
     provider.delete(_new_id, replaced)
     assert _versions(gg) == []
     assert _artifact_keys(s3) == []
+
+
+def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
+    provider: Provider,
+    news: dict[str, Any],
+    upload: Callable[[str, Path], str],
+    tmp_path: Path,
+) -> None:
+    """A diff that replaces is followed by Check with no old state (the engine recomputes
+    defaults for the replacement); that re-check must give what the check before it gave."""
+    omitted = {**news, "component_version": ""}
+    id_, inputs, outs = _up(provider, omitted)
+    upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=9))
+    first, failures = provider.check(inputs, omitted)
+    assert failures == []
+    assert list(provider.diff(id_, outs, first).replaces) == ["versions"]
+    again, failures = provider.check({}, omitted)
+    assert failures == []
+    assert again == first
+    assert again["plan"]["jetson-xavier"] == "1.0.0"
+    assert again["__predecessor"] == ownership.instance_of(from_state(inputs, STATE_ONLY))
+    # Without that diff, a check with no old state is a create's: nothing is carried over.
+    fresh, _ = provider.check({}, omitted)
+    assert fresh["plan"]["jetson-xavier"] == "new component → 1.0.0"
