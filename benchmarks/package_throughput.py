@@ -48,23 +48,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pulumi_dda.samples import RandomStream
+
 MIB = 1024 * 1024
 MODEL = "classification"
 CAP_BENCH_ENV = "PULUMI_DDA_BENCH_ENDPOINT"
-
-
-class _RandomStream(io.RawIOBase):
-    def __init__(self, size: int, rng: random.Random) -> None:
-        self._left = size
-        self._rng = rng
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        n = self._left if size < 0 else min(size, self._left)
-        self._left -= n
-        return self._rng.randbytes(n)
 
 
 def write_model(path: Path, size: int, seed: int, big_last: bool = False) -> Path:
@@ -85,7 +73,7 @@ def write_model(path: Path, size: int, seed: int, big_last: bool = False) -> Pat
             info.mode = 0o755 if name.endswith(".so") else 0o644
             if name == "compiled.params":
                 info.size = size
-                tar.addfile(info, _RandomStream(size, rng))
+                tar.addfile(info, RandomStream(size, rng))
             else:
                 data = small[name]
                 payload = data.encode() if isinstance(data, str) else data

@@ -64,10 +64,13 @@ class Steps {
         const name = meta.urn.split("::").pop() as string;
         (this.ops[name] ??= []).push(meta.op);
         const changed = new Set([...(this.diffs[name] ?? []), ...(meta.diffs ?? []), ...(meta.keys ?? [])]);
-        const olds = meta.old?.inputs ?? {};
+        // What a --diff preview shows changing: new inputs against the old outputs (a provider
+        // without previews), leaving out the `__` state the engine never displays.
+        const olds = meta.old?.outputs ?? meta.old?.inputs ?? {};
         const news = meta.new?.inputs ?? {};
         if (meta.old && meta.new) {
-            for (const key of new Set([...Object.keys(olds), ...Object.keys(news)])) {
+            for (const key of Object.keys(news)) {
+                if (key.startsWith("__")) continue;
                 if (JSON.stringify(olds[key]) !== JSON.stringify(news[key])) changed.add(key);
             }
         }

@@ -102,11 +102,13 @@ def write_large_compiled_model(path: Path, size: int, seed: int = 0) -> Path:
         info = tarfile.TarInfo("compiled.params")
         info.size = size
         info.mtime = 1_700_000_000
-        tar.addfile(info, _RandomStream(size, rng))
+        tar.addfile(info, RandomStream(size, rng))
     return path
 
 
-class _RandomStream(io.RawIOBase):
+class RandomStream(io.RawIOBase):
+    """``size`` bytes from ``rng``, read as a stream (a big archive member, never in memory)."""
+
     def __init__(self, size: int, rng: random.Random) -> None:
         self._left = size
         self._rng = rng

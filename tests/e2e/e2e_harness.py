@@ -72,6 +72,16 @@ def sample_model_config(s3: Any, work: Path, name: str = "model-defects") -> dic
     }
 
 
+def shown_changes(meta: Any) -> set[str]:
+    """The inputs whose value a ``--diff`` preview shows changing: the new inputs against the
+    old outputs (what the engine displays for a provider without previews), leaving out the
+    ``__``-prefixed state the engine never displays."""
+    if meta.old is None or meta.new is None:
+        return set()
+    old, new = meta.old.outputs or meta.old.inputs or {}, meta.new.inputs or {}
+    return {k for k in new if not k.startswith("__") and old.get(k) != new.get(k)}
+
+
 @dataclass
 class Events:
     """What the engine reported for one operation."""
@@ -91,11 +101,7 @@ class Events:
             name = pre.metadata.urn.rsplit("::", 1)[-1]
             meta = pre.metadata
             self.ops.setdefault(name, []).append(meta.op.value)
-            changed = set(meta.keys or [])
-            if meta.old is not None and meta.new is not None:
-                old, new = meta.old.inputs or {}, meta.new.inputs or {}
-                changed |= {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
-            changed.discard("__provider")
+            changed = set(meta.keys or []) | shown_changes(meta)
             if meta.new is not None:
                 self.inputs[name] = dict(meta.new.inputs or {})
             self.diffs[name] = sorted(set(self.diffs.get(name, [])) | changed)

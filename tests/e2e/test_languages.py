@@ -21,7 +21,15 @@ from typing import Any, ClassVar, Protocol
 
 import pytest
 import yaml
-from e2e_harness import ARTIFACTS, MODELS, REPO, make_stack, model_components, set_config
+from e2e_harness import (
+    ARTIFACTS,
+    MODELS,
+    REPO,
+    make_stack,
+    model_components,
+    set_config,
+    shown_changes,
+)
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -96,10 +104,7 @@ class YamlProgram:
             name = meta.urn.rsplit("::", 1)[-1]
             result.ops.setdefault(name, []).append(meta.op.value)
             changed = set(result.diffs.get(name, [])) | set(meta.diffs or []) | set(meta.keys or [])
-            if meta.old is not None and meta.new is not None:
-                old, new = meta.old.inputs or {}, meta.new.inputs or {}
-                changed |= {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
-            result.diffs[name] = sorted(changed)
+            result.diffs[name] = sorted(changed | shown_changes(meta))
             if meta.new is not None:
                 result.inputs[name] = dict(meta.new.inputs or {})
 

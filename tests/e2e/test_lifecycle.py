@@ -104,7 +104,7 @@ def _rewrite_model_then_bump(
     events = Events()
     stack.preview(on_event=events)
     assert events.model_ops() == {"model": ["create-replacement", "replace", "delete-replaced"]}
-    assert {"source_identities", "component_version", "versions"} <= set(events.diffs["model"])
+    assert {"component_version", "plan", "versions"} <= set(events.diffs["model"])
     up = stack.up()
     assert up.summary.resource_changes == {"replace": 1, "same": 1}
     assert _versions(gg) == ["model-defects-jetson-xavier@2.0.0", "model-defects-x86-64-cpu@2.0.0"]

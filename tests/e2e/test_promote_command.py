@@ -218,8 +218,7 @@ def test_promote_pins_dev_model_into_prod_and_prod_preview_shows_only_that(setup
     assert set(events.diffs["model"]) == {
         "compiled_models",
         "component_version",
-        "fingerprints",
-        "source_identities",
+        "plan",
         "trained_model_uri",
         "versions",
     }

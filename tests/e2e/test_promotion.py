@@ -63,8 +63,7 @@ def test_dev_to_prod_in_one_account_adopts_and_survives_dev_destroy(
     assert set(events.diffs["model"]) == {
         "compiled_models",
         "component_version",
-        "fingerprints",
-        "source_identities",
+        "plan",
         "versions",
     }
     prod_v2 = prod.up().outputs["components"].value["model"]

@@ -186,7 +186,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 t: {k: c[k] for k in ("component_name", "component_version")}
                 for t, c in components.items()
             },
-            "manifest": {"model_graph": {"stages": [{"type": "classification"}]}},
+            "plan": {t: c["component_version"] for t, c in components.items()},
             "model_name": "classification",
         }
         return f"{inputs['component_name']}@{version}", outputs

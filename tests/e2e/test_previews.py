@@ -1,0 +1,76 @@
+"""What a reviewer reads: ``pulumi preview --diff`` of a one-target model change.
+
+The model's block names the changed target, what changed in it and its new version in one
+``plan`` line per target; bookkeeping (``__``-prefixed state) and ``__provider`` never show;
+the deployment of the changed target shows the version it moves to, the other is unchanged.
+Set ``PULUMI_DDA_PREVIEW_OUT`` to a file to keep the preview text (the README's example).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from e2e_harness import ARTIFACTS, MODELS
+from pulumi import automation as auto
+
+from pulumi_dda import samples
+from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.model_component import STATE_ONLY
+
+RESOURCE_LINE = re.compile(r"^ {4}[-~+]+ ?pulumi-python:dynamic/dda:(\w+): \((\S+)\)$")
+URN = re.compile(r"\[urn=\S+::(\S+)\]$")
+
+
+def _blocks(text: str) -> dict[str, list[str]]:
+    """Each resource's lines of the preview, keyed by resource name."""
+    chunks: list[list[str]] = []
+    for line in text.splitlines():
+        if RESOURCE_LINE.match(line):
+            chunks.append([line])
+        elif line.startswith(("    --outputs:--", "Resources:")):
+            break
+        elif chunks:
+            chunks[-1].append(line)
+    return {URN.search(c[2])[1]: c for c in chunks}  # type: ignore[index]
+
+
+def test_a_one_target_change_reads_in_under_sixty_lines(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    ep: LocalEndpoint,
+    s3: Any,
+    tmp_path: Path,
+) -> None:
+    iot = ep.client("iot")
+    groups = {
+        t: iot.create_thing_group(thingGroupName=f"dda-{t.replace('_', '-')}")["thingGroupArn"]
+        for t in model_config["compiledModels"]
+    }
+    omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
+    stack = new_stack("dev", {"model": omitted, "artifactBucket": ARTIFACTS, "deployTo": groups})
+    stack.up()
+    new_x86 = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=42)
+    s3.upload_file(str(new_x86), MODELS, "neo/x86/model.tar.gz")
+    etag = s3.head_object(Bucket=MODELS, Key="neo/x86/model.tar.gz")["ETag"].strip('"')
+
+    text = stack.preview(diff=True).stdout
+    if os.environ.get("PULUMI_DDA_PREVIEW_OUT"):
+        Path(os.environ["PULUMI_DDA_PREVIEW_OUT"]).write_text(text)
+    blocks = _blocks(text)
+    assert set(blocks) == {"model", "deployment-x86_64-cpu"}  # jetson's deployment: unchanged
+    model = blocks["model"]
+    assert RESOURCE_LINE.match(model[0]).groups() == ("ModelComponent", "replace")  # type: ignore[union-attr]
+    assert len(model) <= 60, "\n".join(model)
+    shown = "\n".join(model)
+    assert f'x86_64-cpu   : "1.0.0" => "new compiled model (etag:{etag[:12]}) → 2.0.0"' in shown
+    assert re.search(r'^ {12}jetson-xavier: "1\.0\.0"$', shown, re.M)  # unchanged, no marker
+    assert re.search(r'~ component_version: "1\.0\.0" => "2\.0\.0"', shown)
+    for hidden in (*STATE_ONLY, "__provider"):
+        assert not re.search(rf"\b{hidden}\s*:", shown), hidden
+    deployment = "\n".join(blocks["deployment-x86_64-cpu"])
+    assert '~ component_version: "1.0.0" => "2.0.0"' in deployment
+    assert "owner" not in deployment
