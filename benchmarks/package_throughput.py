@@ -16,6 +16,8 @@ is repeated and reported as min and median wall time. The jobs:
   archive and from the one with its big member last;
 * ``build 4 targets``: four targets, one after another (``workers=1``) and with the default
   workers (one per core);
+* ``write ...``: write as many bytes as one or four packages into the work directory's file
+  system (no fsync, as the build): what the disk costs, which the untar floor does not pay;
 * ``S3 ...``: one target whose compiled model is read from the local endpoint
   (``pulumi-dda local`` in a subprocess), as one stream or as ranged parallel GETs
   (``TRANSFER_CONFIG``), without a bandwidth cap and with ``--cap`` MiB/s per connection.
@@ -105,6 +107,15 @@ def _floor(args: dict[str, Any]) -> None:
                     digest.update(chunk)
 
 
+def _write(args: dict[str, Any]) -> None:
+    """Write as many bytes as the packages hold into a file of the work directory (no fsync, as
+    the build): what the file system costs, which the untar floor does not pay."""
+    block, left = os.urandom(MIB), int(args["bytes"])
+    with tempfile.TemporaryDirectory(dir=args["work"]) as out, open(Path(out) / "w", "wb") as f:
+        while left > 0:
+            left -= f.write(block[: min(MIB, left)])
+
+
 def _build(args: dict[str, Any]) -> None:
     from pulumi_dda.build import BuildRequest, build_all
 
@@ -139,6 +150,7 @@ JOBS: dict[str, Callable[[dict[str, Any]], None]] = {
     "read": _read_and_hash,
     "floor": _floor,
     "build": _build,
+    "write": _write,
     "s3": _build_from_s3,
 }
 
@@ -304,6 +316,8 @@ def _jobs(work: Path, size: int, cap: float, endpoint: Endpoint) -> dict[str, Jo
             {"trained": trained, "srcs": [big_last]}, "floor"),
         Job("four-serial", "build 4 targets, workers=1", "build", {**four, "workers": 1}, "one"),
         Job("four", "build 4 targets, default workers", "build", four, "one"),
+        Job("write-one", "write 1 package's bytes", "write", {"bytes": size}, "one"),
+        Job("write-four", "write 4 packages' bytes", "write", {"bytes": 4 * size}, "four"),
     ]  # fmt: skip
     for capped in (False, True):
         note = f", cap {cap / MIB:g} MiB/s per connection" if capped else ", no cap"
@@ -351,6 +365,8 @@ def _print_targets(sizes: dict[int, dict[str, Job]]) -> None:
             f"big member last {both('one-big-last', 'floor')}); 4 targets / 1 target = "
             f"{both('four', 'one')} with {min(MAX_WORKERS, n)} workers (target <= {bound:.2f}), "
             f"4 targets / one after another = {both('four', 'four-serial')} (target <= 1); "
+            f"writing the bytes alone / the build: 1 target {both('write-one', 'one')}, "
+            f"4 targets {both('write-four', 'four')}; "
             f"peak RSS of 1 target {max(jobs['one'].peaks):.0f} MiB; S3 ranged / one stream = "
             f"{both('s3-ranged-False', 's3-one-False')} without a cap, "
             f"{both('s3-ranged-True', 's3-one-True')} with it"

@@ -30,11 +30,13 @@ The rules:
   interleave in, a version a stack took over is never left deleted.
 - **Dead instances.** While a resource is created, the only live instances of its owner are
   itself and the instance it replaces (its *predecessor*, known at check from the old
-  inputs). Every other instance of the same owner is dead: a create that crashed before Pulumi
-  saved its state, or one a refresh dropped. A successful create removes their tags and
-  releases the versions only they held (**sweep**), so an ``up`` after a crash ends with one
-  version per target. Delete and the cleanup of a failed create count every other holder as
-  alive (a replacement deletes its predecessor while the successor is live).
+  inputs; the engine's re-check of a replacement, which has none, is given them by
+  ``model_component._replaced_olds``). Every other instance of the same owner is dead: a
+  create that crashed before Pulumi saved its state, or one a refresh dropped. A successful
+  create removes their tags and releases the versions only they held (**sweep**), so an
+  ``up`` after a crash ends with one version per target. Delete and the cleanup of a failed
+  create count every other holder as alive (a replacement deletes its predecessor while the
+  successor is live).
 """
 
 from __future__ import annotations

@@ -87,9 +87,14 @@ def test_one_target_change_moves_only_that_targets_deployment(
         "model-defects-jetson-xavier": {"component_version": "2.0.0"}
     }
 
-    stack.up()
+    events = Events()
+    stack.up(on_event=events)
     assert _versions(gg, "model-defects-x86-64-cpu") == ["1.0.0"]
     assert _versions(gg, "model-defects-jetson-xavier") == ["2.0.0"]
+    # The replacement knew its predecessor was alive (the engine's re-check of a replacement
+    # has no old state): nothing was swept as left behind; 1.0.0 went at delete-replaced.
+    assert not [m for m in events.messages if "left behind" in m]
+    assert [m for m in events.messages if "jetson-xavier:versions:1.0.0: deleted" in m]
     after = _latest(gg)
     x86, jetson = groups["x86_64-cpu"], groups["jetson-xavier"]
     assert after[x86]["deploymentId"] == before[x86]["deploymentId"]
