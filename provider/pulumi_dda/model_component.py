@@ -9,7 +9,9 @@ Lifecycle (the user's view is in the README; who holds which version is in :mod:
   resolves each target's version into ``versions``: a target whose content fingerprint is
   unchanged keeps its version without any AWS call; a changed target takes the next free
   major version (``component_version`` omitted) or the given one, which must not already
-  exist with other content. So the preview shows the version a deployment moves to.
+  exist with other content. So the preview shows the version a deployment moves to, and
+  ``plan`` says per target why (:func:`_plan`). Bookkeeping is kept in state under
+  ``__``-prefixed names (``STATE_ONLY``), which no preview displays.
 - **diff** replaces when ``versions`` (or the region, role or owner) changes; pinning the
   resolved version, or omitting it again, changes nothing. Any other input change (tags, an
   archive moved to another key with the same bytes) is an in-place update.
@@ -211,11 +213,11 @@ class DdaModelComponentProvider(AwsResourceProvider):
             k for k in INPUT_KEYS if k not in NOT_COMPARED and old_inputs.get(k) != news.get(k)
         ]
         replaces = [k for k in changed if k in REPLACING_INPUTS]
-        checked = _CHECKED.get(str(news.get("owner") or ""))
-        if checked and replaces:
-            checked.replacing = True  # the engine's re-check comes next: see _replaced_olds
-        elif checked:
-            del _CHECKED[str(news.get("owner"))]
+        owner = str(news.get("owner") or "")
+        if owner in _CHECKED and replaces:
+            _CHECKED[owner].replacing = True  # the engine's re-check comes next: _replaced_olds
+        else:
+            _CHECKED.pop(owner, None)
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     # create --------------------------------------------------------------------------------
@@ -819,8 +821,8 @@ class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
     """Target → ``component_name`` and ``component_version``: known at preview, so wire
     deployments from this output."""
     plan: pulumi.Output[dict[str, str]]
-    """Target → what ``up`` does with it (``1.0.0 → 2.0.0: new compiled model (…)``), shown
-    in previews; its version once applied."""
+    """Target → what ``up`` does with it (``new compiled model (etag:…) → 2.0.0``; its version
+    when it stays), shown in previews; its version once applied."""
     model_name: pulumi.Output[str]
 
     def __init__(
