@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 import grpc
 import pulumi
-from pulumi.dynamic import ConfigureRequest, ResourceProvider
+from pulumi.dynamic import ConfigureRequest, ResourceProvider, UpdateResult
 from pulumi.output import Unknown
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 from pulumi.runtime.rpc import UNKNOWN
@@ -210,6 +210,11 @@ class AwsResourceProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self.aws_region = str(req.config.get("aws:region") or "")
         self.aws_profile = str(req.config.get("aws:profile") or "")
+
+    def planned_update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
+        """What ``update`` will return, as far as a preview can know it (provider previews, which
+        only the ``dda`` plugin offers; Pulumi's dynamic-provider server has none)."""
+        raise NotImplementedError
 
     def clients(self, props: JSONDict, default_region: str = "") -> AwsClients:
         """Clients for one hook call: ``region`` input, else ``default_region``, else config."""

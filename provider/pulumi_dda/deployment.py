@@ -47,6 +47,7 @@ from pulumi.dynamic import (
     Resource,
     UpdateResult,
 )
+from pulumi.runtime.rpc import UNKNOWN
 
 from . import greengrass
 from ._dynamic import (
@@ -142,15 +143,22 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     @hook(UpdateResult({}))
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         gg = self._clients(news).greengrass
-        outs = {k: v for k, v in olds.items() if not k.startswith("__")}
-        outs.update({k: news.get(k) for k in INPUT_KEYS})
-        if any(olds.get(k) != news.get(k) for k in REVISION_INPUTS):
+        outs = _updated(olds, news)
+        if _new_revision(olds, news):
             outs.update(_deploy(gg, news))
-            outs["revision_count"] = int(olds.get("revision_count") or 1) + 1
             progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}", keep=True)
         else:
             greengrass.set_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
             progress(f"re-tagged {olds['arn']}")
+        return UpdateResult(outs)
+
+    @hook(UpdateResult({}))
+    def planned_update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
+        """What :meth:`update` will return, for a preview (the ``dda`` plugin's provider
+        previews): a new revision's ids and status are unknown until it is created."""
+        outs = _updated(olds, news)
+        if _new_revision(olds, news):
+            outs.update(dict.fromkeys(OUTPUT_KEYS, UNKNOWN))
         return UpdateResult(outs)
 
     @hook(ReadResult("", {}))
@@ -192,6 +200,19 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             f"deleted deployment {deployment_id} of {id_}; devices keep the components they run",
             keep=True,
         )
+
+
+def _new_revision(olds: JSONDict, news: JSONDict) -> bool:
+    return any(olds.get(k) != news.get(k) for k in REVISION_INPUTS)
+
+
+def _updated(olds: JSONDict, news: JSONDict) -> JSONDict:
+    """An update's outputs but a new revision's ids: the old ones with the new inputs."""
+    outs = {k: v for k, v in olds.items() if not k.startswith("__")}
+    outs.update({k: news.get(k) for k in INPUT_KEYS})
+    if _new_revision(olds, news):
+        outs["revision_count"] = int(olds.get("revision_count") or 1) + 1
+    return outs
 
 
 def _gone_reason(found: JSONDict | None) -> str:

@@ -251,7 +251,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             **{k: props.get(k) for k in INPUT_KEYS},
             "checked_versions": props["versions"],
             "versions": {t: r.version_entry() for t, r in targets.items()},
-            "plan": versions,
+            "plan": props["plan"],
             "components": {t: r.output() for t, r in targets.items()},
             "resources": {t: r.state() for t, r in targets.items()},
         }
@@ -268,10 +268,13 @@ class DdaModelComponentProvider(AwsResourceProvider):
             for state in (olds.get("resources") or {}).values():
                 if state.get("created"):
                     greengrass.set_tags(gg, state["arn"], old_tags, model.tags)
-        outs = {k: v for k, v in olds.items() if not k.startswith("__")}
-        outs.update({k: news.get(k) for k in INPUT_KEYS if k not in ("versions", "plan")})
-        outs["plan"] = _at_rest(outs.get("versions") or {})
-        return UpdateResult(outs)
+        return UpdateResult(_updated(olds, news))
+
+    @hook(UpdateResult({}))
+    def planned_update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
+        """What :meth:`update` will return, for a preview (the ``dda`` plugin's provider
+        previews): every version stays, so every output is known."""
+        return UpdateResult(_updated(olds, news))
 
     @hook(ReadResult("", {}))
     def read(self, id_: str, props: JSONDict) -> ReadResult:
@@ -628,11 +631,14 @@ def _replaced_olds(olds: JSONDict, news: JSONDict) -> JSONDict:
 
 
 def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
-    """One line per target of what ``up`` does with it, for the preview: its version when it
-    stays (``1.0.0``), else why it changes and the new version (``new compiled model
-    (etag:04f3ebe72528) → 2.0.0``), so the diff reads ``"1.0.0" => "new compiled model … →
-    2.0.0"``."""
+    """One line per target of how it comes to its version: what changed and the version
+    (``new compiled model (etag:04f3ebe72528) → 2.0.0``, ``new component → 1.0.0``).
+
+    A target whose version stays keeps its line, so the line changes exactly when the version
+    does: the engine shows an update's old *inputs* against its new ones and a replacement's
+    old *outputs* against its new inputs, and both hold the same line."""
     old_versions = olds.get("versions") or {}
+    old_plan = olds.get("plan") or {}
     old_ids = olds.get("source_identities") or {}
     ids = inputs["source_identities"]
     manifest = _manifest_changes(olds.get("manifest"), inputs["manifest"]) if olds else []
@@ -642,7 +648,7 @@ def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
         version = str(entry["component_version"])
         old = old_versions.get(target)
         if old == entry:
-            plan[target] = version
+            plan[target] = str(old_plan.get(target) or version)
             continue
         key = f"compiled_models.{target}"
         if not old:
@@ -656,9 +662,11 @@ def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
     return plan
 
 
-def _at_rest(versions: JSONDict) -> dict[str, str]:
-    """The ``plan`` a state keeps: each target's version (what a no-change preview shows)."""
-    return {t: str(v["component_version"]) for t, v in versions.items()}
+def _updated(olds: JSONDict, news: JSONDict) -> JSONDict:
+    """An update's outputs: the old ones with the new inputs (an update keeps every version)."""
+    outs = {k: v for k, v in olds.items() if not k.startswith("__")}
+    outs.update({k: news.get(k) for k in INPUT_KEYS if k != "versions"})
+    return outs
 
 
 def _short(identity: str) -> str:
@@ -821,8 +829,8 @@ class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
     """Target → ``component_name`` and ``component_version``: known at preview, so wire
     deployments from this output."""
     plan: pulumi.Output[dict[str, str]]
-    """Target → what ``up`` does with it (``new compiled model (etag:…) → 2.0.0``; its version
-    when it stays), shown in previews; its version once applied."""
+    """Target → how it comes to its version (``new compiled model (etag:…) → 2.0.0``), resolved
+    at check: a preview shows the line of each target that changes."""
     model_name: pulumi.Output[str]
 
     def __init__(

@@ -72,6 +72,15 @@ def sample_model_config(s3: Any, work: Path, name: str = "model-defects") -> dic
     }
 
 
+def thing_groups(ep: Any, targets: Any) -> dict[str, str]:
+    """Target → ARN of a new thing group ``dda-<target>`` on the local endpoint."""
+    iot = ep.client("iot")
+    return {
+        t: iot.create_thing_group(thingGroupName=f"dda-{t.replace('_', '-')}")["thingGroupArn"]
+        for t in targets
+    }
+
+
 def shown_changes(meta: Any) -> set[str]:
     """The inputs whose value a ``--diff`` preview shows changing: the new inputs against the
     old outputs (what the engine displays for a provider without previews), leaving out the

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import ARTIFACTS, MODELS, Events, model_components, set_config
+from e2e_harness import ARTIFACTS, MODELS, Events, model_components, set_config, thing_groups
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -51,11 +51,7 @@ def test_one_target_change_moves_only_that_targets_deployment(
     s3: Any,
     tmp_path: Path,
 ) -> None:
-    iot = ep.client("iot")
-    groups = {
-        t: iot.create_thing_group(thingGroupName=f"dda-{t.replace('_', '-')}")["thingGroupArn"]
-        for t in model_config["compiledModels"]
-    }
+    groups = thing_groups(ep, model_config["compiledModels"])
     omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
     stack = new_stack("dev", {"model": omitted, "artifactBucket": ARTIFACTS, "deployTo": groups})
     stack.up()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import ARTIFACTS, MODELS
+from e2e_harness import ARTIFACTS, MODELS, set_config, thing_groups
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -45,11 +45,7 @@ def test_a_one_target_change_reads_in_under_sixty_lines(
     s3: Any,
     tmp_path: Path,
 ) -> None:
-    iot = ep.client("iot")
-    groups = {
-        t: iot.create_thing_group(thingGroupName=f"dda-{t.replace('_', '-')}")["thingGroupArn"]
-        for t in model_config["compiledModels"]
-    }
+    groups = thing_groups(ep, model_config["compiledModels"])
     omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
     stack = new_stack("dev", {"model": omitted, "artifactBucket": ARTIFACTS, "deployTo": groups})
     stack.up()
@@ -66,11 +62,21 @@ def test_a_one_target_change_reads_in_under_sixty_lines(
     assert RESOURCE_LINE.match(model[0]).groups() == ("ModelComponent", "replace")  # type: ignore[union-attr]
     assert len(model) <= 60, "\n".join(model)
     shown = "\n".join(model)
-    assert f'x86_64-cpu   : "1.0.0" => "new compiled model (etag:{etag[:12]}) → 2.0.0"' in shown
-    assert re.search(r'^ {12}jetson-xavier: "1\.0\.0"$', shown, re.M)  # unchanged, no marker
+    new_line = f"new compiled model (etag:{etag[:12]}) → 2.0.0"
+    assert f'~ x86_64-cpu   : "new component → 1.0.0" => "{new_line}"' in shown
+    assert re.search(r'^ {12}jetson-xavier: "new component → 1\.0\.0"$', shown, re.M)
     assert re.search(r'~ component_version: "1\.0\.0" => "2\.0\.0"', shown)
     for hidden in (*STATE_ONLY, "__provider"):
         assert not re.search(rf"\b{hidden}\s*:", shown), hidden
     deployment = "\n".join(blocks["deployment-x86_64-cpu"])
     assert '~ component_version: "1.0.0" => "2.0.0"' in deployment
     assert "owner" not in deployment
+
+    # After that change, a tags-only update shows the tags and nothing else changing.
+    stack.up()
+    set_config(stack, "tags", {"team": "vision"})
+    model = _blocks(stack.preview(diff=True).stdout)["model"]
+    assert [line.split(":")[0].strip() for line in model if line.lstrip().startswith("~ ")] == [
+        "~ pulumi-python",
+        "~ tags",
+    ], "\n".join(model)

@@ -74,7 +74,7 @@ def test_create_then_unchanged_check_and_diff_move_no_bytes(
         "x86_64-cpu": "new component → 1.0.0",
         "jetson-xavier": "new component → 1.0.0",
     }
-    assert outs["plan"] == {"x86_64-cpu": "1.0.0", "jetson-xavier": "1.0.0"}
+    assert outs["plan"] == inputs["plan"]
 
     ep.clear_request_log()
     again, failures = provider.check(inputs, news)
@@ -481,8 +481,8 @@ def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
     again, failures = provider.check({}, omitted)
     assert failures == []
     assert again == first
-    assert again["plan"]["jetson-xavier"] == "1.0.0"
+    assert again["plan"]["jetson-xavier"] == "new component → 1.0.0"  # kept: version stays
     assert again["__predecessor"] == ownership.instance_of(from_state(inputs, STATE_ONLY))
     # Without that diff, a check with no old state is a create's: nothing is carried over.
     fresh, _ = provider.check({}, omitted)
-    assert fresh["plan"]["jetson-xavier"] == "new component → 1.0.0"
+    assert fresh["plan"]["x86_64-cpu"] == "new component → 2.0.0"

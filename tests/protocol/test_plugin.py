@@ -18,6 +18,7 @@ import pytest
 from dynamic_harness import REGION, ProviderError
 from google.protobuf import empty_pb2
 from plugin_harness import SNAPSHOT, PluginProcess, plugin_env, props_of, struct
+from pulumi.output import Unknown
 from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2
 
 from pulumi_dda import samples
@@ -226,3 +227,45 @@ def test_a_deployment_in_the_schemas_names(
         "Delete",
         provider_pb2.DeleteRequest(id=created.id, urn=DEPLOYMENT, properties=created.properties),
     )
+
+
+def _update(plugin: PluginProcess, urn: str, id_: str, olds: Any, news: Any, preview: bool) -> Any:
+    request = provider_pb2.UpdateRequest(urn=urn, id=id_, olds=olds, news=news, preview=preview)
+    return props_of(plugin.call("Update", request).properties)
+
+
+def test_update_previews_show_the_outputs_an_update_will_have(
+    plugin: PluginProcess,
+    model: dict[str, Any],
+    thing_groups: list[str],
+    publish_components: Callable[[dict[str, list[str]]], None],
+) -> None:
+    """The plugin offers provider previews: a preview of a tags-only update returns exactly the
+    outputs the update then returns (so no output shows as removed); a deployment's new
+    revision has unknown ids until it is created."""
+    configure = provider_pb2.ConfigureRequest(args=struct({"region": REGION}))
+    configured = plugin.call("Configure", configure)
+    assert configured.supportsPreview is True
+    _checked, created = _create(plugin, MODEL, model)
+    retagged = _check(plugin, MODEL, props_of(_checked.inputs), {**model, "tags": {"t": "2"}})
+    args = (plugin, MODEL, created.id, created.properties, retagged.inputs)
+    planned, done = _update(*args, preview=True), _update(*args, preview=False)
+    assert planned == done
+    assert planned["tags"] == {"t": "2"}
+    assert planned["components"] == props_of(created.properties)["components"]
+
+    publish_components({"com.example.Inspector": ["1.0.0", "2.0.0"]})
+    deployment = {
+        "targetArn": thing_groups[0],
+        "components": {"com.example.Inspector": {"componentVersion": "1.0.0"}},
+    }
+    _checked, first = _create(plugin, DEPLOYMENT, deployment)
+    moved = {**deployment, "components": {"com.example.Inspector": {"componentVersion": "2.0.0"}}}
+    checked = _check(plugin, DEPLOYMENT, deployment, moved)
+    planned = _update(plugin, DEPLOYMENT, first.id, first.properties, checked.inputs, True)
+    assert planned["revisionCount"] == 2
+    assert planned["components"] == moved["components"]
+    assert isinstance(planned["deploymentId"], Unknown)  # the engine shows it as computed
+    done = _update(plugin, DEPLOYMENT, first.id, first.properties, checked.inputs, False)
+    assert done["revisionCount"] == 2
+    assert done["deploymentId"] != props_of(first.properties)["deploymentId"]

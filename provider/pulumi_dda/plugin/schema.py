@@ -205,10 +205,9 @@ MODEL = ResourceType(
              required=True),
         Prop("components", MapOf(Ref(PUBLISHED_COMPONENT)), "Target to the published component "
              "version (known after the resource is created or updated).", required=True),
-        Prop("plan", MapOf(STRING), "Target to what `up` does with it, resolved at check so "
-             "a preview shows it: `1.0.0` when its version stays, else what changed and the "
-             "new version, e.g. `new compiled model (etag:04f3ebe72528) → 2.0.0`. Once "
-             "applied, its version.",
+        Prop("plan", MapOf(STRING), "Target to how it comes to its version, e.g. `new "
+             "compiled model (etag:04f3ebe72528) → 2.0.0`; resolved at check, so a preview "
+             "shows the line of each target whose version changes.",
              required=True),
         Prop("model_name", STRING, "The model's type, `model_graph.stages[0].type` of the "
              "manifest.", required=True),

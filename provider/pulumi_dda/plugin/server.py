@@ -29,13 +29,13 @@ from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.runtime import proto, rpc
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from pulumi_dda._dynamic import add_progress_sink
+from pulumi_dda._dynamic import AwsResourceProvider, add_progress_sink
 from pulumi_dda._types import JSONDict
 from pulumi_dda.deployment import GreengrassDeploymentProvider
 from pulumi_dda.errors import DdaError
@@ -112,13 +112,13 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._providers: dict[str, ResourceProvider] = {}
+        self._providers: dict[str, AwsResourceProvider] = {}
         self._configure({})
 
     def _configure(self, config: JSONDict) -> None:
         aws = {"aws:region": config.get("region") or "", "aws:profile": config.get("profile") or ""}
         request = ConfigureRequest(Config(raw_config=aws, project_name=schema.PACKAGE))
-        providers: dict[str, ResourceProvider] = {
+        providers: dict[str, AwsResourceProvider] = {
             schema.MODEL_COMPONENT: DdaModelComponentProvider(),
             schema.GREENGRASS_DEPLOYMENT: GreengrassDeploymentProvider(),
         }
@@ -127,7 +127,7 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
         with self._lock:
             self._providers = providers
 
-    def _resource(self, urn: str) -> tuple[ResourceType, ResourceProvider]:
+    def _resource(self, urn: str) -> tuple[ResourceType, AwsResourceProvider]:
         token = urn.split("::")[2].rsplit("$", 1)[-1]
         if token not in RESOURCES:
             raise _Failed(f"unknown resource type {token} (this provider has {sorted(RESOURCES)})")
@@ -169,7 +169,7 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
             config.setdefault(key.removeprefix(f"{schema.PACKAGE}:"), value)
         self._configure(config)
         return proto.ConfigureResponse(
-            acceptSecrets=False, supportsPreview=False, acceptResources=False
+            acceptSecrets=False, supportsPreview=True, acceptResources=False
         )
 
     # resources -------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     @_rpc
     def Create(self, request: Any, context: Any) -> Any:
         resource, provider = self._resource(request.urn)
-        if request.preview:  # not asked for (no provider previews), answered as the engine would
+        if request.preview:  # a create's outputs are known once it ran: its inputs stand for them
             return proto.CreateResponse(properties=request.properties)
         props = schema.to_provider(resource, _props(request.properties))
         result = _calling(request.urn, lambda: provider.create(props))
@@ -243,11 +243,13 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     @_rpc
     def Update(self, request: Any, context: Any) -> Any:
         resource, provider = self._resource(request.urn)
-        if request.preview:
-            return proto.UpdateResponse(properties=request.news)
-        olds = schema.to_provider(resource, _props(request.olds))
-        news = schema.to_provider(resource, _props(request.news))
-        result = _calling(request.urn, lambda: provider.update(request.id, olds, news))
+        keep = bool(request.preview)
+        olds = schema.to_provider(resource, _props(request.olds, keep_unknowns=keep))
+        news = schema.to_provider(resource, _props(request.news, keep_unknowns=keep))
+        # Provider previews: the outputs the update will have (the old ones where it keeps
+        # them), so a preview's diff shows only what changes, not every output as removed.
+        update = provider.planned_update if request.preview else provider.update
+        result = _calling(request.urn, lambda: update(request.id, olds, news))
         outs = schema.from_provider(resource, result.outs or {})
         return proto.UpdateResponse(properties=_struct(outs))
 
