@@ -53,6 +53,7 @@ def test_a_one_target_change_reads_in_under_sixty_lines(
     s3.upload_file(str(new_x86), MODELS, "neo/x86/model.tar.gz")
     etag = s3.head_object(Bucket=MODELS, Key="neo/x86/model.tar.gz")["ETag"].strip('"')
 
+    ep.clear_request_log()
     text = stack.preview(diff=True).stdout
     if os.environ.get("PULUMI_DDA_PREVIEW_OUT"):
         Path(os.environ["PULUMI_DDA_PREVIEW_OUT"]).write_text(text)
@@ -72,8 +73,14 @@ def test_a_one_target_change_reads_in_under_sixty_lines(
     assert '~ component_version: "1.0.0" => "2.0.0"' in deployment
     assert "owner" not in deployment
 
-    # After that change, a tags-only update shows the tags and nothing else changing.
+    # The trained model is unchanged, so neither the preview nor the replacement (whose engine
+    # re-check has no old state) reads it; only x86's new archive is read, once, to package it.
     stack.up()
+    reads = [r.path for r in ep.request_log() if r.operation == "GetObject"]
+    assert [p for p in reads if "/train/" in p or "/neo/jx/" in p] == []
+    assert len([p for p in reads if "/neo/x86/" in p]) == 1, reads
+
+    # After that change, a tags-only update shows the tags and nothing else changing.
     set_config(stack, "tags", {"team": "vision"})
     model = _blocks(stack.preview(diff=True).stdout)["model"]
     assert [line.split(":")[0].strip() for line in model if line.lstrip().startswith("~ ")] == [
