@@ -5,11 +5,12 @@ edge (:mod:`.schema`: camelCase in, snake_case to the hooks, back out) and hande
 provider object the Python ``DdaModelComponent`` / ``GreengrassDeployment`` use, in this
 process: the lifecycle is implemented once, in :mod:`..model_component` and
 :mod:`..deployment`. The call semantics are those of Pulumi's dynamic provider server
-(``python -m pulumi.dynamic``): the same property (de)serialisation, unknowns kept for check
-and diff only, no provider previews (a preview's outputs are the checked inputs, so
-``versions`` is known in a preview), four worker threads. What only a real provider has:
-``GetSchema``, the provider's own config (``dda:region``, ``dda:profile``, handed to the hooks
-as ``aws:region`` / ``aws:profile``), and ``owner`` taken from the URN
+(``python -m pulumi.dynamic``): the same property (de)serialisation, unknowns kept for check,
+diff and previews, a create's preview answered with the checked inputs (so ``versions`` is
+known in a preview), four worker threads. What only a real provider has: previews of updates
+(``planned_update``: the outputs the update will have, so a tags-only update's diff shows only
+the tags), ``GetSchema``, the provider's own config (``dda:region``, ``dda:profile``, handed
+to the hooks as ``aws:region`` / ``aws:profile``), and ``owner`` taken from the URN
 (``<project>/<stack>/<name>``, what the Python resource classes set). Failures and error
 messages name the schema's properties.
 """
