@@ -138,6 +138,12 @@ def ensure_artifact(
     return True
 
 
+def copy_artifact(s3: S3Client, bucket: str, source_key: str, key: str) -> None:
+    """Server-side copy within ``bucket``, metadata included (``CopyObject``: up to 5 GiB)."""
+    with aws_errors(f"copying s3://{bucket}/{source_key} to {key}"):
+        s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": source_key})
+
+
 def delete_artifact(s3: S3Client, bucket: str, key: str) -> None:
     """Delete an object (already gone is fine)."""
     try:

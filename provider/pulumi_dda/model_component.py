@@ -785,8 +785,33 @@ def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
         if uri in in_use:
             progress(f"{uri} is still used by a component version; left in place", keep=True)
             continue
-        artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
+        _delete_artifact(clients, uri)
+
+
+def _delete_artifact(clients: AwsClients, uri: str) -> None:
+    """Delete ``uri``, unless a component version took it meanwhile.
+
+    Another stack may re-create a version on this artifact between the reference check and the
+    delete (its upload found the object in place, so it uploaded nothing). So the object is
+    copied aside first, deleted, and the references are looked at again: a version that uses
+    it now gets it back from the copy. A version created after that second look finds the
+    object gone and uploads it itself (see ``_Create._create``). The copy is removed either
+    way."""
+    bucket, key = parse_s3_uri(uri)
+    aside = f"{key}.deleting"
+    try:
+        artifacts.copy_artifact(clients.s3, bucket, key, aside)
+    except NotFoundError:
+        return  # deleted by someone else already
+    try:
+        artifacts.delete_artifact(clients.s3, bucket, key)
+        if uri in greengrass.referenced_artifacts(clients.greengrass):
+            artifacts.copy_artifact(clients.s3, bucket, aside, key)
+            progress(f"{uri}: a component version took it while it was deleted; restored")
+            return
         progress(f"deleted {uri}", keep=True)
+    finally:
+        artifacts.delete_artifact(clients.s3, bucket, aside)
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
 
-from pulumi_dda import ownership, samples
+from pulumi_dda import model_component, ownership, samples
 from pulumi_dda._dynamic import from_state
 from pulumi_dda.greengrass import user_tags
 from pulumi_dda.local import LocalEndpoint
@@ -486,3 +487,22 @@ def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
     # Without that diff, a check with no old state is a create's: nothing is carried over.
     fresh, _ = provider.check({}, omitted)
     assert fresh["plan"]["x86_64-cpu"] == "new component → 2.0.0"
+
+
+def test_an_artifact_a_version_took_during_its_delete_is_restored(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    """The release's artifact delete looks at the references again after deleting: here a
+    version uses the object throughout (as if created between the first look and the delete),
+    so the object comes back, with its metadata, and the copy set aside is gone."""
+    _id, _inputs, outs = _up(provider, news)
+    uri = outs["components"]["x86_64-cpu"]["artifact_uri"]
+    key = uri.split("/", 3)[3]
+    before = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
+    model_component._delete_artifact(SimpleNamespace(s3=s3, greengrass=gg), uri)  # type: ignore[arg-type]
+    after = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
+    assert (after["ContentLength"], after["Metadata"]) == (
+        before["ContentLength"],
+        before["Metadata"],
+    )
+    assert not [k for k in _artifact_keys(s3) if k.endswith(".deleting")]
