@@ -803,6 +803,9 @@ def _delete_artifact(clients: AwsClients, uri: str) -> None:
         artifacts.copy_artifact(clients.s3, bucket, key, aside)
     except NotFoundError:
         return  # deleted by someone else already
+    except AwsError as exc:  # e.g. over CopyObject's 5 GiB: keep it rather than risk a loss
+        progress(f"{uri} left in place: it could not be copied aside first ({exc})", keep=True)
+        return
     try:
         artifacts.delete_artifact(clients.s3, bucket, key)
         if uri in greengrass.referenced_artifacts(clients.greengrass):
