@@ -28,7 +28,7 @@ from pathlib import Path
 from . import _zip
 from ._decompress import crc32
 
-BUFFER = 1024 * 1024
+BUFFER = 64 * 1024
 
 
 def deflate(data: bytes) -> bytes:

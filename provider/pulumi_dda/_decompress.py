@@ -32,7 +32,11 @@ except ImportError:  # pragma: no cover - the package is a dependency; absent on
 INFLATE: ModuleType = _fast or zlib
 """zlib-ng when installed, else zlib: for inflating and CRC-32 only."""
 crc32: Callable[[Any, int], int] = INFLATE.crc32
-BLOCK = 1024 * 1024
+BLOCK = 64 * 1024
+"""Bytes read, inflated and written at a time. Measured on the project machine (a VM), 1 GiB
+through 64 KiB blocks took a third of the system time of 1 MiB blocks: ``readinto`` a reused
+1 MiB buffer cost 0.8 s against 0.27 s, and zlib-ng inflating 1 MiB at a time faulted in
+~125,000 pages (0.94 s against 0.46 s); the Python-level cost of 16 times the calls is small."""
 
 _MAGIC: dict[bytes, Callable[[], Any]] = {
     b"\x1f\x8b": lambda: INFLATE.decompressobj(31),

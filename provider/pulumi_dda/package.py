@@ -19,7 +19,7 @@ package is written as the members arrive (``_assembly.py``): in sorted order, wh
 usually have, every byte is written once, straight into the ZIP; an entry that arrives out of
 order moves the (usually small) entries after it to an unnamed spool, and they are appended
 again at the end. Past the first 256 KiB of each member (the compression sample), member bytes
-go from the decompressor to the file as views, not copied by Python; memory stays flat (1 MiB
+go from the decompressor to the file as views, not copied by Python; memory stays flat (64 KiB
 blocks) whatever the model size. The SHA-256 is taken over the finished file.
 
 Compression is chosen per member by measurement: the first 256 KiB are deflated and the member
