@@ -60,7 +60,7 @@ from ._dynamic import (
     progress_here,
     typed_options,
 )
-from ._parallel import fan_out
+from ._parallel import MAX_WORKERS, cores, fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
 from .build import BuiltComponent, build_target, read_manifest, with_version
@@ -496,6 +496,7 @@ class _Create:
                 self.work / target.naming.target,
                 self.clients,
                 progress_here(),
+                ahead=min(MAX_WORKERS, len(self.model.compiled_models)) < cores(),
             )
         return target.built
 
@@ -773,7 +774,15 @@ def _fingerprint(
 
 
 def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
-    """Delete pulumi-dda's artifact objects among ``uris`` that no component version uses."""
+    """Delete pulumi-dda's artifact objects among ``uris`` that no component version uses.
+
+    Another stack may re-create a version on one of them between the reference check and the
+    delete (its upload found the object in place, so it uploaded nothing). So each object is
+    copied aside first (``<key>.deleting``), all are deleted, and the references are looked at
+    once more: an object a version uses now is put back from its copy. A version created after
+    that second look finds its object gone and uploads it itself (see ``_Create._create``).
+    If the delete or the second look fails, every object is put back before the error is
+    raised. The copies are removed either way; the account is scanned twice in all."""
     candidates = [
         uri
         for uri in sorted(uris)
@@ -784,37 +793,41 @@ def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
     for uri in candidates:
         if uri in in_use:
             progress(f"{uri} is still used by a component version; left in place", keep=True)
-            continue
-        _delete_artifact(clients, uri)
-
-
-def _delete_artifact(clients: AwsClients, uri: str) -> None:
-    """Delete ``uri``, unless a component version took it meanwhile.
-
-    Another stack may re-create a version on this artifact between the reference check and the
-    delete (its upload found the object in place, so it uploaded nothing). So the object is
-    copied aside first, deleted, and the references are looked at again: a version that uses
-    it now gets it back from the copy. A version created after that second look finds the
-    object gone and uploads it itself (see ``_Create._create``). The copy is removed either
-    way."""
-    bucket, key = parse_s3_uri(uri)
-    aside = f"{key}.deleting"
+    aside = [uri for uri in candidates if uri not in in_use and _copy_aside(clients, uri)]
+    if not aside:
+        return
+    taken = set(aside)  # until the second look says otherwise, every object goes back
     try:
-        artifacts.copy_artifact(clients.s3, bucket, key, aside)
+        for uri in aside:
+            artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
+        taken &= greengrass.referenced_artifacts(clients.greengrass)
+        for uri in aside:
+            if uri in taken:
+                progress(f"{uri}: a component version took it while it was deleted; restored")
+            else:
+                progress(f"deleted {uri}", keep=True)
+    finally:
+        for uri in aside:
+            bucket, key = parse_s3_uri(uri)
+            if uri in taken:
+                artifacts.copy_artifact(clients.s3, bucket, key + ASIDE, key)
+            artifacts.delete_artifact(clients.s3, bucket, key + ASIDE)
+
+
+ASIDE = ".deleting"
+
+
+def _copy_aside(clients: AwsClients, uri: str) -> bool:
+    """Copy ``uri`` to ``<key>.deleting``; False if it is gone or cannot be copied."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        artifacts.copy_artifact(clients.s3, bucket, key, key + ASIDE)
     except NotFoundError:
-        return  # deleted by someone else already
+        return False  # deleted by someone else already
     except AwsError as exc:  # e.g. over CopyObject's 5 GiB: keep it rather than risk a loss
         progress(f"{uri} left in place: it could not be copied aside first ({exc})", keep=True)
-        return
-    try:
-        artifacts.delete_artifact(clients.s3, bucket, key)
-        if uri in greengrass.referenced_artifacts(clients.greengrass):
-            artifacts.copy_artifact(clients.s3, bucket, aside, key)
-            progress(f"{uri}: a component version took it while it was deleted; restored")
-            return
-        progress(f"deleted {uri}", keep=True)
-    finally:
-        artifacts.delete_artifact(clients.s3, bucket, aside)
+        return False
+    return True
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:

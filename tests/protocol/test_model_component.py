@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -492,14 +493,27 @@ def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
 def test_an_artifact_a_version_took_during_its_delete_is_restored(
     provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    """The release's artifact delete looks at the references again after deleting: here a
-    version uses the object throughout (as if created between the first look and the delete),
-    so the object comes back, with its metadata, and the copy set aside is gone."""
+    """The release's artifact delete looks at the references again after deleting. Here the
+    object's own version is gone (released), and another stack creates a version on the same
+    object just after the first look (when the object is copied aside): the object comes back,
+    with its metadata, and the copy set aside is gone."""
     _id, _inputs, outs = _up(provider, news)
-    uri = outs["components"]["x86_64-cpu"]["artifact_uri"]
-    key = uri.split("/", 3)[3]
+    component = outs["components"]["x86_64-cpu"]
+    uri, key = component["artifact_uri"], component["artifact_uri"].split("/", 3)[3]
+    recipe = json.loads(gg.get_component(arn=component["arn"], recipeOutputFormat="JSON")["recipe"])
+    gg.delete_component(arn=component["arn"])
     before = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
-    model_component._delete_artifact(SimpleNamespace(s3=s3, greengrass=gg), uri)  # type: ignore[arg-type]
+    created: list[str] = []
+
+    def other_stack_creates(**_: Any) -> None:
+        if not created:
+            taken = {**recipe, "ComponentName": "model-other-stack-x86_64-cpu"}
+            created.append(gg.create_component_version(inlineRecipe=json.dumps(taken))["arn"])
+
+    s3.meta.events.register("before-call.s3.CopyObject", other_stack_creates)
+    clients = SimpleNamespace(s3=s3, greengrass=gg)
+    model_component._delete_unreferenced_artifacts(clients, {uri})  # type: ignore[arg-type]
+    assert created
     after = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
     assert (after["ContentLength"], after["Metadata"]) == (
         before["ContentLength"],
