@@ -14,8 +14,7 @@ is repeated and reported as min and median wall time. The jobs:
   least any packaging must do, in the build's 64 KiB blocks, and in 1 MiB reads as the
   performance issue measured it (slower on this machine);
 * ``build 1 target``: ``build_all`` with one target (manifest, package, recipe), from a sorted
-  archive and from the one with its big member last, and without the helper thread that
-  inflates while the build writes (``ahead=False``);
+  archive and from the one with its big member last;
 * ``build 4 targets``: four targets, one after another (``workers=1``) and with the default
   workers (one per core);
 * ``write ...``: write as many bytes as one or four packages into the work directory's file
@@ -146,7 +145,7 @@ def _build(args: dict[str, Any]) -> None:
         artifact_bucket="bench-artifacts",
     )
     with tempfile.TemporaryDirectory(dir=args.get("out_dir", args["work"])) as out:
-        build_all(request, Path(out), workers=args.get("workers"), ahead=args.get("ahead"))
+        build_all(request, Path(out), workers=args.get("workers"))
 
 
 def _build_from_s3(args: dict[str, Any]) -> None:
@@ -334,20 +333,19 @@ def _jobs(work: Path, size: int, cap: float, endpoint: Endpoint) -> dict[str, Jo
         Job("floor-1m", "floor in 1 MiB reads (the issue's)", "floor",
             {"src": srcs[0], "block": MIB}, "floor"),
         Job("one", "build 1 target, members sorted", "build", one, "floor"),
-        Job("one-serial", "build 1 target, no helper thread", "build", {**one, "ahead": False},
-            "one"),
         Job("one-big-last", "build 1 target, big member last", "build",
             {"trained": trained, "srcs": [big_last]}, "floor"),
         Job("four-serial", "build 4 targets, workers=1", "build", {**four, "workers": 1}, "one"),
         Job("four", "build 4 targets, default workers", "build", four, "one"),
+        Job("four-tmpfs", "build 4 targets, output on tmpfs", "build",
+            {**four, "out_dir": str(TMPFS)}, "one"),
         Job("write-one", "write 1 package's bytes", "write", {"bytes": size}, "one"),
         Job("write-four", "write 4 packages' bytes", "write", {"bytes": 4 * size}, "four"),
         Job("touch-four", "fresh memory for 4 packages' bytes", "touch", {"bytes": 4 * size},
             "four"),
     ]  # fmt: skip
-    if TMPFS.is_dir():
-        jobs.insert(6, Job("four-tmpfs", "build 4 targets, output on tmpfs", "build",
-                           {**four, "out_dir": str(TMPFS)}, "one"))  # fmt: skip
+    if not TMPFS.is_dir():
+        jobs = [job for job in jobs if job.key != "four-tmpfs"]
     for capped in (False, True):
         note = f", cap {cap / MIB:g} MiB/s per connection" if capped else ", no cap"
         single, ranged = f"s3-one-{capped}", f"s3-ranged-{capped}"
@@ -392,8 +390,7 @@ def _print_targets(sizes: dict[int, dict[str, Job]]) -> None:
         print(
             f"- {size_mib} MiB: 1 target / floor = {both('one', 'floor')} (target <= 1.3; "
             f"big member last {both('one-big-last', 'floor')}; against the floor in 1 MiB "
-            f"reads {both('one', 'floor-1m')}; without the helper thread "
-            f"{both('one-serial', 'floor')}); 4 targets / 1 target = "
+            f"reads {both('one', 'floor-1m')}); 4 targets / 1 target = "
             f"{both('four', 'one')} with {min(MAX_WORKERS, n)} workers (target <= {bound:.2f}), "
             f"4 targets / one after another = {both('four', 'four-serial')} (target <= 1); "
             f"writing the bytes alone / the build: 1 target {both('write-one', 'one')}, "

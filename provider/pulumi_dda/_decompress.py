@@ -10,21 +10,12 @@ the ZIP always uses the standard library's zlib).
 ``tarfile`` reads headers through :meth:`DecompressedStream.read`, ``tell`` and forward
 ``seek``; member data is taken with :meth:`DecompressedStream.chunks` as views of the
 decompressed blocks, so no member byte is copied by Python on its way to the ZIP.
-
-``ahead=True`` reads and inflates on a helper thread, up to :data:`AHEAD` bytes ahead of the
-consumer, so a package is inflated on one core while it is checksummed and written on another
-(every step releases the GIL). Worth it only when a core would otherwise idle: one target on
-two cores, not four (``build.py`` decides). Blocks cross threads in batches of about
-:data:`BATCH` bytes, so handing them over costs little.
 """
 
 from __future__ import annotations
 
 import bz2
-import contextvars
 import lzma
-import queue
-import threading
 import zlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -46,9 +37,6 @@ BLOCK = 64 * 1024
 through 64 KiB blocks took a third of the system time of 1 MiB blocks: ``readinto`` a reused
 1 MiB buffer cost 0.8 s against 0.27 s, and zlib-ng inflating 1 MiB at a time faulted in
 ~125,000 pages (0.94 s against 0.46 s); the Python-level cost of 16 times the calls is small."""
-
-BATCH = 1024 * 1024
-AHEAD = 8 * BATCH
 
 _MAGIC: dict[bytes, Callable[[], Any]] = {
     b"\x1f\x8b": lambda: INFLATE.decompressobj(31),
@@ -118,73 +106,16 @@ def _plain(raw: Readable, first: bytes) -> Iterator[bytes]:
         data = raw.read(BLOCK)
 
 
-class _Ahead:
-    """The blocks of an iterator, produced on a helper thread in batches of :data:`BATCH`."""
-
-    def __init__(self, blocks: Iterator[bytes]) -> None:
-        self._queue: queue.Queue[list[bytes] | BaseException | None] = queue.Queue(AHEAD // BATCH)
-        self._stop = threading.Event()
-        context = contextvars.copy_context()  # progress lines keep their resource
-        self._thread = threading.Thread(
-            target=context.run, args=(self._produce, blocks), name="pulumi-dda-inflate", daemon=True
-        )
-        self._thread.start()
-
-    def _produce(self, blocks: Iterator[bytes]) -> None:
-        batch: list[bytes] = []
-        size = 0
-        try:
-            for block in blocks:
-                batch.append(block)
-                size += len(block)
-                if size >= BATCH:
-                    if not self._put(batch):
-                        return
-                    batch, size = [], 0
-            if self._put(batch):
-                self._put(None)
-        except BaseException as exc:  # raised again in the consumer's thread
-            self._put(exc)
-
-    def _put(self, item: list[bytes] | BaseException | None) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[bytes]:
-        while (item := self._queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-
-    def close(self) -> None:
-        """Stop the helper (it ends at its next block) and wait for it."""
-        self._stop.set()
-        self._thread.join()
-
-
 class DecompressedStream:
-    """The tar bytes of an archive: ``read``/``tell``/forward ``seek`` and zero-copy chunks.
+    """The tar bytes of an archive: ``read``/``tell``/forward ``seek`` and zero-copy chunks."""
 
-    Call :meth:`close` when done (it stops the helper thread of ``ahead=True``)."""
-
-    def __init__(self, raw: Readable, *, ahead: bool = False) -> None:
+    def __init__(self, raw: Readable) -> None:
         first = _read_at_least(raw, 6)
         decoder = _decoder_for(first)
-        blocks = _plain(raw, first) if decoder is None else _decompressed(raw, first, decoder)
-        self._ahead = _Ahead(blocks) if ahead else None
-        self._blocks: Iterator[bytes] = iter(self._ahead) if self._ahead else blocks
+        self._blocks = _plain(raw, first) if decoder is None else _decompressed(raw, first, decoder)
         self._block = memoryview(b"")
         self._at = 0
         self._pos = 0
-
-    def close(self) -> None:
-        if self._ahead is not None:
-            self._ahead.close()
 
     def _fill(self) -> bool:
         for block in self._blocks:

@@ -130,13 +130,8 @@ def build_target(
     out_dir: Path,
     clients: AwsClients | None = None,
     progress: Progress = no_progress,
-    *,
-    ahead: bool = False,
 ) -> BuiltComponent:
-    """Phases 2 and 3 for one target: the ZIP in ``out_dir`` and its recipe.
-
-    ``ahead``: inflate on a helper thread (see ``_decompress.py``); worth it while the targets
-    packaged at once leave a core idle."""
+    """Phases 2 and 3 for one target: the ZIP in ``out_dir`` and its recipe."""
     source = request.compiled_models[naming.target]
     label = f"[{naming.target}] "
     with open_source(source, clients, lambda m: progress(label + m)) as stream:
@@ -148,7 +143,6 @@ def build_target(
             source=source,
             limits=request.limits,
             progress=lambda m: progress(label + m),
-            ahead=ahead,
         )
     uri = f"s3://{request.artifact_bucket}/{package.s3_key(request.artifact_prefix)}"
     return with_version(BuiltComponent(naming, "", package, uri, {}), request.component_version)
@@ -169,12 +163,10 @@ def build_all(
     progress: Progress = no_progress,
     *,
     workers: int | None = None,
-    ahead: bool | None = None,
 ) -> tuple[DdaManifest, dict[str, BuiltComponent]]:
     """All three phases; each target's ZIP lands in ``out_dir/<target>/``.
 
-    ``workers`` targets are built at a time (default: one per core, at most 4); ``ahead``:
-    inflate on a helper thread per target (default: when the targets leave a core idle).
+    ``workers`` targets are built at a time (default: one per core, at most 4).
     """
     names = validate_request(request)
     manifest = read_manifest(
@@ -186,14 +178,11 @@ def build_all(
     )
     if clients is not None and any(is_s3(src) for src in request.compiled_models.values()):
         clients.s3  # noqa: B018 - create the client once, before threads share it
-    workers = workers or min(MAX_WORKERS, cores())
-    if ahead is None:
-        ahead = min(workers, len(names)) < cores()
     built = fan_out(
         names,
         lambda target, naming: build_target(
-            request, naming, manifest, out_dir / target, clients, progress, ahead=ahead
+            request, naming, manifest, out_dir / target, clients, progress
         ),
-        max_workers=workers,
+        max_workers=workers or min(MAX_WORKERS, cores()),
     )
     return manifest, built

@@ -60,7 +60,7 @@ from ._dynamic import (
     progress_here,
     typed_options,
 )
-from ._parallel import MAX_WORKERS, cores, fan_out
+from ._parallel import fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
 from .build import BuiltComponent, build_target, read_manifest, with_version
@@ -496,7 +496,6 @@ class _Create:
                 self.work / target.naming.target,
                 self.clients,
                 progress_here(),
-                ahead=min(MAX_WORKERS, len(self.model.compiled_models)) < cores(),
             )
         return target.built
 
@@ -773,6 +772,10 @@ def _fingerprint(
     )
 
 
+ASIDE = ".deleting"
+"""The suffix of an artifact's copy while it is deleted (see the function below)."""
+
+
 def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
     """Delete pulumi-dda's artifact objects among ``uris`` that no component version uses.
 
@@ -801,20 +804,17 @@ def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
         for uri in aside:
             artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
         taken &= greengrass.referenced_artifacts(clients.greengrass)
-        for uri in aside:
-            if uri in taken:
-                progress(f"{uri}: a component version took it while it was deleted; restored")
-            else:
-                progress(f"deleted {uri}", keep=True)
     finally:
         for uri in aside:
             bucket, key = parse_s3_uri(uri)
             if uri in taken:
                 artifacts.copy_artifact(clients.s3, bucket, key + ASIDE, key)
             artifacts.delete_artifact(clients.s3, bucket, key + ASIDE)
-
-
-ASIDE = ".deleting"
+    for uri in aside:
+        if uri in taken:
+            progress(f"{uri}: a component version took it while it was deleted; restored")
+        else:
+            progress(f"deleted {uri}", keep=True)
 
 
 def _copy_aside(clients: AwsClients, uri: str) -> bool:

@@ -222,11 +222,8 @@ def build_package(
     source: str = "compiled model",
     limits: ArchiveLimits | None = None,
     progress: Progress = no_progress,
-    ahead: bool = False,
 ) -> Package:
-    """Write ``<out_dir>/<id>_greengrass_model_component.zip`` from a compiled-model tar stream.
-
-    ``ahead``: inflate on a helper thread while this one checksums and writes (a spare core)."""
+    """Write ``<out_dir>/<id>_greengrass_model_component.zip`` from a compiled-model tar stream."""
     limits = limits or ArchiveLimits()
     out_dir.mkdir(parents=True, exist_ok=True)
     asm = Assembler(out_dir, first=MANIFEST_NAME)
@@ -234,11 +231,8 @@ def build_package(
         data = manifest_bytes(manifest)
         asm.add(_zip.Entry(MANIFEST_NAME, FILE_MODE, _zip.DEFLATED, size=len(data)), data)
         try:
-            stream = DecompressedStream(compiled, ahead=ahead)
-            try:
-                _read_members(stream, asm, model_name, source, limits, progress)
-            finally:
-                stream.close()
+            stream = DecompressedStream(compiled)
+            _read_members(stream, asm, model_name, source, limits, progress)
         except (tarfile.TarError, CorruptStream, EOFError) as exc:
             raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
         path, sha256, size = asm.finish(lambda digest: package_file_name(digest[:12]))

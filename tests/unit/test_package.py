@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -21,18 +20,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulumi_dda import _decompress, samples
+from pulumi_dda import samples
 from pulumi_dda.errors import ArchiveError
 from pulumi_dda.package import ArchiveLimits, Package, build_package, package_s3_key
 
 MANIFEST = {"model_graph": {"stages": [{"type": "classification"}]}, "dataset": {}}
 
 
-def _build(
-    src: Path, out: Path, limits: ArchiveLimits | None = None, *, ahead: bool = False
-) -> Package:
+def _build(src: Path, out: Path, limits: ArchiveLimits | None = None) -> Package:
     with src.open("rb") as stream:
-        return build_package(stream, MANIFEST, "classification", out, limits=limits, ahead=ahead)
+        return build_package(stream, MANIFEST, "classification", out, limits=limits)
 
 
 def _tar(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes]) -> Path:
@@ -253,36 +250,6 @@ def test_a_truncated_archive_leaves_no_partial_zip(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="not a readable"):
         _build(truncated, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
-
-
-def _inflating() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "pulumi-dda-inflate"]
-
-
-def test_inflating_ahead_gives_the_same_bytes_and_stops_its_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The helper thread changes nothing in the package; on a refused or broken archive the
-    build fails as without it, leaves nothing, and the helper is gone when it returns."""
-    monkeypatch.setattr(_decompress, "AHEAD", _decompress.BATCH)  # the helper waits sooner
-    src = samples.write_compiled_model(tmp_path / "c.tar.gz", size=3_000_000, shuffle=3)
-    serial = _build(src, tmp_path / "serial")
-    ahead = _build(src, tmp_path / "ahead", ahead=True)
-    assert ahead.path.read_bytes() == serial.path.read_bytes()
-    assert _inflating() == []
-    # refused at the first member's header, while the helper still has megabytes to inflate
-    members = [_file("../evil"), _file("weights.bin")]
-    data = {"../evil": b"x", "weights.bin": os.urandom(8 << 20)}
-    hostile = _tar(tmp_path / "h.tar.gz", members, data)
-    truncated = tmp_path / "t.tar.gz"
-    truncated.write_bytes(src.read_bytes()[:1_000_000])
-    for broken, message in ((hostile, "'..'"), (truncated, "not a readable")):
-        out = tmp_path / f"out-{broken.stem}"
-        with broken.open("rb") as stream:  # still open: only the build can stop the helper
-            with pytest.raises(ArchiveError, match=message):
-                build_package(stream, MANIFEST, "classification", out, ahead=True)
-            assert _inflating() == []
-        assert list(out.iterdir()) == []
 
 
 def _tar_bytes(members: dict[str, bytes]) -> bytes:
