@@ -21,7 +21,7 @@ is repeated and reported as min and median wall time. The jobs:
   system (no fsync, as the build): what the disk costs, which the untar floor does not pay;
 * ``build 4 targets, output on tmpfs`` (where ``/dev/shm`` exists): the same build with the
   packages written to memory, so the disk's share shows; ``fresh memory ...``: touch as many
-  bytes of newly mapped memory as four packages hold, the least any new page cache costs;
+  bytes of newly mapped memory as four packages hold (their page cache is new memory too);
 * ``S3 ...``: one target whose compiled model is read from the local endpoint
   (``pulumi-dda local`` in a subprocess), as one stream or as ranged parallel GETs
   (``TRANSFER_CONFIG``), without a bandwidth cap and with ``--cap`` MiB/s per connection.
@@ -125,8 +125,8 @@ def _write(args: dict[str, Any]) -> None:
 
 
 def _touch(args: dict[str, Any]) -> None:
-    """Fault in ``bytes`` of new anonymous memory, a page at a time: what new page cache (on disk
-    or tmpfs) costs at the least on this machine, before any byte is copied into it."""
+    """Fault in ``bytes`` of new anonymous memory, a page at a time: what this machine takes to
+    hand a process that much new memory, as the page cache of new packages is."""
     size, page = int(args["bytes"]), mmap.PAGESIZE
     with mmap.mmap(-1, size) as memory:
         for offset in range(0, size, page):
