@@ -25,14 +25,27 @@ resource the current hook serves (its URN is taken from the gRPC request, like t
 above): progress as ephemeral status, outcomes worth keeping (a version kept and why, adopted,
 deleted) as one ``info`` diagnostic of that resource. Without an engine (Pulumi's provider
 server run by hand, as the protocol tests do) lines go to stderr.
+
+**A progress line never fails an operation, and a provider outlives no engine.** When the
+engine dies (the CLI killed), its ``Log`` service refuses and the provider's stderr pipe
+breaks; :func:`progress` swallows both. The provider process itself would otherwise serve on
+for ever and finish its hooks on its own — and a create's clean-up after a failure would
+release a version that a retried ``up`` (``pulumi cancel && pulumi up``) has just reclaimed as
+the same instance. So :func:`watch_engine` exits the process as soon as its parent (the
+engine, or the language host that ran the plugin) is gone, without undoing anything: what a
+dead create left is the next run's to reclaim or sweep (see :mod:`.ownership`), and
+:func:`engine_gone` lets a clean-up that is already running stop short.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -80,14 +93,47 @@ def progress(message: str, *, keep: bool = False, urn: str = "") -> None:
             severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=not keep
         )
         try:
-            engine.Log(request)
+            engine.Log(request, timeout=LOG_TIMEOUT)
             return
         except grpc.RpcError:
             pass  # the engine went away: stderr still reaches a person running it by hand
-    sys.stderr.write(f"pulumi-dda: {message}\n")
-    sys.stderr.flush()
+    # Nobody may read stderr any more (a dead engine): a lost line never fails the operation.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"pulumi-dda: {message}\n")
+        sys.stderr.flush()
     for sink in _progress_sinks:
-        sink(message)
+        with contextlib.suppress(Exception):
+            sink(message)
+
+
+LOG_TIMEOUT = 10.0
+WATCH_INTERVAL = 0.2
+EXIT_ENGINE_GONE = 70
+"""The exit status of a provider whose engine went away (``EX_SOFTWARE``)."""
+_parent = os.getppid()
+_watching = threading.Lock()
+_watcher: list[threading.Thread] = []
+
+
+def engine_gone() -> bool:
+    """The process that started this provider (the engine) is no longer its parent."""
+    return os.getppid() != _parent
+
+
+def watch_engine(exit_process: Callable[[int], None] = os._exit) -> None:
+    """Exit this process as soon as the engine that started it is gone (idempotent; see the
+    module docstring). Nothing is undone: the next run reclaims or sweeps what is left."""
+    with _watching:
+        if _watcher:
+            return
+
+        def watch() -> None:
+            while not engine_gone():
+                time.sleep(WATCH_INTERVAL)
+            exit_process(EXIT_ENGINE_GONE)
+
+        _watcher.append(threading.Thread(target=watch, name="pulumi-dda-engine", daemon=True))
+        _watcher[0].start()
 
 
 def progress_here(prefix: str = "") -> Callable[[str], None]:
@@ -160,6 +206,8 @@ def hook(failed: Any = _RAISE) -> Callable[[H], H]:
     def decorate(method: H) -> H:
         @functools.wraps(method)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if _engine() is not None:
+                watch_engine()
             context, urn = _call()
             token = _URN.set(urn)
             keys: tuple[str, ...] = getattr(self, "STATE_ONLY", ())
@@ -208,6 +256,8 @@ class AwsResourceProvider(ResourceProvider):
     aws_profile: str = ""
 
     def configure(self, req: ConfigureRequest) -> None:
+        if _engine() is not None:
+            watch_engine()
         self.aws_region = str(req.config.get("aws:region") or "")
         self.aws_profile = str(req.config.get("aws:profile") or "")
 

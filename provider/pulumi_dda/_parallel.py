@@ -3,8 +3,9 @@
 Per-target work is I/O (S3, Greengrass) and packaging, whose bytes pass through zlib-ng,
 SHA-256, CRC-32 and file reads and writes, all of which release the GIL, with no copy made by
 Python (see ``package.py``); so threads use every core, and CPU-bound fan-outs take one worker
-per core (:func:`cores`). Every task runs to its end before the first failure (in the mapping's
-order) is raised, so a caller's cleanup sees everything the tasks did.
+per core (:func:`cores`). Every task runs to its end before a failure is raised, so a caller's
+cleanup sees everything the tasks did: the first (in the mapping's order), or when several
+tasks failed with expected errors, one :class:`~pulumi_dda.errors.DdaError` with a line each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from .errors import DdaError
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -41,7 +44,9 @@ def fan_out(
             key: pool.submit(contextvars.copy_context().run, work, key, value)
             for key, value in items.items()
         }
-    for future in futures.values():
-        if (error := future.exception()) is not None:
-            raise error
+    errors = [e for f in futures.values() if (e := f.exception()) is not None]
+    if len(errors) > 1 and all(isinstance(e, DdaError) for e in errors):
+        raise DdaError("\n".join(str(e) for e in errors)) from errors[0]
+    if errors:
+        raise errors[0]
     return {key: future.result() for key, future in futures.items()}

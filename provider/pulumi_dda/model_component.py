@@ -54,6 +54,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from . import artifacts, greengrass, ownership
 from ._dynamic import (
     AwsResourceProvider,
+    engine_gone,
     hook,
     is_known,
     progress,
@@ -238,6 +239,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             run = _Create(model, props, clients, holder, Path(work))
             try:
                 fan_out(targets, lambda _t, target: run.publish(target))
+                run.settle(list(targets.values()))
             except BaseException:
                 run.undo(list(targets.values()))
                 raise
@@ -407,7 +409,8 @@ class _Create:
         try:
             greengrass.add_tags(self.gg, target.arn, self.holder.tag)
             target.held = True
-            greengrass.remove_tags(self.gg, target.arn, self.holder.dead_keys(found.tags))
+            dead = self.holder.dead_keys(found.tags, sweep_dead=True)
+            greengrass.remove_tags(self.gg, target.arn, dead)
             greengrass.wait_component_deployable(
                 self.gg, target.arn, self._timeout(), say
             )  # pending: wait; FAILED: refuse, naming the ARN and state
@@ -516,6 +519,12 @@ class _Create:
     def _timeout(self) -> float:
         return self.model.wait_timeout_seconds or greengrass.DEPLOYABLE_TIMEOUT
 
+    def settle(self, targets: list[_Target]) -> None:
+        """Every target succeeded: drop the pending tags, so this instance counts as live (see
+        :mod:`.ownership`). Not best effort: a failure fails the create."""
+        for target in targets:
+            greengrass.remove_tags(self.gg, target.arn, [self.holder.pending_key])
+
     def sweep(self, targets: list[_Target]) -> None:
         """After a successful create: what dead instances of this resource left (best effort)."""
         try:
@@ -527,7 +536,14 @@ class _Create:
             progress(f"cleanup of what an earlier create left was incomplete: {exc}", keep=True)
 
     def undo(self, targets: list[_Target]) -> None:
-        """Best-effort release of what a failed create took; the original error is raised."""
+        """Best-effort release of what a failed create took; the original error is raised.
+
+        Nothing is undone once the engine is gone (the CLI was killed): a retried ``up`` may
+        already hold these versions as the same instance, and what it does not take, its sweep
+        releases (see ``_dynamic.watch_engine``)."""
+        if engine_gone():
+            progress("the engine is gone: leaving clean-up to the next run", keep=True)
+            return
         try:
             deployments = DeploymentIndex(self.gg)
             for target in targets:
@@ -732,7 +748,13 @@ def _check_given_version(
     if not found.identical(wanted_fingerprint):
         raise _immutable(version, [f"{arn} exists, {found.maker}"])
     if found.state == ownership.FAILED:
-        raise _immutable(version, [f"{arn} is FAILED"])
+        major = validate_component_version(version)
+        raise InputError(
+            f"component_version {version}: {arn} has this content but is FAILED (the service "
+            "could not use its artifact, e.g. after a crash), and a version cannot be published "
+            f"again: bump component_version to {version_for_major(major + 1)} or omit it",
+            field="component_version",
+        )
 
 
 def _immutable(version: str, why: list[str]) -> InputError:

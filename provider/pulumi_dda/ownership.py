@@ -28,6 +28,11 @@ The rules:
   version over looks for that mark *after* tagging itself a holder, and waits until the mark is
   gone (kept) or the version is (deleted, so it publishes it again). Whichever order the calls
   interleave in, a version a stack took over is never left deleted.
+``pulumi-dda:pending:<instance>`` = ``<owner>``
+    Set with the holder tag when a create starts to hold a version (created or taken over) and
+    removed once the whole create has succeeded: a version still carrying it is held by a
+    create that crashed or was killed, not by a resource in any stack's state.
+
 - **Dead instances.** While a resource is created, the only live instances of its owner are
   itself and the instance it replaces (its *predecessor*, known at check from the old
   inputs; the engine's re-check of a replacement, which has none, is given them by
@@ -35,8 +40,17 @@ The rules:
   create that crashed before Pulumi saved its state, or one a refresh dropped. A successful
   create removes their tags and releases the versions only they held (**sweep**), so an
   ``up`` after a crash ends with one version per target. Delete and the cleanup of a failed
-  create count every other holder as alive (a replacement deletes its predecessor while the
-  successor is live).
+  create count another instance of the same owner as alive only once its create finished
+  (a replacement deletes its predecessor while the successor is live); one whose pending tag
+  is still there crashed, so a destroy right after a crashed replacement leaves nothing. The
+  same stack never runs two operations at once (the engine's stack lock; a provider whose
+  engine died exits, see ``_dynamic.watch_engine``), so a pending tag of the own owner seen by
+  a delete is never a create still running.
+- **Whoever looks last sweeps.** A release reads the holders again *after* removing its own
+  tag, so of two stacks releasing one version at once, at least one sees the other's tag gone
+  and deletes the version. A version pulumi-dda made that no live instance holds (its last
+  holder died between untagging and deleting) is released by the next create or delete of a
+  resource with a version of that component, whichever stack it belongs to.
 """
 
 from __future__ import annotations
@@ -64,8 +78,10 @@ STALE_MARK_SECONDS = 120.0
 """A deleting mark older than this was left by a releaser that died; it is ignored."""
 FINGERPRINT_TAG = "pulumi-dda:fingerprint"
 USER_TAG_PREFIX = "pulumi-dda:user:"
-BOOKKEEPING_TAGS = 4
-"""Tags a version carries besides its users' own: owner, fingerprint, one holder, the mark."""
+PENDING_TAG_PREFIX = "pulumi-dda:pending:"
+BOOKKEEPING_TAGS = 5
+"""Tags a version carries besides its users' own: owner, fingerprint, one holder, its pending
+tag while created, the mark."""
 MAX_TAG_VALUE = 256
 FAILED = "FAILED"
 
@@ -158,21 +174,41 @@ class Holder:
         return USER_TAG_PREFIX + self.instance
 
     @property
+    def pending_key(self) -> str:
+        return PENDING_TAG_PREFIX + self.instance
+
+    @property
+    def own_keys(self) -> list[str]:
+        return [self.tag_key, self.pending_key]
+
+    @property
     def tag(self) -> dict[str, str]:
-        return {self.tag_key: self.owner_label}
+        """The tags a create sets to hold a version: holder and pending (see the docstring)."""
+        return {self.tag_key: self.owner_label, self.pending_key: self.owner_label}
 
     def creation_tags(self, wanted_fingerprint: str) -> dict[str, str]:
         """The bookkeeping tags of a version this instance creates."""
         return {OWNER_TAG: self.owner_label, FINGERPRINT_TAG: wanted_fingerprint, **self.tag}
 
-    def dead_keys(self, tags: dict[str, str]) -> list[str]:
-        """Tags of this owner's dead instances: neither this one nor its predecessor."""
-        alive = {self.tag_key, USER_TAG_PREFIX + self.predecessor}
-        return [
-            key
+    def dead_keys(self, tags: dict[str, str], *, sweep_dead: bool) -> list[str]:
+        """Tags of this owner's dead instances: with ``sweep_dead`` (while creating) every one
+        but this one and its predecessor, else those whose create crashed (pending tag)."""
+        alive = {self.instance} if not sweep_dead else {self.instance, self.predecessor}
+        dead = {
+            _instance(key)
             for key, owner in tags.items()
-            if key.startswith(USER_TAG_PREFIX) and owner == self.owner_label and key not in alive
-        ]
+            if key.startswith(USER_TAG_PREFIX)
+            and owner == self.owner_label
+            and (sweep_dead or PENDING_TAG_PREFIX + _instance(key) in tags)
+        } - alive
+        return sorted(k for k in tags if k.startswith(_HOLDING) and _instance(k) in dead)
+
+
+_HOLDING = (USER_TAG_PREFIX, PENDING_TAG_PREFIX)
+
+
+def _instance(key: str) -> str:
+    return key.rpartition(":")[2]
 
 
 def other_holders(tags: dict[str, str], holder: Holder) -> list[str]:
@@ -257,18 +293,20 @@ def release(
 ) -> str:
     """Drop ``holder``'s hold on a version and delete it if nothing else keeps it.
 
-    ``sweep_dead`` (only while creating, see the module docstring) drops the tags of dead
-    instances of the same owner too. Returns what happened, for a progress line: ``deleted``,
-    ``already gone``, or ``kept: ...`` naming what keeps it (another stack, a deployment, or
-    that pulumi-dda did not make it).
+    The tags of dead instances of the same owner go too (:meth:`Holder.dead_keys`:
+    ``sweep_dead`` only while creating, see the module docstring). Returns what happened, for a
+    progress line: ``deleted``, ``already gone``, or ``kept: ...`` naming what keeps it (another
+    stack, a deployment, or that pulumi-dda did not make it).
     """
     try:
         tags = greengrass.get_tags(gg, arn)
-        drop = [holder.tag_key] if holder.tag_key in tags else []
-        if sweep_dead:
-            drop += holder.dead_keys(tags)
-        greengrass.remove_tags(gg, arn, drop)
-        tags = {k: v for k, v in tags.items() if k not in drop}
+        drop = [k for k in holder.own_keys if k in tags]
+        drop += holder.dead_keys(tags, sweep_dead=sweep_dead)
+        if drop:
+            greengrass.remove_tags(gg, arn, drop)
+            # Read again, not derived from the first read: another stack releasing at once
+            # untagged meanwhile, and one of the two must see the other gone (see above).
+            tags = greengrass.get_tags(gg, arn)
         if OWNER_TAG not in tags:
             return "kept: not made by pulumi-dda"
         if kept := _kept_by(tags, holder, deployments, arn):
@@ -311,10 +349,11 @@ def settle(gg: GreengrassV2Client, arn: str, wait: Callable[[float], None]) -> b
 def orphans(
     gg: GreengrassV2Client, component_arn: str, holder: Holder, *, sweep_dead: bool
 ) -> list[str]:
-    """Versions of a component that ``holder``'s owner created and no live instance holds.
+    """Versions of a component that pulumi-dda made and no live instance holds.
 
-    Without ``sweep_dead`` (at delete): versions nobody holds any more (kept earlier because a
-    deployment used them). With it (after a create): also those only dead instances hold.
+    Versions nobody holds any more (kept earlier because a deployment used them, or whose last
+    holder died while releasing), and those only dead instances of ``holder``'s owner hold
+    (:meth:`Holder.dead_keys`), whichever stack made them.
     """
     found = []
     for version in greengrass.list_versions(gg, component_arn):
@@ -323,9 +362,9 @@ def orphans(
             tags = greengrass.get_tags(gg, arn)
         except NotFoundError:
             continue
-        if tags.get(OWNER_TAG) != holder.owner_label or holder.tag_key in tags:
+        if OWNER_TAG not in tags or holder.tag_key in tags:
             continue
-        dead = set(holder.dead_keys(tags)) if sweep_dead else set()
+        dead = set(holder.dead_keys(tags, sweep_dead=sweep_dead))
         if not [k for k in tags if k.startswith(USER_TAG_PREFIX) and k not in dead]:
             found.append(arn)
     return found

@@ -162,7 +162,9 @@ def test_a_failed_version_is_refused_skipped_and_reported_by_refresh(
     # Given version: one line at preview saying to bump it.
     _, failures = provider.check({}, news)
     assert failures[0][0] == "component_version"
-    assert f"{arn} is FAILED" in failures[0][1]
+    assert f"{arn} has this content but is FAILED" in failures[0][1]
+    assert "other content" not in failures[0][1]
+    assert "bump component_version to 2.0.0" in failures[0][1]
     # Omitted version: the failed number is skipped.
     checked, failures = provider.check({}, _omitted(news))
     assert failures == []

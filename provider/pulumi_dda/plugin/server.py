@@ -36,7 +36,7 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from pulumi_dda._dynamic import AwsResourceProvider, add_progress_sink
+from pulumi_dda._dynamic import AwsResourceProvider, add_progress_sink, watch_engine
 from pulumi_dda._types import JSONDict
 from pulumi_dda.deployment import GreengrassDeploymentProvider
 from pulumi_dda.errors import DdaError
@@ -286,6 +286,7 @@ def serve(engine_address: str = "", out: Any = None) -> None:
     With the engine's address, progress lines are logged to the engine."""
     if engine_address:
         add_progress_sink(EngineLog(engine_address))
+        watch_engine()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(DdaProviderServicer(), server)
     port = server.add_insecure_port("127.0.0.1:0")
