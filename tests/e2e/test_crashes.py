@@ -36,9 +36,13 @@ def _kill_when(
     op: str,
     *,
     times: int = 1,
-) -> None:
-    """Run ``pulumi <command>`` and kill its process group once the endpoint saw ``op``
-    ``times`` times."""
+    until: Callable[[], bool] = lambda: True,
+    cli_only: bool = False,
+) -> int:
+    """Run ``pulumi <command>`` and kill its process group (or with ``cli_only`` the CLI alone,
+    orphaning its language host and provider) once the endpoint saw ``op`` ``times`` times
+    and ``until()`` holds. Returns the id of the session every process it started is in (the
+    engine starts plugins in process groups of their own)."""
     ep.clear_request_log()
     process = subprocess.Popen(
         [str(engine / "bin" / "pulumi"), *command, "--yes", "--stack", stack.name],
@@ -50,13 +54,35 @@ def _kill_when(
     )
     deadline = time.monotonic() + WAIT_SECONDS
     try:
-        while sum(r.operation == op for r in ep.request_log()) < times:
+        while sum(r.operation == op for r in ep.request_log()) < times or not until():
             assert process.poll() is None, f"pulumi {command[0]} ended before {op}"
             assert time.monotonic() < deadline, f"no {op} within {WAIT_SECONDS} s"
             time.sleep(0.02)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        if cli_only:
+            process.kill()
+        else:
+            os.killpg(process.pid, signal.SIGKILL)  # the CLI and its language host
         process.wait()
+    return process.pid
+
+
+def _live_processes(session: int) -> list[str]:
+    """The command lines of the processes of ``session`` that still run (zombies do not)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return found
+
+
+def _wait_exited(session: int, seconds: float) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while (alive := _live_processes(session)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
 
 
 def _recover(stack: auto.Stack, *, pending_creates: bool = True) -> None:
@@ -159,6 +185,74 @@ def test_killed_replacement_then_up_converges(
         "model-defects-x86-64-cpu": ["2.0.0"],
     }
     stack.preview(expect_no_changes=True)
+    stack.destroy()
+    assert _versions(gg) == {}
+    assert _keys(s3) == []
+
+
+def test_orphaned_provider_exits_and_deletes_nothing_a_retry_reclaimed(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    env: dict[str, str],
+    engine: Path,
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+) -> None:
+    """Only the CLI dies; its provider and language host are orphaned mid-create while a
+    retried ``up`` reclaims the versions they created. The orphans exit, undoing nothing."""
+    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
+    # Slow waits for DEPLOYABLE keep the orphaned provider inside its create meanwhile.
+    ep.inject_fault("DescribeComponent", "", 40, delay=0.3, service="greengrassv2")
+    session = _kill_when(
+        stack,
+        env,
+        engine,
+        ["up", "--skip-preview"],
+        ep,
+        "CreateComponentVersion",
+        times=2,
+        cli_only=True,
+    )
+    _recover(stack)
+    stack.up()
+    ep.clear_faults()
+    assert _wait_exited(session, 30) == []
+    time.sleep(1)  # an orphan's undo would have run by now
+    stack.refresh()
+    stack.preview(expect_no_changes=True)
+    assert _versions(gg) == {
+        "model-defects-jetson-xavier": ["1.0.0"],
+        "model-defects-x86-64-cpu": ["1.0.0"],
+    }
+    stack.destroy()
+    assert _versions(gg) == {}
+    assert _keys(s3) == []
+
+
+def test_killed_replacement_then_destroy_leaves_nothing(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    env: dict[str, str],
+    engine: Path,
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
+    tmp_path: Path,
+) -> None:
+    """The crashed replacement's instance holds x86 2.0.0 and jetson 1.0.0 (taken over) but is
+    in no state: a destroy counts it dead and leaves nothing."""
+    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
+    stack.up()
+    changed = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=33)
+    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
+
+    def replacement_created() -> bool:
+        return _versions(gg).get("model-defects-x86-64-cpu") == ["1.0.0", "2.0.0"]
+
+    command = ["up", "--skip-preview"]
+    _kill_when(stack, env, engine, command, ep, "CreateComponentVersion", until=replacement_created)
+    _recover(stack)
     stack.destroy()
     assert _versions(gg) == {}
     assert _keys(s3) == []

@@ -65,6 +65,14 @@ def test_s3_fault_uses_s3_error_format(s3: Any, control: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="k", Body=b"x")
 
 
+def test_a_fault_for_a_service_not_served_is_refused(ep: Any) -> None:
+    """``greengrass`` is not the signing name of Greengrass v2 (``greengrassv2``): a fault
+    naming it would never match, and a race test using it would test nothing."""
+    with pytest.raises(ValueError, match="service 'greengrass' is not one of greengrassv2"):
+        ep.inject_fault("UntagResource", "", delay=1.0, service="greengrass")
+    assert ep.faults() == []
+
+
 def test_force_failed_and_config(
     gg: Any, control: Any, component: Callable[..., dict[str, Any]]
 ) -> None:

@@ -10,6 +10,7 @@ place, and prod's own delete must then leave nothing.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -19,11 +20,11 @@ from pulumi_dda.local import LocalEndpoint
 
 # (service, operation to slow down, seconds, how many calls)
 RACES = [
-    ("greengrass", "DeleteComponent", 0.6, 2),  # dev decided to delete; prod tags meanwhile
-    ("greengrass", "TagResource", 0.5, 4),  # prod's holder tag (and dev's mark) arrive late
-    ("greengrass", "ListTagsForResource", 0.15, 8),  # every look at the holders is slow
-    ("greengrass", "UntagResource", 0.4, 2),  # dev's release of its own tag is slow
-    ("greengrass", "DescribeComponent", 0.3, 4),  # prod's look-up and wait are slow
+    ("greengrassv2", "DeleteComponent", 0.6, 2),  # dev decided to delete; prod tags meanwhile
+    ("greengrassv2", "TagResource", 0.5, 4),  # prod's holder tag (and dev's mark) arrive late
+    ("greengrassv2", "ListTagsForResource", 0.15, 8),  # every look at the holders is slow
+    ("greengrassv2", "UntagResource", 0.4, 2),  # dev's release of its own tag is slow
+    ("greengrassv2", "DescribeComponent", 0.3, 4),  # prod's look-up and wait are slow
     ("s3", "DeleteObject", 0.5, 2),  # dev's artifact delete lands after prod looked at it
     ("", "", 0.0, 0),  # no injected latency
 ]
@@ -79,3 +80,29 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
     provider.delete(adopted["id"], adopted["outs"])
     assert _published(gg) == []
     assert s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("KeyCount", 0) == 0
+
+
+def test_two_stacks_releasing_one_version_at_once_leave_nothing(
+    provider: DynamicProviderProcess, ep: LocalEndpoint, news: dict[str, Any], gg: Any
+) -> None:
+    """Dev made the versions, prod took them over; both stacks are destroyed at once. Prod's
+    first untag is slow, so dev's whole delete runs in between: dev sees prod hold the version
+    and keeps it; prod, deciding from its read before the untag, saw dev hold it and kept it
+    too, and neither's sweep looked at it again (dev's ran too early, prod's skips a version
+    dev made)."""
+    ids = []
+    for owner in ("pulumi-dda/dev/model", "pulumi-dda/prod/model"):
+        inputs, failures = provider.check({}, {**news, "owner": owner})
+        assert failures == []
+        ids.append(provider.create(inputs))
+    (dev_id, dev), (prod_id, prod) = ids
+    ep.inject_fault("UntagResource", "", 1, delay=3.0, service="greengrassv2")
+    release = threading.Thread(target=provider.delete, args=(prod_id, prod))
+    release.start()
+    deadline = time.monotonic() + 30
+    while ep.faults():  # prod's untag has arrived and waits
+        assert time.monotonic() < deadline, "prod's delete never untagged"
+        time.sleep(0.01)
+    provider.delete(dev_id, dev)
+    release.join()
+    assert _published(gg) == []

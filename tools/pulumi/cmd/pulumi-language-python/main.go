@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -91,6 +92,19 @@ func main() {
 	}
 
 	cancel := make(chan bool)
+	// A host whose engine died (the CLI killed) stops serving: the running program's call is
+	// cancelled with the engine's connection (its process is started with that context, so it
+	// is killed), and the host exits instead of waiting for an engine that never comes back.
+	var stopping sync.Once
+	stop := func() { stopping.Do(func() { close(cancel) }) }
+	host.watch = func(address string) {
+		host.watching.Do(func() {
+			_ = rpcutil.Healthcheck(context.Background(), address, engineHealthInterval, stop)
+		})
+	}
+	if engineAddress != "" {
+		host.watch(engineAddress)
+	}
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancel,
 		Init: func(srv *grpc.Server) error {
@@ -112,8 +126,14 @@ func main() {
 	}
 }
 
+// How often the host asks the engine whether it is still there.
+const engineHealthInterval = time.Second
+
 type languageHost struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
+
+	watch    func(address string) // starts the engine health check (once)
+	watching sync.Once
 
 	mu            sync.Mutex
 	engineAddress string
@@ -135,6 +155,9 @@ func (h *languageHost) Handshake(
 	defer h.mu.Unlock()
 	if req.GetEngineAddress() != "" {
 		h.engineAddress = req.GetEngineAddress()
+		if h.watch != nil {
+			h.watch(h.engineAddress)
+		}
 	}
 	if req.RootDirectory != nil && *req.RootDirectory != "" {
 		h.root = *req.RootDirectory
