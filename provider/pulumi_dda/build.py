@@ -1,7 +1,9 @@
 """The three phases put together for one request, without Pulumi and without Greengrass calls.
 
 Phase 1 runs once; phases 2 and 3 run per target, one thread per core (the packaging work
-releases the GIL, see ``_parallel.py``). Used by the ``pulumi-dda build`` CLI and by the
+releases the GIL, see ``_parallel.py``). Every source is read as a looked-up
+:data:`.sources.ResolvedSource`, so a phase reads exactly the object whose identity was looked
+up (see ``sources.py``). Used by the ``pulumi-dda build`` CLI and by the
 ``DdaModelComponent`` provider, which adds the AWS side (upload, create, wait).
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 from ._parallel import MAX_WORKERS, cores, fan_out
 from ._types import JSONDict, Progress, no_progress
 from .aws import AwsClients
-from .errors import InputError
+from .errors import DdaError, InputError
 from .manifest import DdaManifest, build_manifest, read_trained_model
 from .package import ArchiveLimits, Package, build_package
 from .recipe import (
@@ -25,7 +27,7 @@ from .recipe import (
     platform_for,
     validate_component_version,
 )
-from .sources import is_s3, open_source
+from .sources import ResolvedSource, is_s3, open_resolved, resolve_source
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -104,46 +106,59 @@ def validate_request(
 
 
 def read_manifest(
-    source: str,
+    source: str | ResolvedSource,
     clients: AwsClients | None = None,
     *,
     relax_device_checks: bool = False,
     progress: Progress = no_progress,
     limits: ArchiveLimits | None = None,
 ) -> DdaManifest:
-    """Phase 1 from a local path or ``s3://`` URI."""
+    """Phase 1 from a local path or ``s3://`` URI (looked up first), or a source looked up."""
     limits = limits or ArchiveLimits()
-    with open_source(source, clients, progress) as stream:
+    clients = clients or AwsClients()  # one session to look the source up and read it
+    resolved = resolve_source(source, clients) if isinstance(source, str) else source
+    with open_resolved(resolved, clients, progress) as stream:
         trained = read_trained_model(
             stream,
-            source,
+            resolved.uri,
             max_total_bytes=limits.max_total_bytes,
             max_members=limits.max_members,
         )
-    return build_manifest(trained, source, relax_device_checks=relax_device_checks)
+    return build_manifest(trained, resolved.uri, relax_device_checks=relax_device_checks)
 
 
 def build_target(
     request: BuildRequest,
     naming: ComponentNaming,
     manifest: DdaManifest,
+    source: ResolvedSource,
     out_dir: Path,
     clients: AwsClients | None = None,
     progress: Progress = no_progress,
 ) -> BuiltComponent:
-    """Phases 2 and 3 for one target: the ZIP in ``out_dir`` and its recipe."""
-    source = request.compiled_models[naming.target]
+    """Phases 2 and 3 for one target: the ZIP in ``out_dir`` and its recipe.
+
+    ``source`` is the target's compiled model as looked up; exactly that object is packaged
+    (:class:`~pulumi_dda.errors.SourceChangedError` otherwise, and no ZIP is left)."""
+    if source.uri != request.compiled_models[naming.target]:
+        raise DdaError(f"target {naming.target}: {source.uri} is not its compiled model")
     label = f"[{naming.target}] "
-    with open_source(source, clients, lambda m: progress(label + m)) as stream:
-        package = build_package(
-            stream,
-            manifest.manifest,
-            manifest.model_name,
-            out_dir,
-            source=source,
-            limits=request.limits,
-            progress=lambda m: progress(label + m),
-        )
+    package = None
+    try:
+        with open_resolved(source, clients, lambda m: progress(label + m)) as stream:
+            package = build_package(
+                stream,
+                manifest.manifest,
+                manifest.model_name,
+                out_dir,
+                source=source.uri,
+                limits=request.limits,
+                progress=lambda m: progress(label + m),
+            )
+    except BaseException:
+        if package is not None:  # written, then the source proved other than looked up
+            package.path.unlink(missing_ok=True)
+        raise
     uri = f"s3://{request.artifact_bucket}/{package.s3_key(request.artifact_prefix)}"
     return with_version(BuiltComponent(naming, "", package, uri, {}), request.component_version)
 
@@ -180,9 +195,23 @@ def build_all(
         clients.s3  # noqa: B018 - create the client once, before threads share it
     built = fan_out(
         names,
-        lambda target, naming: build_target(
+        lambda target, naming: _look_up_and_build(
             request, naming, manifest, out_dir / target, clients, progress
         ),
         max_workers=workers or min(MAX_WORKERS, cores()),
     )
     return manifest, built
+
+
+def _look_up_and_build(
+    request: BuildRequest,
+    naming: ComponentNaming,
+    manifest: DdaManifest,
+    out_dir: Path,
+    clients: AwsClients | None,
+    progress: Progress,
+) -> BuiltComponent:
+    """:func:`build_target` of the target's compiled model as it is now."""
+    clients = clients or AwsClients()  # one session to look the source up and read it
+    source = resolve_source(request.compiled_models[naming.target], clients)
+    return build_target(request, naming, manifest, source, out_dir, clients, progress)

@@ -28,6 +28,15 @@ class ArchiveError(InputError):
     """An archive is malformed, hostile, or over a configured cap."""
 
 
+class SourceChangedError(InputError):
+    """A source archive is not the object its identity names any more (overwritten since it
+    was looked up). ``uri`` names it; ``change`` is ``<kind> <looked up> → <found>``."""
+
+    def __init__(self, uri: str, kind: str, was: str, now: str) -> None:
+        self.uri, self.change = uri, f"{kind} {was} → {now}"
+        super().__init__(f"{uri} changed since it was looked up ({self.change})")
+
+
 class AwsError(DdaError):
     """An AWS call failed; ``code`` is the service's error code when it gave one."""
 

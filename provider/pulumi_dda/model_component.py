@@ -5,7 +5,8 @@ Lifecycle (the user's view is in the README; who holds which version is in :mod:
 - **check** parses the inputs once (:class:`.inputs.ModelInputs`) and runs every validation
   that needs no package. It records each source archive's identity (S3 ETag and version id from
   ``HeadObject``, a local file's SHA-256) in ``source_identities``, builds the DDA manifest
-  (phase 1, reading the trained model only when its identity changed) into ``manifest``, and
+  (phase 1, reading the trained model only when its identity changed, and then exactly the
+  object that identity names) into ``manifest``, and
   resolves each target's version into ``versions``: a target whose content fingerprint is
   unchanged keeps its version without any AWS call; a changed target takes the next free
   major version (``component_version`` omitted) or the given one, which must not already
@@ -17,9 +18,10 @@ Lifecycle (the user's view is in the README; who holds which version is in :mod:
   archive moved to another key with the same bytes) is an in-place update.
 - **create** handles every target in parallel: an identical existing version (same
   fingerprint) is taken over without packaging anything, once ``DEPLOYABLE``; otherwise the
-  package is built and uploaded, the version created and waited for, and the service's
-  digest checked. A failure releases what the call took and raises one error naming the
-  target and phase.
+  package is built from exactly the object whose identity check recorded (and fingerprinted;
+  a source changed since fails naming the input), uploaded, the version created and waited
+  for, and the service's digest checked. A failure releases what the call took and raises
+  one error naming the target and phase.
 - **update** re-tags the versions this resource's owner created; **read** drops the resource
   from state when a version vanished or is ``FAILED`` (the next ``up`` repairs it) and reports
   tag drift; **delete** releases the versions (never deleting one another stack holds or a
@@ -65,7 +67,14 @@ from ._parallel import fan_out
 from ._types import JSONDict, Progress
 from .aws import AwsClients
 from .build import BuiltComponent, build_target, read_manifest, with_version
-from .errors import AwsError, ConflictError, DdaError, InputError, NotFoundError
+from .errors import (
+    AwsError,
+    ConflictError,
+    DdaError,
+    InputError,
+    NotFoundError,
+    SourceChangedError,
+)
 from .inputs import ModelInputs, check_region
 from .manifest import DdaManifest
 from .ownership import DeploymentIndex, Holder
@@ -77,7 +86,7 @@ from .recipe import (
     validate_component_version,
     version_for_major,
 )
-from .sources import parse_s3_uri, source_identity
+from .sources import ResolvedSource, parse_s3_uri, recorded_source, resolve_source
 
 USER_INPUTS = (
     "component_name",
@@ -178,11 +187,12 @@ class DdaModelComponentProvider(AwsResourceProvider):
             olds.get(k) != inputs.get(k) for k in ("artifact_bucket", "region", "role_arn")
         ):
             artifacts.check_bucket(clients.s3, model.artifact_bucket, clients.region)
-        identities = {
-            key: _identity(uri, clients, key)
+        sources = {
+            key: _resolve(uri, clients, key)
             for key, uri in [(TRAINED_KEY, model.trained_model_uri)]
             + [(f"compiled_models.{t}", uri) for t, uri in model.compiled_models.items()]
         }
+        identities = {key: source.identity for key, source in sources.items()}
         inputs["source_identities"] = identities
         old_ids = olds.get("source_identities") or {}
         if (
@@ -192,7 +202,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         ):
             inputs["manifest"], inputs["model_name"] = olds["manifest"], olds["model_name"]
         else:
-            manifest = _read_manifest(model, clients)
+            manifest = _read_manifest(model, sources[TRAINED_KEY], clients)
             inputs["manifest"], inputs["model_name"] = manifest.manifest, manifest.model_name
         inputs["fingerprints"] = {
             target: _fingerprint(model, naming, inputs["manifest"], identities)
@@ -358,6 +368,7 @@ class _Create:
         # The manifest check recorded: the package is written from it (canonical JSON, see
         # manifest_bytes), so the trained model is read once per up, at check.
         self.manifest = DdaManifest(manifest=props["manifest"], model_name=props["model_name"])
+        self.identities: dict[str, str] = props["source_identities"]
         self.clients = clients
         self.gg = clients.greengrass
         self.holder = holder
@@ -490,16 +501,26 @@ class _Create:
         return True
 
     def _package(self, target: _Target) -> BuiltComponent:
+        """The package of exactly the compiled model whose identity check fingerprinted."""
         if target.built is None:
             target.phase = "packaging"
-            target.built = build_target(
-                self.model.request(target.version),
-                target.naming,
-                self.manifest,
-                self.work / target.naming.target,
-                self.clients,
-                progress_here(),
-            )
+            key = f"compiled_models.{target.naming.target}"
+            uri = self.model.compiled_models[target.naming.target]
+            try:
+                target.built = build_target(
+                    self.model.request(target.version),
+                    target.naming,
+                    self.manifest,
+                    recorded_source(uri, self.identities[key]),
+                    self.work / target.naming.target,
+                    self.clients,
+                    progress_here(),
+                )
+            except SourceChangedError as exc:
+                raise InputError(
+                    f"{key} {exc.uri} changed since the preview ({exc.change}): run up again",
+                    field=key,
+                ) from exc
         return target.built
 
     def _upload(self, target: _Target, built: BuiltComponent) -> None:
@@ -860,24 +881,31 @@ def _inputs_of(outs: JSONDict) -> JSONDict:
     return inputs
 
 
-def _read_manifest(model: ModelInputs, clients: AwsClients) -> DdaManifest:
+def _read_manifest(model: ModelInputs, source: ResolvedSource, clients: AwsClients) -> DdaManifest:
+    """The manifest of exactly the trained model whose identity check recorded."""
     try:
         return read_manifest(
-            model.trained_model_uri,
+            source,
             clients,
             relax_device_checks=model.relax_device_checks,
             progress=progress,
             limits=model.limits,
         )
+    except SourceChangedError as exc:
+        raise InputError(
+            f"{TRAINED_KEY} {exc.uri} changed while the check read it ({exc.change}): "
+            "run the preview or up again",
+            field=TRAINED_KEY,
+        ) from exc
     except InputError as exc:
         if exc.field:
             raise
         raise InputError(str(exc), field=TRAINED_KEY) from exc
 
 
-def _identity(uri: str, clients: AwsClients, key: str) -> str:
+def _resolve(uri: str, clients: AwsClients, key: str) -> ResolvedSource:
     try:
-        return source_identity(uri, clients)
+        return resolve_source(uri, clients)
     except DdaError as exc:
         raise InputError(f"{key} {uri}: {exc}", field=key) from exc
 

@@ -18,6 +18,21 @@ pool. ``use_threads=False`` reads one stream.
 An S3 source may name one exact object version, ``s3://bucket/key?versionId=<id>``: it is read
 and identified as that version (``GetObject``/``HeadObject`` with ``VersionId``), whatever was
 written to the key since, so a pinned source keeps building the same component.
+
+**A source is read as the object its identity names.** :func:`resolve_source` looks a source up
+once (``HeadObject``, or the SHA-256 of a local file) into a :data:`ResolvedSource`, whose
+``identity`` is what check records and fingerprints; :func:`open_resolved` reads exactly that
+object and nothing else, so what is packaged is what the identity names. An S3 object is read
+with the version id it had (when it has one) and ``If-Match`` its ETag on every GET, the first
+included; an object overwritten since (or a ``null`` version written again) makes S3 answer
+``412 PreconditionFailed`` ("At least one of the pre-conditions you specified did not hold",
+`GetObject <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>`_, ``If-Match``:
+"Return the object only if its entity tag (ETag) is the same as the one specified in this
+header; otherwise, return a 412 Precondition Failed error"), which becomes
+:class:`~pulumi_dda.errors.SourceChangedError`. A local file is hashed while it is read and the
+same error is raised if its bytes are not the ones looked up. A source that was looked up
+earlier (by a check whose identities are in state) is rebuilt from the URI and its identity
+with :func:`recorded_source`; :func:`open_source` looks a URI up and reads it at once.
 """
 
 from __future__ import annotations
@@ -44,7 +59,7 @@ from botocore.exceptions import (
 
 from ._types import Progress, Readable, no_progress
 from .aws import AwsClients, aws_errors, error_code
-from .errors import InputError
+from .errors import AwsError, DdaError, InputError, NotFoundError, SourceChangedError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,6 +75,8 @@ _BROKEN_BODY = (
     ReadTimeoutError,
     ResponseStreamingError,
 )
+_GONE = frozenset({"PreconditionFailed", "NoSuchKey", "NoSuchVersion"})
+"""The answers to a GET of a looked-up object that is not there as it was any more."""
 _GETS = threading.BoundedSemaphore(TRANSFER_CONFIG.max_request_concurrency)
 
 
@@ -124,6 +141,113 @@ def _version_id(uri: str, query: str) -> str:
 
 def is_s3(uri: str) -> bool:
     return uri.startswith("s3://")
+
+
+class GetArgs(ObjectArgs, total=False):
+    """The arguments of ``GetObject`` that read one object exactly as it was looked up."""
+
+    IfMatch: str
+
+
+@dataclass(frozen=True)
+class ResolvedS3:
+    """An S3 source as it was looked up: its identity, and the GET that reads exactly it.
+
+    Both are derived from this one value: ``identity`` names the ETag (and the version id when
+    the object has one), ``get_args()`` asks for that version and that ETag (``If-Match``), so a
+    read of other bytes than the identity names fails instead (see the module docstring).
+    """
+
+    uri: str
+    bucket: str
+    key: str
+    etag: str
+    """Without the quotes S3 puts around it."""
+    version_id: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """``etag:<etag>``, with ``;version:<id>`` when the object has a version id."""
+        identity = f"etag:{self.etag}"
+        if self.version_id:
+            identity += f";version:{self.version_id}"
+        return identity
+
+    def head_args(self) -> ObjectArgs:
+        """The object as named (its version, if it has one), whatever its ETag is now."""
+        args = ObjectArgs(Bucket=self.bucket, Key=self.key)
+        if self.version_id:
+            args["VersionId"] = self.version_id
+        return args
+
+    def get_args(self) -> GetArgs:
+        """The object (version) with the ETag of the identity, and no other."""
+        return GetArgs(**self.head_args(), IfMatch=f'"{self.etag}"')
+
+
+@dataclass(frozen=True)
+class ResolvedFile:
+    """A local source as it was looked up: its path and the SHA-256 of its bytes then."""
+
+    uri: str
+    sha256: str
+
+    @property
+    def identity(self) -> str:
+        return f"sha256:{self.sha256}"
+
+
+ResolvedSource = ResolvedS3 | ResolvedFile
+"""A source looked up: what its identity names is exactly what :func:`open_resolved` reads."""
+
+
+def _local_path(uri: str) -> Path:
+    path = Path(uri)
+    if not path.is_file():
+        raise InputError(f"{uri}: no such file")
+    return path
+
+
+def resolve_source(uri: str, clients: AwsClients | None = None) -> ResolvedSource:
+    """Look a source up: ``HeadObject`` for S3 (no object bytes move), the SHA-256 of a file."""
+    if not is_s3(uri):
+        digest = hashlib.sha256()
+        with _local_path(uri).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(READ_BLOCK), b""):
+                digest.update(chunk)
+        return ResolvedFile(uri, digest.hexdigest())
+    source = parse_s3_source(uri)
+    clients = clients or AwsClients()
+    with aws_errors(f"looking up {uri}"):
+        head = clients.s3.head_object(**source.object_args())
+    version_id = head.get("VersionId") or source.version_id
+    return ResolvedS3(uri, source.bucket, source.key, head["ETag"].strip('"'), version_id)
+
+
+def recorded_source(uri: str, identity: str) -> ResolvedSource:
+    """The source ``uri`` as looked up when ``identity`` was recorded (by a check earlier)."""
+    kind, _, value = identity.partition(":")
+    resolved: ResolvedSource | None = None
+    if is_s3(uri) and kind == "etag":
+        source = parse_s3_source(uri)
+        etag, _, version_id = value.partition(";version:")
+        as_pinned = source.version_id in (None, version_id)  # a pinned URI: that version
+        if etag and ";" not in etag and as_pinned:  # no ETag holds a ";"
+            resolved = ResolvedS3(uri, source.bucket, source.key, etag, version_id or None)
+    elif not is_s3(uri) and kind == "sha256" and value:
+        resolved = ResolvedFile(uri, value)
+    if resolved is None or resolved.identity != identity:
+        raise DdaError(f"{uri}: the recorded identity {identity!r} is not one of this source")
+    return resolved
+
+
+def source_identity(uri: str, clients: AwsClients | None = None) -> str:
+    """A string that changes whenever the archive's content changes.
+
+    ``sha256:<hex>`` for a local file; ``etag:<etag>`` for an S3 object, with
+    ``;version:<id>`` when it has a version id (a pinned source's is the pinned version).
+    """
+    return resolve_source(uri, clients).identity
 
 
 class _CountingReader:
@@ -246,9 +370,12 @@ class _RangedReader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _open_object(s3: S3Client, source: S3Source, config: TransferConfig) -> tuple[Readable, Any]:
-    """A reader of the object and what closes it: one stream, or ranges when it is large."""
-    args: dict[str, Any] = dict(source.object_args())
+def _open_object(s3: S3Client, source: ResolvedS3, config: TransferConfig) -> tuple[Readable, Any]:
+    """A reader of the object and what closes it: one stream, or ranges when it is large.
+
+    Every GET carries ``If-Match`` (the first one too): the ETag looked up, which every range
+    after the first keeps (it is the first response's ETag as well)."""
+    args: dict[str, Any] = dict(source.get_args())
     if not config.use_threads:
         body = s3.get_object(**args)["Body"]
         return body, body.close
@@ -267,6 +394,73 @@ def _open_object(s3: S3Client, source: S3Source, config: TransferConfig) -> tupl
     return reader, reader.close
 
 
+class _VerifiedFile:
+    """A local file read as it was looked up: its bytes are hashed as they are read, and
+    :meth:`verify` (at the end of the read) refuses other bytes than the identity names."""
+
+    def __init__(self, source: ResolvedFile, handle: Readable) -> None:
+        self._source, self._handle = source, handle
+        self._digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._digest.update(data)
+        return data
+
+    def verify(self) -> None:
+        """Hash what the reader left unread, then compare with the identity."""
+        for chunk in iter(lambda: self._handle.read(READ_BLOCK), b""):
+            self._digest.update(chunk)
+        read = self._digest.hexdigest()
+        if read != self._source.sha256:
+            raise SourceChangedError(self._source.uri, "sha256", self._source.sha256, read)
+
+
+def _changed(s3: S3Client, source: ResolvedS3) -> SourceChangedError:
+    """The error for an object whose ETag is no longer the one looked up, with the new one."""
+    try:
+        with aws_errors(f"looking up {source.uri}"):
+            now = s3.head_object(**source.head_args())["ETag"].strip('"')
+    except NotFoundError:
+        now = "(deleted)"
+    return SourceChangedError(source.uri, "etag", source.etag, now)
+
+
+@contextmanager
+def open_resolved(
+    source: ResolvedSource,
+    clients: AwsClients | None = None,
+    progress: Progress = no_progress,
+    *,
+    config: TransferConfig = TRANSFER_CONFIG,
+) -> Iterator[Readable]:
+    """Read exactly the object ``source`` names (see the module docstring).
+
+    Raises :class:`~pulumi_dda.errors.SourceChangedError` when the object is not that one any
+    more: at the first GET or any later range for S3, at the end of the block for a local file
+    (whose unread rest is hashed then). ``config`` sets how an S3 object is read.
+    """
+    if isinstance(source, ResolvedFile):
+        with _local_path(source.uri).open("rb") as handle:
+            verified = _VerifiedFile(source, handle)
+            yield verified
+            verified.verify()
+        return
+    clients = clients or AwsClients()
+    try:
+        with aws_errors(f"reading {source.uri}"):
+            reader, close = _open_object(clients.s3, source, config)
+        try:
+            with aws_errors(f"reading {source.uri}"):
+                yield _CountingReader(reader, source.uri, progress)
+        finally:
+            close()
+    except AwsError as exc:
+        if exc.code not in _GONE:
+            raise
+        raise _changed(clients.s3, source) from exc
+
+
 @contextmanager
 def open_source(
     uri: str,
@@ -275,49 +469,11 @@ def open_source(
     *,
     config: TransferConfig = TRANSFER_CONFIG,
 ) -> Iterator[Readable]:
-    """Open a model archive (local path or ``s3://`` URI, maybe pinned) for streaming reads.
+    """Look up a model archive (local path or ``s3://`` URI, maybe pinned) and read it.
 
-    ``config`` sets how an S3 object is read (see the module docstring).
+    The same as :func:`open_resolved` of :func:`resolve_source`: what is read is the object
+    looked up, or :class:`~pulumi_dda.errors.SourceChangedError`.
     """
-    if not is_s3(uri):
-        path = Path(uri)
-        if not path.is_file():
-            raise InputError(f"{uri}: no such file")
-        with path.open("rb") as handle:
-            yield handle
-        return
-    source = parse_s3_source(uri)
     clients = clients or AwsClients()
-    with aws_errors(f"reading {uri}"):
-        reader, close = _open_object(clients.s3, source, config)
-    try:
-        with aws_errors(f"reading {uri}"):
-            yield _CountingReader(reader, uri, progress)
-    finally:
-        close()
-
-
-def source_identity(uri: str, clients: AwsClients | None = None) -> str:
-    """A string that changes whenever the archive's content changes.
-
-    ``sha256:<hex>`` for a local file; ``etag:<etag>`` for an S3 object, with
-    ``;version:<id>`` when it has a version id (a pinned source's is the pinned version).
-    """
-    if not is_s3(uri):
-        path = Path(uri)
-        if not path.is_file():
-            raise InputError(f"{uri}: no such file")
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-                digest.update(chunk)
-        return f"sha256:{digest.hexdigest()}"
-    source = parse_s3_source(uri)
-    clients = clients or AwsClients()
-    with aws_errors(f"looking up {uri}"):
-        head = clients.s3.head_object(**source.object_args())
-    identity = f"etag:{head['ETag'].strip(chr(34))}"
-    version_id = head.get("VersionId") or source.version_id
-    if version_id:
-        identity += f";version:{version_id}"
-    return identity
+    with open_resolved(resolve_source(uri, clients), clients, progress, config=config) as stream:
+        yield stream

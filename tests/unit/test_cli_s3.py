@@ -50,7 +50,7 @@ def test_build_from_s3_sources_matches_the_local_build(tmp_path: Path) -> None:
     assert digest == json.loads(local.stdout)["components"]["arm64-cpu"]["digest"]
     assert missing.returncode == 1
     assert "s3://ml-models/absent.tar.gz" in missing.stderr
-    assert "NoSuchKey" in missing.stderr
+    assert "looking up s3://ml-models/absent.tar.gz: 404: Not Found" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
 
 

@@ -1,4 +1,5 @@
-"""Source archives by ``s3://`` URI, pinned to one object version with ``?versionId=``.
+"""Source archives by ``s3://`` URI, pinned to one object version with ``?versionId=``, and
+read exactly as they were looked up (a source changed since is refused, never read).
 
 Against the local endpoint's S3 (moto, with versioning), through the standard AWS
 environment, as the provider and the CLI reach S3.
@@ -12,19 +13,26 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ResponseStreamingError
 
+from pulumi_dda import samples
 from pulumi_dda.aws import AwsClients, AwsSettings
-from pulumi_dda.errors import AwsError, InputError, NotFoundError
+from pulumi_dda.build import BuildRequest, build_target, read_manifest, validate_request
+from pulumi_dda.errors import AwsError, DdaError, InputError, NotFoundError, SourceChangedError
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.sources import (
+    ResolvedS3,
     S3Source,
+    open_resolved,
     open_source,
     parse_s3_source,
+    recorded_source,
+    resolve_source,
     source_identity,
 )
 
@@ -181,20 +189,162 @@ def test_ranged_reads_of_a_pinned_version_and_of_an_empty_object(
 
 
 def test_an_object_overwritten_while_read_is_an_error_not_a_mix(
-    clients: AwsClients, versioned_bucket: tuple[Any, str]
+    clients: AwsClients, bucket: tuple[Any, str]
 ) -> None:
-    s3, bucket = versioned_bucket
-    s3.put_object(Bucket=bucket, Key=KEY, Body=bytes(1024 * 1024))
+    s3, bucket_name = bucket
+    old, new = bytes(1024 * 1024), b"\1" * 1024 * 1024
+    s3.put_object(Bucket=bucket_name, Key=KEY, Body=old)
     config = TransferConfig(multipart_chunksize=64 * 1024, max_concurrency=1)
 
     def read_while_overwritten() -> None:
-        with open_source(f"s3://{bucket}/{KEY}", clients, config=config) as stream:
+        with open_source(f"s3://{bucket_name}/{KEY}", clients, config=config) as stream:
             stream.read(64 * 1024)
-            s3.put_object(Bucket=bucket, Key=KEY, Body=b"\1" * 1024 * 1024)
+            s3.put_object(Bucket=bucket_name, Key=KEY, Body=new)
             stream.read()
 
-    with pytest.raises(AwsError, match="PreconditionFailed"):
+    with pytest.raises(SourceChangedError) as info:
         read_while_overwritten()
+    assert str(info.value) == (
+        f"s3://{bucket_name}/{KEY} changed since it was looked up (etag {etag(old)} → {etag(new)})"
+    )
+
+
+def test_a_versioned_object_overwritten_while_read_is_read_as_looked_up(
+    clients: AwsClients, versioned_bucket: tuple[Any, str]
+) -> None:
+    s3, bucket = versioned_bucket
+    old = random.Random(5).randbytes(1024 * 1024)
+    s3.put_object(Bucket=bucket, Key=KEY, Body=old)
+    config = TransferConfig(multipart_chunksize=64 * 1024, max_concurrency=1)
+    with open_source(f"s3://{bucket}/{KEY}", clients, config=config) as stream:
+        first = stream.read(64 * 1024)
+        s3.put_object(Bucket=bucket, Key=KEY, Body=b"\1" * 1024 * 1024)
+        assert first + stream.read() == old
+
+
+@pytest.fixture
+def bucket(endpoint: LocalEndpoint) -> tuple[Any, str]:
+    """An S3 client and a fresh bucket without versioning: an overwrite replaces the object."""
+    s3 = endpoint.client("s3")
+    name = f"models-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return s3, name
+
+
+READS = {
+    "one stream": TransferConfig(use_threads=False),
+    "ranges, one part": TransferConfig(multipart_chunksize=1024 * 1024),
+    "ranges": SMALL_PARTS,
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_an_object_overwritten_after_its_lookup_is_refused_at_the_first_get(
+    clients: AwsClients, bucket: tuple[Any, str], read: str
+) -> None:
+    """Without versioning, the looked-up ETag is all that names the object: If-Match on the
+    first GET refuses the object written since, however it is read."""
+    s3, bucket_name = bucket
+    old, new = random.Random(1).randbytes(300_000), random.Random(2).randbytes(300_000)
+    s3.put_object(Bucket=bucket_name, Key=KEY, Body=old)
+    resolved = resolve_source(f"s3://{bucket_name}/{KEY}", clients)
+    assert resolved.identity == f"etag:{etag(old)}"
+    s3.put_object(Bucket=bucket_name, Key=KEY, Body=new)
+    with (
+        pytest.raises(SourceChangedError, match=rf"\(etag {etag(old)} → {etag(new)}\)$"),
+        open_resolved(resolved, clients, config=READS[read]) as stream,
+    ):
+        stream.read()
+    s3.delete_object(Bucket=bucket_name, Key=KEY)
+    with (
+        pytest.raises(SourceChangedError, match=rf"\(etag {etag(old)} → \(deleted\)\)$"),
+        open_resolved(resolved, clients, config=READS[read]) as stream,
+    ):
+        stream.read()
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_versioned_object_is_read_as_the_version_looked_up(
+    clients: AwsClients, versioned_bucket: tuple[Any, str], read: str
+) -> None:
+    s3, bucket = versioned_bucket
+    old = random.Random(3).randbytes(300_000)
+    version = s3.put_object(Bucket=bucket, Key=KEY, Body=old)["VersionId"]
+    resolved = resolve_source(f"s3://{bucket}/{KEY}", clients)
+    assert resolved.identity == f"etag:{etag(old)};version:{version}"
+    s3.put_object(Bucket=bucket, Key=KEY, Body=b"overwritten")
+    with open_resolved(resolved, clients, config=READS[read]) as stream:
+        assert stream.read() == old
+
+
+def test_a_looked_up_source_is_rebuilt_from_its_recorded_identity(
+    clients: AwsClients, versioned_bucket: tuple[Any, str], tmp_path: Path
+) -> None:
+    s3, bucket = versioned_bucket
+    version = s3.put_object(Bucket=bucket, Key=KEY, Body=b"model")["VersionId"]
+    local = tmp_path / "model.tar.gz"
+    local.write_bytes(b"model")
+    for uri in (f"s3://{bucket}/{KEY}", f"s3://{bucket}/{KEY}?versionId={version}", str(local)):
+        resolved = resolve_source(uri, clients)
+        assert recorded_source(uri, resolved.identity) == resolved
+    resolved = resolve_source(f"s3://{bucket}/{KEY}", clients)
+    assert isinstance(resolved, ResolvedS3)
+    assert resolved.get_args() == {
+        "Bucket": bucket, "Key": KEY, "VersionId": version, "IfMatch": f'"{etag(b"model")}"'
+    }  # fmt: skip
+    unversioned = ResolvedS3("s3://b/k", "b", "k", "abc")
+    assert unversioned.get_args() == {"Bucket": "b", "Key": "k", "IfMatch": '"abc"'}
+    for uri, identity in [
+        ("s3://b/k", f"sha256:{'0' * 64}"),
+        (str(local), "etag:abc"),
+        ("s3://b/k", "etag:"),
+        ("s3://b/k", "etag:abc;version:"),
+        ("s3://b/k", "etag:abc;size:3"),
+    ]:
+        with pytest.raises(DdaError, match="is not one of this source"):
+            recorded_source(uri, identity)
+
+
+def test_a_local_file_changed_after_its_lookup_is_refused(tmp_path: Path) -> None:
+    """Its bytes are hashed as they are read, the rest when the reader stops early."""
+    path = tmp_path / "model.tar.gz"
+    old = random.Random(4).randbytes(3 * 1024 * 1024)
+    path.write_bytes(old)
+    resolved = resolve_source(str(path))
+    assert resolved.identity == f"sha256:{hashlib.sha256(old).hexdigest()}"
+    with open_resolved(resolved) as stream:
+        assert stream.read(10) == old[:10]  # stops early: the rest is the same, no error
+    new = old[:-1] + bytes([old[-1] ^ 1])  # the last byte, which no early stop reads
+    path.write_bytes(new)
+    change = f"sha256 {hashlib.sha256(old).hexdigest()} → {hashlib.sha256(new).hexdigest()}"
+    for size in (10, -1):
+        with (
+            pytest.raises(SourceChangedError, match=f"looked up \\({change}\\)$"),
+            open_resolved(resolved) as stream,
+        ):
+            stream.read(size)
+
+
+def test_build_target_refuses_a_changed_source_and_leaves_no_package(tmp_path: Path) -> None:
+    compiled = samples.write_compiled_model(tmp_path / "c.tar.gz", seed=1)
+    request = BuildRequest(
+        trained_model=str(samples.write_trained_model(tmp_path / "t.tar.gz")),
+        compiled_models={"x86_64-cpu": str(compiled)},
+        component_name="model-d",
+        component_version="1.0.0",
+        artifact_bucket="edge",
+    )
+    naming = validate_request(request)["x86_64-cpu"]
+    manifest = read_manifest(request.trained_model)
+    resolved = resolve_source(str(compiled))
+    samples.write_compiled_model(compiled, seed=2)  # a whole other archive, read whole
+    out = tmp_path / "out"
+    with pytest.raises(SourceChangedError, match=f"{compiled} changed since it was looked up"):
+        build_target(request, naming, manifest, resolved, out)
+    assert list(out.iterdir()) == []
+    other = resolve_source(str(tmp_path / "t.tar.gz"))
+    with pytest.raises(DdaError, match="is not its compiled model"):
+        build_target(request, naming, manifest, other, out)
 
 
 class _FlakyBody:
@@ -239,6 +389,6 @@ def test_a_part_whose_body_breaks_off_is_fetched_again(monkeypatch: pytest.Monke
     fake = _FlakyS3(data)
     clients = AwsClients()
     monkeypatch.setitem(clients.__dict__, "s3", fake)
-    with open_source("s3://b/k", clients, config=SMALL_PARTS) as stream:
-        assert stream.read() == data
+    with open_resolved(ResolvedS3("s3://b/k", "b", "k", "e"), clients, config=SMALL_PARTS) as s:
+        assert s.read() == data
     assert sorted(fake.calls.values()) == [2, 2, 2, 2]
