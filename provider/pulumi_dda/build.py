@@ -114,12 +114,7 @@ def read_manifest(
     """Phase 1 from a local path or ``s3://`` URI."""
     limits = limits or ArchiveLimits()
     with open_source(source, clients, progress) as stream:
-        trained = read_trained_model(
-            stream,
-            source,
-            max_total_bytes=limits.max_total_bytes,
-            max_members=limits.max_members,
-        )
+        trained = read_trained_model(stream, source, limits=limits)
     return build_manifest(trained, source, relax_device_checks=relax_device_checks)
 
 
