@@ -18,7 +18,8 @@ that take quadratic time on long digit runs on Python before 3.11.10 / 3.12.6
   included) by wrapping the stream it reads, and checks each PAX header's records before
   ``tarfile`` parses them: framed as POSIX says (``<length> <keyword>=<value>\\n``, as the
   fixed CPython parser requires) and without a digit run over :data:`MAX_DIGIT_RUN`;
-- counts members and sizes against :class:`ArchiveLimits` as each member arrives;
+- refuses a member name over :data:`MAX_NAME_BYTES`, and counts members and sizes against
+  :class:`ArchiveLimits` as each member arrives;
 - keeps no member after handing it out (``TarFile.members`` would hold every one, with its
   PAX headers).
 
@@ -33,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Self, cast
 
+from . import _zip
 from ._decompress import CorruptStream, DecompressedStream
 from ._types import Readable
 from .errors import ArchiveError
@@ -42,6 +44,8 @@ MAX_EXTENSION_BYTES = 1024 * 1024
 PAX global data for a whole archive. Real archives use a few hundred bytes per member."""
 MAX_HEADER_BLOCKS = 8
 """Header blocks for one member: its own and at most 7 extension headers before it."""
+MAX_NAME_BYTES = _zip.MAX_NAME_BYTES
+"""The longest member name (UTF-8 bytes): the longest name a ZIP entry can have."""
 MAX_DIGIT_RUN = 32
 """Longest run of digits in PAX data: longer ones make CPython's PAX regular expressions
 quadratic (numbers in real headers have at most 20 digits)."""
@@ -172,6 +176,12 @@ class TarReader:
             raise ArchiveError(
                 f"{self.source}: more than {self.limits.max_members} members (raise "
                 "archive_limits.max_members, or --max-members, if the model really is that large)"
+            )
+        size = len(member.name.encode("utf-8", "surrogateescape"))
+        if size > MAX_NAME_BYTES:
+            raise ArchiveError(
+                f"{self.source}: member {shown(member.name)} has a {size}-byte name, over the "
+                f"{MAX_NAME_BYTES}-byte cap on member names (the longest name a ZIP entry can have)"
             )
         self._add(member.size)
 

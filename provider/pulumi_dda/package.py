@@ -29,8 +29,8 @@ is stored deflated only if that sample shrinks below 90 %. Compiled model binari
 
 Hostile archives are rejected as soon as the offending member's header is read, before any of
 its bytes are written: absolute paths, ``..`` components, links, devices and FIFOs, sparse
-members, non-UTF-8 names, duplicate names, a name that is both a file and a directory, and
-archives over the caps of
+members, non-UTF-8 names, duplicate names, a name that is both a file and a directory, a
+package path over 65,535 bytes (the ZIP format's limit), and archives over the caps of
 :class:`ArchiveLimits` (tar extension headers included, before ``tarfile`` reads them:
 ``_tarread.py``). The package is written under a temporary
 name (``.partial-*.zip``, removed on any failure) and renamed into place only when the whole
@@ -47,7 +47,7 @@ from pathlib import Path, PurePosixPath
 from . import _zip
 from ._assembly import Assembler, deflate
 from ._decompress import CorruptStream, DecompressedStream
-from ._tarread import ArchiveLimits, TarReader
+from ._tarread import ArchiveLimits, TarReader, shown
 from ._types import JSONDict, Progress, Readable, no_progress
 from .errors import ArchiveError
 from .manifest import manifest_bytes
@@ -124,6 +124,18 @@ def _safe_name(raw: str, source: str) -> str:
     return str(path)
 
 
+def _entry_name(model_name: str, name: str, is_dir: bool, source: str) -> str:
+    """The member's path in the package; refused when over the ZIP format's 16-bit name size."""
+    entry = f"{model_name}/{name}" + ("/" if is_dir else "")
+    size = len(entry.encode("utf-8"))
+    if size > _zip.MAX_NAME_BYTES:
+        raise ArchiveError(
+            f"{source}: member {shown(name)} would be a {size}-byte path in the package, over "
+            f"the {_zip.MAX_NAME_BYTES}-byte limit of a ZIP entry name"
+        )
+    return entry
+
+
 def _check_type(member: tarfile.TarInfo, source: str) -> None:
     if member.issym() or member.islnk():
         raise ArchiveError(f"{source}: member {member.name!r} is a link; links are not allowed")
@@ -195,7 +207,7 @@ def _read_members(
     for member in reader:
         _check_type(member, source)
         name = _safe_name(member.name, source)
-        entry = f"{model_name}/{name}"
+        entry = _entry_name(model_name, name, member.isdir(), source)
         tree.add(name, member.isdir(), source)
         if member.isdir():
             _add_directories(asm, PurePosixPath(entry))

@@ -194,11 +194,20 @@ def _zeros() -> Member:
     return _member("zeros.bin", bytes(80 * MiB))
 
 
+def _long_name() -> Member:
+    return _member("notes/" + "n" * 70_000)
+
+
+def _long_package_path() -> Member:
+    return _member("w/" + "n" * (65_535 - len("classification/w/") + 1))
+
+
 # (what makes the hostile member, archive_limits, a fragment of the one-line reason)
 HOSTILE_TRAINED: dict[str, tuple[Callable[[], Member], dict[str, int], str]] = {
     "PAX header over the header cap": (_pax_header, {"max_total_bytes": 1_000_000},
                                        "a PAX extended header of 16777"),
     "gzip of zeros": (_zeros, {}, "raise archive_limits.max_compression_ratio"),
+    "name over 65,535 bytes": (_long_name, {}, "has a 70006-byte name, over the 65535-byte cap"),
 }  # fmt: skip
 
 
@@ -231,6 +240,9 @@ HOSTILE_COMPILED: dict[str, tuple[Callable[[], Member], dict[str, int], str]] = 
     "PAX header over the header cap": (_pax_header, {"max_total_bytes": 1_000_000},
                                        "a PAX extended header of 16777"),
     "gzip of zeros": (_zeros, {}, "raise archive_limits.max_compression_ratio"),
+    "package path over 65,535 bytes": (_long_package_path, {},
+        "would be a 65536-byte path in the package, over the 65535-byte limit of a ZIP entry name",
+    ),
 }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import io
 import json
 import tarfile
 import tracemalloc
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -279,3 +280,44 @@ def test_a_gzip_of_zeros_is_refused_by_the_compression_ratio(tmp_path: Path, rea
 def test_a_raised_compression_ratio_takes_the_same_archive(tmp_path: Path, reader: str) -> None:
     path = _zeros(tmp_path / "zeros.tar.gz", _base(reader), 80 * MiB)
     READERS[reader](path, ArchiveLimits(max_compression_ratio=2000))
+
+
+# -- names the ZIP format cannot hold --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name_bytes", "reason"),
+    [
+        (65_535 - len("classification/") + 1, "would be a 65536-byte path in the package, over "
+         "the 65535-byte limit of a ZIP entry name"),
+        (70_000, "has a 70000-byte name, over the 65535-byte cap on member names"),
+    ],
+)  # fmt: skip
+def test_a_compiled_member_too_long_for_a_zip_entry_is_refused_at_its_header(
+    tmp_path: Path, name_bytes: int, reason: str
+) -> None:
+    name = "w/" + "n" * (name_bytes - 2)
+    path = _write(tmp_path / "c.tar.gz", [_member(name)], fmt=tarfile.GNU_FORMAT)
+    with pytest.raises(ArchiveError) as info:
+        _package(path, None)
+    message = str(info.value)
+    assert message.startswith(f"{path}: member 'w/nnn")
+    assert reason in message
+    assert len(message) < 400  # the name is cut short, not echoed whole
+    assert _left(tmp_path) == []
+
+
+def test_a_compiled_member_at_the_zip_name_limit_is_packaged(tmp_path: Path) -> None:
+    name = "w/" + "n" * (65_535 - len("classification/w/"))
+    path = _write(tmp_path / "c.tar.gz", [_member(name)], fmt=tarfile.GNU_FORMAT)
+    _package(path, None)
+    (package,) = (tmp_path / "out").iterdir()
+    with zipfile.ZipFile(package) as zf:
+        assert zf.read(f"classification/{name}") == b"payload"
+
+
+def test_a_trained_member_name_over_the_limit_is_refused_at_check(tmp_path: Path) -> None:
+    members = [*_trained_members(), _member("notes/" + "n" * 65_530)]
+    path = _write(tmp_path / "t.tar.gz", members, fmt=tarfile.GNU_FORMAT)
+    with pytest.raises(ArchiveError, match="has a 65536-byte name, over the 65535-byte cap"):
+        read_manifest(str(path))
