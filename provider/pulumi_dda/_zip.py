@@ -18,6 +18,8 @@ STORED = 0
 DEFLATED = 8
 ZIP64_LIMIT = (1 << 31) - 1
 MAX_ENTRIES = 0xFFFF
+MAX_NAME_BYTES = 0xFFFF
+"""A name's length is a 16-bit field of both headers."""
 DOS_TIME_1980 = 0  # 00:00:00
 DOS_DATE_1980 = (0 << 9) | (1 << 5) | 1  # 1980-01-01
 VERSION = 20

@@ -118,12 +118,7 @@ def read_manifest(
     clients = clients or AwsClients()  # one session to look the source up and read it
     resolved = resolve_source(source, clients) if isinstance(source, str) else source
     with open_resolved(resolved, clients, progress) as stream:
-        trained = read_trained_model(
-            stream,
-            resolved.uri,
-            max_total_bytes=limits.max_total_bytes,
-            max_members=limits.max_members,
-        )
+        trained = read_trained_model(stream, resolved.uri, limits=limits)
     return build_manifest(trained, resolved.uri, relax_device_checks=relax_device_checks)
 
 

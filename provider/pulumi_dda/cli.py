@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--max-total-bytes", type=int, default=ArchiveLimits.max_total_bytes)
     build.add_argument("--max-members", type=int, default=ArchiveLimits.max_members)
     build.add_argument(
+        "--max-compression-ratio", type=int, default=ArchiveLimits.max_compression_ratio
+    )
+    build.add_argument(
         "--workers",
         type=int,
         default=None,
@@ -101,7 +104,7 @@ def _build(args: argparse.Namespace) -> int:
         friendly_name=args.friendly_name,
         target_suffix=not args.no_target_suffix,
         relax_device_checks=args.relax_device_checks,
-        limits=ArchiveLimits(args.max_total_bytes, args.max_members),
+        limits=ArchiveLimits(args.max_total_bytes, args.max_members, args.max_compression_ratio),
     )
     progress = (lambda _m: None) if args.quiet else _progress
     if args.workers is not None and args.workers < 1:

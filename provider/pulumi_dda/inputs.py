@@ -112,19 +112,26 @@ def _tags(props: JSONDict) -> dict[str, str]:
     return dict(value)
 
 
+LIMIT_KEYS = ("max_total_bytes", "max_members", "max_compression_ratio")
+
+
 def _limits(props: JSONDict) -> ArchiveLimits:
     value = props.get("archive_limits") or {}
     if not isinstance(value, Mapping):
         raise InputError(
-            "archive_limits must be a mapping with max_total_bytes and/or max_members",
+            f"archive_limits must be a mapping with some of {', '.join(LIMIT_KEYS)}",
             field="archive_limits",
         )
     defaults = ArchiveLimits()
     limits: dict[str, int] = {}
-    for key, default in (("max_total_bytes", defaults.max_total_bytes),
-                         ("max_members", defaults.max_members)):  # fmt: skip
-        number = value.get(key, default)
-        if isinstance(number, bool) or not isinstance(number, int | float) or number < 1:
+    for key in LIMIT_KEYS:
+        number = value.get(key, getattr(defaults, key))
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not math.isfinite(number)
+            or number < 1
+        ):
             raise InputError(
                 f"archive_limits.{key} must be a positive whole number, got {number!r}",
                 field="archive_limits",
@@ -134,7 +141,7 @@ def _limits(props: JSONDict) -> ArchiveLimits:
         limits[key] = int(number)
     if extra := sorted(set(value) - set(limits)):
         raise InputError(
-            f"archive_limits: unknown keys {extra} (max_total_bytes, max_members)",
+            f"archive_limits: unknown keys {extra} ({', '.join(LIMIT_KEYS)})",
             field="archive_limits",
         )
     return ArchiveLimits(**limits)
@@ -175,7 +182,8 @@ class ModelInputs:
     wait_timeout_seconds: float
     owner: str
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
-    """Caps on every archive read (``archive_limits``: ``max_total_bytes``, ``max_members``)."""
+    """Caps on every archive read (``archive_limits``: ``max_total_bytes``, ``max_members``,
+    ``max_compression_ratio``)."""
 
     @classmethod
     def parse(cls, props: JSONDict) -> ModelInputs:

@@ -1,9 +1,11 @@
 """Phase 1: the DDA manifest, built from a SageMaker trained-model ``.tar.gz``.
 
-The archive is read as a stream (``tarfile`` mode ``r|gz``): only ``config.yaml`` and
-``export_artifacts/manifest.json`` are read into memory (each capped), the ``.pt`` file is only
-named, and nothing is ever extracted. The same function therefore works on a local file and on
-an S3 ``GetObject`` body without a temporary copy.
+The archive is read as a forward-only stream (the compiled models' reader, ``_tarread.py``,
+with the same caps): only ``config.yaml`` and ``export_artifacts/manifest.json`` are read into
+memory (each capped), the ``.pt`` file is only named, and nothing is ever extracted. The same
+function therefore works on a local file and on an S3 ``GetObject`` body without a temporary
+copy. (``tarfile``'s own stream mode is not used: skipping a member copies its decompression
+buffer for every 10 KiB, 14 CPU-seconds for 256 MiB of zeros against 0.07 s here.)
 
 The manifest is checked for what the device's model loader needs (``model_graph_type``, a
 non-empty ``stages`` list with a ``type`` on every stage, ``stages[0].threshold``, positive image
@@ -27,7 +29,9 @@ from typing import Any, TypeGuard
 
 import yaml
 
-from ._types import JSONDict, Readable, as_binary_io
+from ._decompress import CorruptStream
+from ._tarread import ArchiveLimits, TarReader
+from ._types import JSONDict, Readable
 from .errors import ArchiveError, InputError
 
 CONFIG_MEMBER = "config.yaml"
@@ -60,56 +64,48 @@ def _member_name(name: str) -> str:
     return name[2:] if name.startswith("./") else name
 
 
-def _read_small(tar: tarfile.TarFile, member: tarfile.TarInfo, source: str) -> bytes:
+def _read_small(reader: TarReader, member: tarfile.TarInfo, source: str) -> bytes:
     if member.size > MAX_METADATA_BYTES:
         raise ArchiveError(
             f"{source}: member {member.name} is {member.size} bytes, over the "
             f"{MAX_METADATA_BYTES}-byte cap for metadata files"
         )
-    handle = tar.extractfile(member)
-    if handle is None:
-        raise ArchiveError(f"{source}: member {member.name} is not a regular file")
-    return handle.read()
-
-
-DEFAULT_MAX_TOTAL_BYTES = 8 * 1024**3
-DEFAULT_MAX_MEMBERS = 10_000
+    if member.sparse is not None:
+        raise ArchiveError(f"{source}: member {member.name} is a sparse file")
+    data = reader.stream.read(member.size)
+    if len(data) < member.size:
+        raise CorruptStream("archive ends inside a member")
+    return data
 
 
 def read_trained_model(
-    stream: Readable,
-    source: str,
-    *,
-    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
-    max_members: int = DEFAULT_MAX_MEMBERS,
+    stream: Readable, source: str, *, limits: ArchiveLimits | None = None
 ) -> TrainedModel:
     """Stream a trained-model ``.tar.gz`` and return the members phase 1 needs.
 
-    ``source`` names the archive in error messages. The caps are checked on each member's
-    header, before its data is decompressed, so a compressed bomb is refused at once.
+    ``source`` names the archive in error messages. The caps (:class:`ArchiveLimits`) are
+    checked on each header before ``tarfile`` reads what follows it, so a compressed bomb, a
+    huge extension header or a long name is refused at once (``_tarread.py``).
     """
     config_raw: bytes | None = None
     manifest_raw: bytes | None = None
     pt_files: list[str] = []
-    total = 0
     try:
-        with tarfile.open(fileobj=as_binary_io(stream), mode="r|*") as tar:
-            for count, member in enumerate(tar, start=1):
-                total += member.size
-                _check_caps(source, count, total, max_members, max_total_bytes)
-                name = _member_name(member.name)
-                if name == CONFIG_MEMBER and member.isfile():
-                    config_raw = _read_small(tar, member, source)
-                elif name == EXPORT_MANIFEST_MEMBER and member.isfile():
-                    manifest_raw = _read_small(tar, member, source)
-                elif (
-                    member.isfile()
-                    and name.startswith(EXPORT_DIR)
-                    and name.endswith(".pt")
-                    and "/" not in name[len(EXPORT_DIR) :]
-                ):
-                    pt_files.append(name[len(EXPORT_DIR) :])
-    except (tarfile.TarError, EOFError, OSError) as exc:
+        reader = TarReader(stream, source, limits or ArchiveLimits())
+        for member in reader:
+            name = _member_name(member.name)
+            if name == CONFIG_MEMBER and member.isfile():
+                config_raw = _read_small(reader, member, source)
+            elif name == EXPORT_MANIFEST_MEMBER and member.isfile():
+                manifest_raw = _read_small(reader, member, source)
+            elif (
+                member.isfile()
+                and name.startswith(EXPORT_DIR)
+                and name.endswith(".pt")
+                and "/" not in name[len(EXPORT_DIR) :]
+            ):
+                pt_files.append(name[len(EXPORT_DIR) :])
+    except (tarfile.TarError, CorruptStream, EOFError, OSError) as exc:
         raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
     if config_raw is None:
         raise InputError(f"{source}: member {CONFIG_MEMBER} not found in the trained model")
@@ -122,20 +118,6 @@ def read_trained_model(
         export_manifest=_parse_export_manifest(manifest_raw, source),
         pt_files=tuple(sorted(pt_files)),
     )
-
-
-def _check_caps(source: str, count: int, total: int, max_members: int, max_bytes: int) -> None:
-    if count > max_members:
-        raise ArchiveError(
-            f"{source}: more than {max_members} members (raise archive_limits.max_members, "
-            "or --max-members, if the model really is that large)"
-        )
-    if total > max_bytes:
-        raise ArchiveError(
-            f"{source}: uncompressed size over the {max_bytes}-byte cap (raise "
-            "archive_limits.max_total_bytes, or --max-total-bytes, if the model really is "
-            "that large)"
-        )
 
 
 def _parse_config(raw: bytes, source: str) -> JSONDict:

@@ -29,8 +29,10 @@ is stored deflated only if that sample shrinks below 90 %. Compiled model binari
 
 Hostile archives are rejected as soon as the offending member's header is read, before any of
 its bytes are written: absolute paths, ``..`` components, links, devices and FIFOs, sparse
-members, non-UTF-8 names, duplicate names, a name that is both a file and a directory, and
-archives over the caps of :class:`ArchiveLimits`. The package is written under a temporary
+members, non-UTF-8 names, duplicate names, a name that is both a file and a directory, a
+package path over 65,535 bytes (the ZIP format's limit), and archives over the caps of
+:class:`ArchiveLimits` (tar extension headers included, before ``tarfile`` reads them:
+``_tarread.py``). The package is written under a temporary
 name (``.partial-*.zip``, removed on any failure) and renamed into place only when the whole
 archive has been read and checked, so a failure leaves no file behind.
 """
@@ -45,6 +47,7 @@ from pathlib import Path, PurePosixPath
 from . import _zip
 from ._assembly import Assembler, deflate
 from ._decompress import CorruptStream, DecompressedStream
+from ._tarread import ArchiveLimits, TarReader, shown
 from ._types import JSONDict, Progress, Readable, no_progress
 from .errors import ArchiveError
 from .manifest import manifest_bytes
@@ -56,12 +59,20 @@ MANIFEST_NAME = "manifest.json"
 FILE_MODE, EXECUTABLE_MODE, DIRECTORY_MODE = 0o100644, 0o100755, 0o40755
 
 
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Caps on a compiled-model archive. Defaults fit real Neo outputs with a wide margin."""
-
-    max_total_bytes: int = 8 * 1024**3
-    max_members: int = 10_000
+__all__ = [
+    "COMPRESS_IF_BELOW",
+    "DIRECTORY_MODE",
+    "EXECUTABLE_MODE",
+    "FILE_MODE",
+    "MANIFEST_NAME",
+    "PACKAGE_SUFFIX",
+    "SAMPLE",
+    "ArchiveLimits",
+    "Package",
+    "build_package",
+    "package_file_name",
+    "package_s3_key",
+]
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,18 @@ def _safe_name(raw: str, source: str) -> str:
     except UnicodeEncodeError:
         raise ArchiveError(f"{source}: member {raw!r} has a name that is not UTF-8") from None
     return str(path)
+
+
+def _entry_name(model_name: str, name: str, is_dir: bool, source: str) -> str:
+    """The member's path in the package; refused when over the ZIP format's 16-bit name size."""
+    entry = f"{model_name}/{name}" + ("/" if is_dir else "")
+    size = len(entry.encode("utf-8"))
+    if size > _zip.MAX_NAME_BYTES:
+        raise ArchiveError(
+            f"{source}: member {shown(name)} would be a {size}-byte path in the package, over "
+            f"the {_zip.MAX_NAME_BYTES}-byte limit of a ZIP entry name"
+        )
+    return entry
 
 
 def _check_type(member: tarfile.TarInfo, source: str) -> None:
@@ -172,38 +195,24 @@ class _Tree:
 
 
 def _read_members(
-    stream: DecompressedStream,
+    reader: TarReader,
     asm: Assembler,
     model_name: str,
     source: str,
-    limits: ArchiveLimits,
     progress: Progress,
 ) -> None:
     """Check each member as its header arrives, before any of its bytes are written."""
-    tar = tarfile.TarFile(fileobj=stream, mode="r")  # type: ignore[arg-type]
     tree = _Tree(set(), set(), set())
-    count = total = files = 0
-    while (member := tar.next()) is not None:
-        count += 1
-        if count > limits.max_members:
-            raise ArchiveError(
-                f"{source}: more than {limits.max_members} members (raise "
-                "archive_limits.max_members, or --max-members, if the model really is that large)"
-            )
+    files = 0
+    for member in reader:
         _check_type(member, source)
         name = _safe_name(member.name, source)
+        entry = _entry_name(model_name, name, member.isdir(), source)
         tree.add(name, member.isdir(), source)
         if member.isdir():
-            _add_directories(asm, PurePosixPath(model_name, name))
+            _add_directories(asm, PurePosixPath(entry))
             continue
-        total += member.size
-        if total > limits.max_total_bytes:
-            raise ArchiveError(
-                f"{source}: uncompressed size over the {limits.max_total_bytes}-byte cap (raise "
-                "archive_limits.max_total_bytes, or --max-total-bytes, if the model really is "
-                "that large)"
-            )
-        _add_file(asm, stream, f"{model_name}/{name}", member)
+        _add_file(asm, reader.stream, entry, member)
         files += 1
         progress(f"read {name} ({member.size} bytes)")
     if not files:
@@ -231,8 +240,8 @@ def build_package(
         data = manifest_bytes(manifest)
         asm.add(_zip.Entry(MANIFEST_NAME, FILE_MODE, _zip.DEFLATED, size=len(data)), data)
         try:
-            stream = DecompressedStream(compiled)
-            _read_members(stream, asm, model_name, source, limits, progress)
+            reader = TarReader(compiled, source, limits)
+            _read_members(reader, asm, model_name, source, progress)
         except (tarfile.TarError, CorruptStream, EOFError) as exc:
             raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
         path, sha256, size = asm.finish(lambda digest: package_file_name(digest[:12]))

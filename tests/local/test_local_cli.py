@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from dda_local_helpers import NO_RETRIES, recipe
 
-from pulumi_dda.local import READY_PREFIX, AdminClient, cli_main
+from pulumi_dda.local import READY_PREFIX, AdminClient, LocalEndpoint, cli_main
 
 
 def read_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -102,3 +102,59 @@ def test_cli_reports_a_port_in_use() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         assert cli_main(["--port", str(port)]) == 1
+
+
+def _local(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pulumi_dda.local", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", ""])
+def test_a_non_loopback_host_is_refused_in_one_line_without_allow_remote(host: str) -> None:
+    """The admin API resets state and injects faults for anyone: never exposed by accident."""
+    process = _local("--host", host)
+    try:
+        _out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # it serves on that address
+        process.kill()
+        process.communicate()
+        raise
+    assert process.returncode == 2
+    assert err.count("\n") == 1
+    assert err.startswith(f"pulumi-dda local: host {host!r} is not a loopback address")
+    assert "/_dda_local/" in err
+    assert "--allow-remote" in err
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "", "192.0.2.1"])
+def test_the_python_api_refuses_a_non_loopback_host_too(host: str) -> None:
+    with pytest.raises(ValueError, match="is not a loopback address"):
+        LocalEndpoint(host=host, port=0)
+
+
+def test_allow_remote_serves_and_warns_in_one_line_what_it_exposes() -> None:
+    process = _local("--host", "0.0.0.0", "--allow-remote", "--state-delay", "0")
+    try:
+        url = read_line(process, timeout=60)[len(READY_PREFIX) :]
+        AdminClient(url).wait_ready()
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert err.count("\n") == 1
+    assert err.startswith("pulumi-dda local: warning: listening on '0.0.0.0', not a loopback")
+    assert "reset all its state, inject faults" in err
+    assert "no authentication" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_hosts_need_no_flag_and_warn_nothing(
+    host: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with LocalEndpoint(host=host, port=0) as ep:
+        AdminClient(ep.url).wait_ready()
+    assert capsys.readouterr().err == ""

@@ -6,12 +6,17 @@ arrive as floats), against the local endpoint, and must leave nothing behind.
 
 from __future__ import annotations
 
+import io
+import json
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess
+from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess, ProviderError
 
+from pulumi_dda import samples
 from pulumi_dda.inputs import MAX_USER_TAGS
 
 ABSENT = f"s3://{MODELS_BUCKET}/absent.tar.gz"
@@ -84,6 +89,8 @@ BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
     ({"archive_limits": {"max_members": 0}}, "archive_limits", "positive whole number"),
     ({"archive_limits": {"max_members": 2.5}}, "archive_limits", "whole number"),
     ({"archive_limits": {"max_files": 3}}, "archive_limits", "unknown keys"),
+    ({"archive_limits": {"max_compression_ratio": 0}}, "archive_limits", "positive whole number"),
+    ({"archive_limits": {"max_members": float("inf")}}, "archive_limits", "positive whole number"),
     ({"archive_limits": {"max_members": 2}}, "trained_model_uri", "more than 2 members"),
     ({"archive_limits": {"max_total_bytes": 100}}, "trained_model_uri", "over the 100-byte cap"),
 ]
@@ -143,3 +150,121 @@ def test_a_missing_local_server_fails_at_check_saying_how_to_publish_it(
             "local --seed-local-server)",
         )
     ]
+
+
+# Hostile archives: built here, uploaded to the local S3, refused in one line leaving nothing.
+MiB = 1024 * 1024
+Member = tuple[tarfile.TarInfo, bytes]
+
+
+def _member(name: str, data: bytes = b"payload", **pax: str) -> Member:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.pax_headers = pax
+    return info, data
+
+
+def _tar_gz(members: list[Member]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _trained(extra: Member) -> bytes:
+    export = {"model_graph": samples.SAMPLE_MODEL_GRAPH, "input_shape": [1, 3, 224, 224]}
+    return _tar_gz(
+        [
+            _member("config.yaml", b"dataset: {image_width: 224, image_height: 224}\n"),
+            _member("export_artifacts/manifest.json", json.dumps(export).encode()),
+            _member("export_artifacts/model.pt", b"pytorch-weights"),
+            extra,
+        ]
+    )
+
+
+def _pax_header() -> Member:
+    """16 MiB of PAX data in a few KB: tarfile would hold it all in memory before any cap."""
+    return _member("weights.bin", comment="x" * (16 * MiB))
+
+
+def _zeros() -> Member:
+    """80 MiB of zeros in about 80 KB: a preview's CPU in proportion to the uncompressed size."""
+    return _member("zeros.bin", bytes(80 * MiB))
+
+
+def _long_name() -> Member:
+    return _member("notes/" + "n" * 70_000)
+
+
+def _long_package_path() -> Member:
+    return _member("w/" + "n" * (65_535 - len("classification/w/") + 1))
+
+
+# (what makes the hostile member, archive_limits, a fragment of the one-line reason)
+HOSTILE_TRAINED: dict[str, tuple[Callable[[], Member], dict[str, int], str]] = {
+    "PAX header over the header cap": (_pax_header, {"max_total_bytes": 1_000_000},
+                                       "a PAX extended header of 16777"),
+    "gzip of zeros": (_zeros, {}, "raise archive_limits.max_compression_ratio"),
+    "name over 65,535 bytes": (_long_name, {}, "has a 70006-byte name, over the 65535-byte cap"),
+}  # fmt: skip
+
+
+def _nothing_left(gg: Any, s3: Any) -> None:
+    assert _model_versions(gg) == []
+    assert s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_TRAINED))
+def test_a_hostile_trained_model_fails_at_check_in_one_line(
+    provider: DynamicProviderProcess, news: dict[str, Any], s3: Any, gg: Any, case: str
+) -> None:
+    extra, limits, fragment = HOSTILE_TRAINED[case]
+    s3.put_object(Bucket=MODELS_BUCKET, Key="train/hostile.tar.gz", Body=_trained(extra()))
+    uri = f"s3://{MODELS_BUCKET}/train/hostile.tar.gz"
+    _inputs, failures = provider.check(
+        {}, {**news, "trained_model_uri": uri, "archive_limits": limits}
+    )
+    assert len(failures) == 1, failures
+    prop, reason = failures[0]
+    assert prop == "trained_model_uri"
+    assert reason.startswith(f"{uri}: ")
+    assert fragment in reason
+    assert "\n" not in reason
+    assert len(reason) < 400
+    _nothing_left(gg, s3)
+
+
+HOSTILE_COMPILED: dict[str, tuple[Callable[[], Member], dict[str, int], str]] = {
+    "PAX header over the header cap": (_pax_header, {"max_total_bytes": 1_000_000},
+                                       "a PAX extended header of 16777"),
+    "gzip of zeros": (_zeros, {}, "raise archive_limits.max_compression_ratio"),
+    "package path over 65,535 bytes": (_long_package_path, {},
+        "would be a 65536-byte path in the package, over the 65535-byte limit of a ZIP entry name",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_COMPILED))
+def test_a_hostile_compiled_model_fails_at_create_in_one_line(
+    provider: DynamicProviderProcess, news: dict[str, Any], s3: Any, gg: Any, case: str
+) -> None:
+    """Compiled archives are only HEADed at check; their content is refused when packaging."""
+    extra, limits, fragment = HOSTILE_COMPILED[case]
+    s3.put_object(Bucket=MODELS_BUCKET, Key="neo/hostile.tar.gz", Body=_tar_gz([extra()]))
+    uri = f"s3://{MODELS_BUCKET}/neo/hostile.tar.gz"
+    compiled = {**news["compiled_models"], "x86_64-cpu": uri}
+    inputs, failures = provider.check(
+        {}, {**news, "compiled_models": compiled, "archive_limits": limits}
+    )
+    assert failures == []
+    with pytest.raises(ProviderError) as info:
+        provider.create(inputs)
+    message = str(info.value)
+    assert message.startswith(f"target x86_64-cpu: packaging: {uri}: ")
+    assert fragment in message
+    assert "\n" not in message
+    assert "Traceback" not in message
+    assert len(message) < 400
+    _nothing_left(gg, s3)

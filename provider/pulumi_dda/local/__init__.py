@@ -63,7 +63,7 @@ after ``2 * state_delay``, not at that exact moment.
 from .cli import READY_PREFIX, cli_main
 from .client import AdminClient, AdminError
 from .control import Fault, RequestRecord
-from .endpoint import LocalEndpoint
+from .endpoint import LocalEndpoint, RemoteBindError
 from .server import ADMIN_PREFIX, LocalAWSApp
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "Fault",
     "LocalAWSApp",
     "LocalEndpoint",
+    "RemoteBindError",
     "RequestRecord",
     "cli_main",
 ]

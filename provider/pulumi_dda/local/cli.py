@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .endpoint import LocalEndpoint
+from .endpoint import LocalEndpoint, RemoteBindError
 from .local_server import seed_local_servers
 
 READY_PREFIX = "pulumi-dda local endpoint ready at "
@@ -24,7 +24,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="pulumi-dda local",
         description="Serve Greengrass v2 (local emulation) and S3/IoT/IAM/STS (moto) on one port.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); a non-loopback one needs --allow-remote",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="accept a non-loopback --host: the endpoint and its admin API (reset, fault "
+        "injection, request log) have no authentication, so anyone who reaches the port can use "
+        "them",
+    )
     parser.add_argument("--port", type=int, default=4566, help="port; 0 picks a free one")
     parser.add_argument("--region", default="us-east-1", help="region of unsigned requests")
     parser.add_argument(
@@ -60,21 +71,26 @@ def _parser() -> argparse.ArgumentParser:
 def cli_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pulumi-dda local``; returns the process exit status."""
     args = _parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        endpoint = LocalEndpoint(
+            args.host,
+            args.port,
+            args.region,
+            args.state_delay,
+            quiet=not args.verbose,
+            allow_recreate_deleted_versions=args.allow_recreate_deleted_versions,
+            connection_bandwidth=args.connection_bandwidth,
+            allow_remote=args.allow_remote,
+        )
+    except RemoteBindError as err:
+        print(f"pulumi-dda local: {err}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    endpoint = LocalEndpoint(
-        args.host,
-        args.port,
-        args.region,
-        args.state_delay,
-        quiet=not args.verbose,
-        allow_recreate_deleted_versions=args.allow_recreate_deleted_versions,
-        connection_bandwidth=args.connection_bandwidth,
-    )
     try:
         endpoint.start()
         if args.seed_local_server:

@@ -3,11 +3,18 @@
 A threaded werkzeug server (the one ``moto_server`` uses, with moto's request handler so
 S3 metadata headers keep their spelling) serving :class:`~.server.LocalAWSApp`. Tests use
 it as a context manager; the control methods act on the app directly, no HTTP involved.
+
+The endpoint has no authentication at all, its admin API included, so it binds a loopback
+address only, unless ``allow_remote`` (``pulumi-dda local --allow-remote``) says otherwise;
+then it warns, on stderr, what anyone who reaches the port can do (:func:`check_bind`, the
+one place that decides, for the CLI and the Python API alike).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import sys
 import threading
 from types import TracebackType
 from typing import Any
@@ -19,6 +26,43 @@ from .greengrass import BackendSettings
 from .server import LocalAWSApp
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+EXPOSED = (
+    "anyone who can reach it can reset all its state, inject faults and read the request log "
+    "(the admin API under /_dda_local/) and use its S3, Greengrass, IoT, IAM and STS with any "
+    "credentials: there is no authentication"
+)
+
+
+class RemoteBindError(ValueError):
+    """A non-loopback address to bind, without ``allow_remote``."""
+
+
+def is_loopback(host: str) -> bool:
+    """Every address ``host`` names is a loopback address (``127.0.0.0/8``, ``::1``)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)} if host else set()
+    except OSError:
+        return False
+    return bool(found) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found)
+
+
+def check_bind(host: str, allow_remote: bool) -> str:
+    """'' for a loopback ``host``; else the warning to show if ``allow_remote``, else
+    :class:`RemoteBindError`."""
+    if is_loopback(host):
+        return ""
+    if not allow_remote:
+        raise RemoteBindError(
+            f"host {host!r} is not a loopback address, and on it {EXPOSED}; bind 127.0.0.1, "
+            "or pass --allow-remote (LocalEndpoint(allow_remote=True)) to listen there anyway"
+        )
+    return f"listening on {host!r}, not a loopback address: {EXPOSED}"
 
 
 def _request_handler(quiet: bool) -> Any:
@@ -39,7 +83,8 @@ class LocalEndpoint:
 
     moto's state is global to the process: two endpoints in one process share S3, IoT and
     the rest, but each has its own Greengrass v2 state, faults and request log. Settings
-    given here are the ones :meth:`reset` returns to (see ``BackendSettings``).
+    given here are the ones :meth:`reset` returns to (see ``BackendSettings``). A host that is
+    not a loopback address raises :class:`RemoteBindError` unless ``allow_remote``.
     """
 
     def __init__(
@@ -52,7 +97,9 @@ class LocalEndpoint:
         quiet: bool = True,
         allow_recreate_deleted_versions: bool = True,
         connection_bandwidth: float = 0.0,
+        allow_remote: bool = False,
     ) -> None:
+        self.warning = check_bind(host, allow_remote)
         self.host = host
         self.region = region
         settings = BackendSettings(
@@ -82,6 +129,8 @@ class LocalEndpoint:
         """Bind (port 0 picks a free one) and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
+        if self.warning:
+            print(f"pulumi-dda local: warning: {self.warning}", file=sys.stderr, flush=True)
         # Bind here: werkzeug reports a busy port with sys.exit(1), no use to a library.
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as listener:

@@ -197,7 +197,9 @@ MODEL = ResourceType(
         Prop("wait_timeout_seconds", NUMBER, "How long to wait for each version to become "
              "`DEPLOYABLE`. 0 or omitted: 900 seconds.", default=0),
         Prop("archive_limits", MapOf(INTEGER), "Caps on every archive read: `max_total_bytes` "
-             "(uncompressed, default 8 GiB) and `max_members` (default 10000).", default={}),
+             "(uncompressed, extension headers included, default 8 GiB), `max_members` (default "
+             "10000) and `max_compression_ratio` (decompressed per compressed byte past 64 MiB, "
+             "default 100).", default={}),
     ),
     outputs=(
         Prop("versions", MapOf(Ref(COMPONENT_VERSION)), "Target to its component name and "
