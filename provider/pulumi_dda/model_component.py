@@ -86,7 +86,7 @@ from .recipe import (
     validate_component_version,
     version_for_major,
 )
-from .sources import ResolvedSource, parse_s3_uri, recorded_source, resolve_source
+from .sources import ResolvedSource, content_identity, parse_s3_uri, recorded_source, resolve_source
 
 USER_INPUTS = (
     "component_name",
@@ -194,9 +194,9 @@ class DdaModelComponentProvider(AwsResourceProvider):
         }
         identities = {key: source.identity for key, source in sources.items()}
         inputs["source_identities"] = identities
-        old_ids = olds.get("source_identities") or {}
+        old_ids = _contents(olds.get("source_identities"))
         if (
-            old_ids.get(TRAINED_KEY) == identities[TRAINED_KEY]
+            old_ids.get(TRAINED_KEY) == content_identity(identities[TRAINED_KEY])
             and olds.get("manifest")
             and olds.get("relax_device_checks") == inputs.get("relax_device_checks")
         ):
@@ -205,9 +205,10 @@ class DdaModelComponentProvider(AwsResourceProvider):
             manifest = _read_manifest(model, sources[TRAINED_KEY], clients)
             inputs["manifest"], inputs["model_name"] = manifest.manifest, manifest.model_name
         inputs["fingerprints"] = {
-            target: _fingerprint(model, naming, inputs["manifest"], identities)
+            target: _fingerprint(model, naming, inputs["manifest"], _contents(identities))
             for target, naming in names.items()
         }
+        _keep_legacy_fingerprints(olds, inputs, model, names)
         inputs["versions"] = _resolve_versions(olds, inputs, model, names, clients)
         inputs["plan"] = _plan(olds, inputs)
         # The instance this one replaces (see ownership); unchanged when nothing replaces it.
@@ -219,7 +220,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     @hook()
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
-        old_inputs = _inputs_of(olds)
+        old_inputs, news = _compared(_inputs_of(olds)), _compared(news)
         changed = [
             k for k in INPUT_KEYS if k not in NOT_COMPARED and old_inputs.get(k) != news.get(k)
         ]
@@ -676,8 +677,8 @@ def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
     old *outputs* against its new inputs, and both hold the same line."""
     old_versions = olds.get("versions") or {}
     old_plan = olds.get("plan") or {}
-    old_ids = olds.get("source_identities") or {}
-    ids = inputs["source_identities"]
+    old_ids = _contents(olds.get("source_identities"))
+    ids = _contents(inputs["source_identities"])
     manifest = _manifest_changes(olds.get("manifest"), inputs["manifest"]) if olds else []
     others = [f"{k} changed" for k in CONTENT_INPUTS[1:] if olds and olds.get(k) != inputs.get(k)]
     plan = {}
@@ -793,12 +794,40 @@ def _content_changes(
 ) -> list[str]:
     """The inputs whose change alters the package or recipe, for the bump message."""
     changed = [f"{k} changed" for k in CONTENT_INPUTS if olds.get(k) != inputs.get(k)]
-    old_ids = olds.get("source_identities") or {}
+    old_ids, ids = _contents(olds.get("source_identities")), _contents(inputs["source_identities"])
     for target in names:
         key = f"compiled_models.{target}"
-        if old_ids.get(key) != inputs["source_identities"][key]:
+        if old_ids.get(key) != ids[key]:
             changed.append(f"{key} changed")
     return changed or ["fingerprints changed"]
+
+
+def _contents(identities: Any) -> dict[str, str]:
+    """Source identities as the content they name (:func:`.sources.content_identity`)."""
+    return {k: content_identity(str(v)) for k, v in (identities or {}).items()}
+
+
+def _compared(props: JSONDict) -> JSONDict:
+    """``props`` as diff compares them: sources by content, so re-uploading identical bytes to
+    a versioned bucket (a new version id) changes nothing."""
+    if isinstance(props.get("source_identities"), dict):
+        props = {**props, "source_identities": _contents(props["source_identities"])}
+    return props
+
+
+def _keep_legacy_fingerprints(
+    olds: JSONDict, inputs: JSONDict, model: ModelInputs, names: dict[str, ComponentNaming]
+) -> None:
+    """A state written before fingerprints named content (they held the S3 version id too)
+    keeps such a fingerprint while its sources are the same objects, so upgrading republishes
+    nothing; the next change of content gives the target a content fingerprint."""
+    old_fingerprints = olds.get("fingerprints") or {}
+    for target, naming in names.items():
+        old = old_fingerprints.get(target)
+        if old and old != inputs["fingerprints"][target]:
+            legacy = _fingerprint(model, naming, inputs["manifest"], inputs["source_identities"])
+            if legacy == old:
+                inputs["fingerprints"][target] = old
 
 
 def _fingerprint(

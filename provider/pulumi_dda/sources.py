@@ -241,6 +241,18 @@ def recorded_source(uri: str, identity: str) -> ResolvedSource:
     return resolved
 
 
+def content_identity(identity: str) -> str:
+    """The part of an identity that names the bytes: ``etag:<etag>`` or ``sha256:<hex>``.
+
+    Without the version id, which S3 gives every upload to a versioned bucket, even of
+    identical bytes. So a component's identity follows its content (see
+    ``ownership.fingerprint``), while reads stay pinned to the version looked up. The same
+    bytes uploaded the same way (one part, or the same part size) have the same ETag; bytes
+    uploaded with another part size have another and publish a new version, never a wrong one.
+    """
+    return identity.partition(";")[0]
+
+
 def source_identity(uri: str, clients: AwsClients | None = None) -> str:
     """A string that changes whenever the archive's content changes.
 

@@ -552,3 +552,20 @@ def test_an_artifact_delete_that_fails_after_deleting_puts_the_object_back(
         before["Metadata"],
     )
     assert not [k for k in _artifact_keys(s3) if k.endswith(".deleting")]
+
+
+def test_every_failed_target_has_its_own_line(
+    provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    inputs, _ = provider.check({}, news)
+    ep.inject_fault("CreateComponentVersion", "AccessDeniedException", count=2, status=403)
+    with pytest.raises(ProviderError) as info:
+        provider.create(inputs)
+    lines = str(info.value).strip().splitlines()
+    assert "Traceback" not in str(info.value)
+    for target in ("jetson-xavier", "x86_64-cpu"):
+        assert [
+            line for line in lines if line.startswith(f"target {target}: creating the component")
+        ], lines
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []
