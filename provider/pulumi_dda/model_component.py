@@ -116,10 +116,12 @@ CHECK_FILLED = (
 )
 INPUT_KEYS = USER_INPUTS + CHECK_FILLED
 REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
-NOT_COMPARED = ("component_version", "predecessor", "plan")
-"""Pinning the resolved version or omitting it again changes nothing: ``versions`` decides.
-``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping;
-``plan`` only describes the change ``versions`` makes."""
+NOT_COMPARED = ("predecessor", "plan")
+"""``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping;
+``plan`` only describes the change ``versions`` makes. ``component_version`` is compared but
+never replaces: pinning the resolved version, or omitting it again, is an update that only
+writes state (``versions`` decides what is published), so the state always holds the
+program's inputs and a later change shows no stale pin."""
 STATE_ONLY = (
     "owner",
     "source_identities",

@@ -27,20 +27,37 @@ def _latest(gg: Any) -> dict[str, dict[str, Any]]:
     return {d["targetArn"]: gg.get_deployment(deploymentId=d["deploymentId"]) for d in listed}
 
 
-def test_pin_and_unpin_the_resolved_version_change_nothing(
-    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any]
+def test_pin_and_unpin_the_resolved_version_only_update_state(
+    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any], gg: Any
 ) -> None:
     omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
     stack = new_stack("dev", {"model": omitted, "artifactBucket": ARTIFACTS})
     up = stack.up()
     resolved = {c["component_version"] for c in up.outputs["components"].value["model"].values()}
     assert resolved == {"1.0.0"}
-    set_config(stack, "model", {**omitted, "componentVersion": "1.0.0"})
-    stack.preview(expect_no_changes=True)
-    assert stack.up(expect_no_changes=True).summary.resource_changes == {"same": 2}
-    set_config(stack, "model", omitted)
-    stack.preview(expect_no_changes=True)
+    published = _published(gg)
+    for model in ({**omitted, "componentVersion": "1.0.0"}, omitted):
+        set_config(stack, "model", model)
+        assert stack.up().summary.resource_changes == {"update": 1, "same": 1}
+        stack.preview(expect_no_changes=True)
+        assert _published(gg) == published
+    # After the unpin the state is the program: an unrelated change shows only itself.
+    set_config(stack, "tags", {"team": "vision"})
+    text = stack.preview(diff=True).stdout
+    inputs = text.partition("--outputs:--")[0]
+    changed = [
+        " ".join(line.split()) for line in inputs.splitlines() if line.lstrip()[:2] in ("~ ", "- ")
+    ]
+    assert [line for line in changed if "pulumi-python" not in line] == ["~ tags : {"], text
     stack.destroy()
+
+
+def _published(gg: Any) -> list[str]:
+    return sorted(
+        f"{c['componentName']}@{v['componentVersion']}"
+        for c in gg.list_components(scope="PRIVATE")["components"]
+        for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
+    )
 
 
 def test_one_target_change_moves_only_that_targets_deployment(

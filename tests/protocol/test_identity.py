@@ -52,7 +52,7 @@ def _rewrite_x86(upload: Callable[[str, Path], str], tmp_path: Path, seed: int =
     upload("neo/x86/model.tar.gz", path)
 
 
-def test_pinning_the_resolved_version_and_unpinning_change_nothing(
+def test_pinning_the_resolved_version_and_unpinning_only_update_state(
     provider: Provider, news: dict[str, Any]
 ) -> None:
     id_, inputs, outs = _up(provider, _omitted(news))
@@ -60,10 +60,20 @@ def test_pinning_the_resolved_version_and_unpinning_change_nothing(
     pinned, failures = provider.check(inputs, {**news, "component_version": "1.0.0"})
     assert failures == []
     assert pinned["versions"] == inputs["versions"]
-    assert provider.diff(id_, outs, pinned).changes == provider_pb2.DiffResponse.DIFF_NONE
+    diff = provider.diff(id_, outs, pinned)
+    assert (diff.changes, list(diff.replaces)) == (provider_pb2.DiffResponse.DIFF_SOME, [])
+    pinned_outs = provider.update(id_, outs, pinned)
+    assert pinned_outs["component_version"] == "1.0.0"
+    assert pinned_outs["components"] == outs["components"]
     unpinned, failures = provider.check(pinned, _omitted(news))
     assert failures == []
-    assert provider.diff(id_, outs, unpinned).changes == provider_pb2.DiffResponse.DIFF_NONE
+    diff = provider.diff(id_, pinned_outs, unpinned)
+    assert (diff.changes, list(diff.replaces)) == (provider_pb2.DiffResponse.DIFF_SOME, [])
+    # The state holds the program again: unpinned, nothing else to change.
+    unpinned_outs = provider.update(id_, pinned_outs, unpinned)
+    assert unpinned_outs["component_version"] == ""
+    again, _ = provider.check(unpinned, _omitted(news))
+    assert provider.diff(id_, unpinned_outs, again).changes == provider_pb2.DiffResponse.DIFF_NONE
 
 
 def test_one_target_change_publishes_that_target_only_and_keeps_the_other(

@@ -42,6 +42,8 @@ from .greengrass.peers import MotoPeers, Peers
 
 ADMIN_PREFIX = "/_dda_local/"
 GREENGRASS_SERVICE = "greengrassv2"
+SERVICES = (GREENGRASS_SERVICE, "s3", "iot", "iam", "sts")
+"""The signing names of the services this endpoint serves (fault injection names them)."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/\d+")
 
 StartResponse = Callable[..., Any]
@@ -213,7 +215,10 @@ class LocalAWSApp:
         delay: float = 0.0,
     ) -> None:
         """Make the next ``count`` calls of ``operation`` fail with error code ``error`` (after
-        ``delay`` seconds; an empty ``error`` only delays them)."""
+        ``delay`` seconds; an empty ``error`` only delays them). ``service`` is the signing
+        name of one this endpoint serves: a fault that could never match is refused."""
+        if service is not None and service not in SERVICES:
+            raise ValueError(f"service {service!r} is not one of {', '.join(SERVICES)}")
         self.fault_injector.add(Fault(operation, error, count, message, status, service, delay))
 
     def faults(self) -> list[Fault]:
