@@ -13,7 +13,9 @@ stack's file, pinned to exactly what the source stack published:
 It refuses when what would be copied is not what the source stack last deployed: its last
 update failed (or something failed after it), its file's model block changed since that update,
 or a source archive changed since (its identity now differs from the ``source_identities`` the
-source stack recorded in its state). The Pulumi CLI answers for the stack (``pulumi stack
+source stack recorded in its state). It also refuses an S3 source in a bucket without
+versioning: there is no object version to pin, so promotion needs versioned source buckets.
+The Pulumi CLI answers for the stack (``pulumi stack
 history --json``, ``pulumi stack export``), run in the project directory with the caller's
 backend settings; the stack files are edited by :mod:`.stack_file`.
 """
@@ -189,8 +191,9 @@ def pin_uri(uri: str, identity: str) -> str:
     if not version_id or version_id == "null":
         bucket = parse_s3_source(uri).bucket
         raise PromotionRefused(
-            f"{uri} has no object version to pin (is versioning enabled on bucket {bucket}?): "
-            "a promotion names the exact object the source stack tested"
+            f"promotion needs versioned source buckets: enable versioning on bucket {bucket} "
+            f"({uri} has no object version to pin), write the source again and run `pulumi up` "
+            "on the source stack: a promotion names the exact object version it tested"
         )
     return f"{uri}?versionId={quote(version_id, safe='')}"
 

@@ -26,12 +26,14 @@ def add_parser(sub: Any, compiled_pair: Any) -> None:
         description="Build each target's package, upload it, create its Greengrass component "
         "version and wait until it is DEPLOYABLE; print the summary as JSON. On a failure "
         "everything this run created is removed again.",
-        epilog="example: pulumi-dda publish --trained s3://ml/train/model.tar.gz "
-        "--compiled x86_64-cpu=s3://ml/neo/x86/model.tar.gz --component-name model-defects "
+        epilog="example: pulumi-dda publish --trained s3://ml-models/train/model.tar.gz "
+        "--compiled x86_64-cpu=s3://ml-models/neo/x86/model.tar.gz --component-name model-defects "
         "--bucket edge-artifacts --region eu-west-1",
     )
     publish.add_argument(
-        "--trained", required=True, help="trained model .tar.gz (e.g. s3://ml/train/model.tar.gz)"
+        "--trained",
+        required=True,
+        help="trained model .tar.gz (e.g. s3://ml-models/train/model.tar.gz)",
     )
     publish.add_argument(
         "--compiled",
@@ -39,7 +41,7 @@ def add_parser(sub: Any, compiled_pair: Any) -> None:
         action="append",
         type=compiled_pair,
         metavar="TARGET=SOURCE",
-        help="compiled model per target, repeatable (e.g. jetson-xavier=s3://ml/neo/jx.tar.gz)",
+        help="compiled model per target, repeatable (e.g. jetson-xavier=s3://ml-models/neo/jx.tar.gz)",
     )
     publish.add_argument("--component-name", required=True, help="e.g. model-defects")
     publish.add_argument(

@@ -10,13 +10,17 @@ import copy
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from pulumi_dda.aws import AwsClients, AwsSettings
 from pulumi_dda.errors import DdaError, NotFoundError
+from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.promote import (
     MODEL_CONFIG,
     PromotionRefused,
@@ -26,7 +30,7 @@ from pulumi_dda.promote import (
     project_dir_of,
     promote,
 )
-from pulumi_dda.sources import parse_s3_source
+from pulumi_dda.sources import parse_s3_source, source_identity
 from pulumi_dda.stack_file import StackFile
 
 MODEL: dict[str, Any] = {
@@ -240,8 +244,65 @@ def test_state_without_the_model_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("identity", ["etag:x", "etag:x;version:null"])
 def test_unversioned_source_cannot_be_pinned(identity: str) -> None:
-    with pytest.raises(PromotionRefused, match="is versioning enabled on bucket ml"):
+    with pytest.raises(PromotionRefused) as refused:
         pin_uri("s3://ml/x86.tar.gz", identity)
+    message = str(refused.value)
+    assert message.startswith(
+        "promotion needs versioned source buckets: enable versioning on bucket ml "
+        "(s3://ml/x86.tar.gz has no object version to pin)"
+    )
+    assert "\n" not in message
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[LocalEndpoint]:
+    with LocalEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture
+def clients(endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsClients:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return AwsClients(AwsSettings(region="us-east-1"))
+
+
+def test_promoting_sources_in_an_unversioned_bucket_says_versioning_is_needed(
+    tmp_path: Path, endpoint: LocalEndpoint, clients: AwsClients
+) -> None:
+    """Dev deployed from a bucket without versioning (S3 of the local endpoint, identities as
+    the provider computes them): the promotion is refused naming the bucket to version, and
+    prod's file is left as it was."""
+    s3 = endpoint.client("s3")
+    bucket = f"ml-unversioned-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    model = {
+        "componentName": "model-a",
+        "trainedModelUri": f"s3://{bucket}/train.tar.gz",
+        "compiledModels": {"x86_64-cpu": f"s3://{bucket}/x86.tar.gz"},
+    }
+    for key in ("train.tar.gz", "x86.tar.gz"):
+        s3.put_object(Bucket=bucket, Key=key, Body=f"{key} bytes".encode())
+    recorded = {
+        "trained_model_uri": source_identity(model["trainedModelUri"], clients),
+        "compiled_models.x86_64-cpu": source_identity(
+            model["compiledModels"]["x86_64-cpu"], clients
+        ),
+    }
+    dev, prod = _files(tmp_path, model)
+    state = FakeState([_update(model=model)], _export({"x86_64-cpu": "1.0.0"}, recorded))
+    before = prod.text()
+    with pytest.raises(PromotionRefused) as refused:
+        promote(dev, prod, "dev", state, lambda uri: source_identity(uri, clients))
+    assert str(refused.value).startswith(
+        f"promotion needs versioned source buckets: enable versioning on bucket {bucket} ("
+    )
+    assert prod.text() == before
 
 
 def test_project_dir_is_found_above_the_stacks_dir(tmp_path: Path) -> None:

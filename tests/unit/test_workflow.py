@@ -91,23 +91,53 @@ def _deployed_stacks() -> set[str]:
     return names - {"local"}
 
 
-def test_pull_requests_preview_every_stack_with_a_comment(workflow: dict[str, Any]) -> None:
+PROD_PASSPHRASE = "PROD_PULUMI_CONFIG_PASSPHRASE"
+# The environments that hold prod's passphrase: each restricted to main (docs/operations.md).
+PROD_ENVIRONMENTS = {"prod", "prod-preview"}
+
+
+def _may_run_on_pull_request(job: dict[str, Any]) -> bool:
+    """A job runs a pull request's code unless its condition limits it to pushes."""
+    condition = job.get("if", "")
+    return "github.event_name == 'push'" not in condition or _runs_on(job, "pull_request")
+
+
+def _secrets(node: Any) -> set[str]:
+    """Every secret a part of the workflow reads, ``secrets.NAME`` or ``secrets['NAME']``."""
+    text = yaml.safe_dump(node)
+    return set(re.findall(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)", text)) | set(
+        re.findall(r"secrets\[\s*'([^']+)'\s*\]", text)
+    )
+
+
+def _stack_of(job: dict[str, Any]) -> str:
+    return str(_pulumi_step(job)["stack-name"])
+
+
+def test_pull_requests_preview_dev_with_a_comment(workflow: dict[str, Any]) -> None:
     previews = [j for j in workflow["jobs"].values() if _runs_on(j, "pull_request")]
     assert len(previews) == 1
     (job,) = previews
-    stacks = [entry["stack"] for entry in job["strategy"]["matrix"]["include"]]
-    assert sorted(stacks) == sorted(_deployed_stacks())
-    assert job["strategy"]["fail-fast"] is False  # one stack's failure hides no other preview
     assert job["permissions"] == {
         "contents": "read",
         "id-token": "write",
         "pull-requests": "write",
     }
-    assert "environment" not in job  # no approval, and no deployment record, for a preview
+    assert "environment" not in job  # OIDC subject `pull_request`: only the preview role trusts it
     pulumi = _pulumi_step(job)
     assert pulumi["command"] == "preview"
-    assert pulumi["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["stack-name"] == "dev"
     assert pulumi["comment-on-pr"] is True
+
+
+def test_every_deployed_stack_is_previewed_before_its_update(workflow: dict[str, Any]) -> None:
+    jobs = workflow["jobs"]
+    previewed = {_stack_of(j) for j in jobs.values() if _pulumi_step(j)["command"] == "preview"}
+    assert previewed == _deployed_stacks()
+    # Prod's preview (on main, its passphrase in a main-only environment) gates prod's update.
+    assert "preview-prod" in jobs["up-prod"]["needs"]
+    assert _stack_of(jobs["preview-prod"]) == "prod"
+    assert _pulumi_step(jobs["preview-prod"])["comment-on-summary"] is True
 
 
 def test_merge_to_main_updates_dev_then_prod(workflow: dict[str, Any]) -> None:
@@ -119,20 +149,88 @@ def test_merge_to_main_updates_dev_then_prod(workflow: dict[str, Any]) -> None:
         assert _runs_on(job, "push")
         assert not _runs_on(job, "pull_request")
         assert job["environment"] == stack
-        assert _pulumi_step(job)["stack-name"] == stack
+        assert _stack_of(job) == stack
         assert job["concurrency"] == {"group": f"pulumi-up-{stack}", "cancel-in-progress": False}
     assert "needs" not in ups["up-dev"]
-    assert ups["up-prod"]["needs"] in ("up-dev", ["up-dev"])
+    assert "up-dev" in ups["up-prod"]["needs"]
+
+
+def test_first_run_creates_dev_and_only_an_operator_creates_prod(
+    workflow: dict[str, Any],
+) -> None:
+    """pulumi/actions without ``upsert`` only selects a stack: the first run on a new backend
+    would fail with "no stack named 'dev' found". Dev is created by the workflow; prod, whose
+    creation sets its passphrase, is created once by an operator as docs/operations.md says."""
+    for name, job in workflow["jobs"].items():
+        pulumi = _pulumi_step(job)
+        if pulumi["stack-name"] == "dev":
+            assert pulumi.get("upsert") is True, f"{name}: dev is not created on first use"
+            # A stack file without its encryptionsalt reuses the salt in dev's state.
+            assert job["env"]["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] == "true", name
+        else:
+            assert pulumi["stack-name"] == "prod", name
+            assert not pulumi.get("upsert"), f"{name}: CI must not create prod"
+    operations = (REPO / "docs" / "operations.md").read_text()
+    assert re.search(r"pulumi stack init prod --secrets-provider passphrase", operations)
+
+
+def test_a_failed_preview_comments_on_the_pull_request(workflow: dict[str, Any]) -> None:
+    """pulumi/actions comments only after its command succeeded (its main.ts at the pinned
+    commit): a refused preview needs a step of its own, run on failure, to reach the PR."""
+    for name, job in workflow["jobs"].items():
+        if not _runs_on(job, "pull_request"):
+            continue
+        assert job["permissions"]["pull-requests"] == "write", name
+        steps = job["steps"]
+        index = next(
+            i for i, s in enumerate(steps) if s.get("uses", "").startswith(f"{PULUMI_ACTION}@")
+        )
+        assert steps[index]["with"]["github-token"] == "${{ github.token }}", name
+        after = steps[index + 1 :]
+        failed = [s for s in after if "failure()" in str(s.get("if", ""))]
+        assert failed, f"{name}: nothing comments on the pull request when the preview fails"
+        (step,) = failed
+        assert step["run"].startswith('gh pr comment "$PR_NUMBER"')
+        assert step["env"]["GH_TOKEN"] == "${{ github.token }}"
+        assert step["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
+        assert "actions/runs/${{ github.run_id }}" in step["env"]["RUN_URL"]
+
+
+def test_no_job_a_pull_request_triggers_can_read_prods_passphrase(
+    workflow: dict[str, Any],
+) -> None:
+    """Each stack has its own passphrase secret; prod's is read only by jobs that run on pushes
+    to main, in a main-only environment. A job that runs a pull request's code reads none of
+    prod's secrets and previews no prod stack."""
+    assert not _secrets(workflow.get("env", {})), "workflow-level env is every job's env"
+    for name, job in workflow["jobs"].items():
+        stack = _stack_of(job)
+        assert job["env"]["PULUMI_CONFIG_PASSPHRASE"] == (
+            f"${{{{ secrets.{stack.upper()}_PULUMI_CONFIG_PASSPHRASE }}}}"
+        ), name
+        read = _secrets(job)
+        assert "PULUMI_CONFIG_PASSPHRASE" not in read, f"{name}: one passphrase for every stack"
+        if _may_run_on_pull_request(job):
+            assert stack != "prod", f"{name}: pull request code runs prod's preview"
+            assert not any(s.startswith("PROD_") for s in read), f"{name} reads {sorted(read)}"
+        if PROD_PASSPHRASE in read:
+            assert _runs_on(job, "push"), name
+            assert not _may_run_on_pull_request(job), name
+            assert job["environment"] in PROD_ENVIRONMENTS, name
 
 
 def test_each_job_reaches_aws_through_oidc_with_its_own_role(workflow: dict[str, Any]) -> None:
     for name, job in workflow["jobs"].items():
         assert job["permissions"]["id-token"] == "write", name
         (aws,) = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/")]
+        # A pull request's job has no environment: its role is the repository's preview role.
         expected = (
-            "${{ vars[matrix.preview_role] }}" if name == "preview" else "${{ vars.AWS_ROLE_ARN }}"
+            "${{ vars.DEV_PREVIEW_ROLE_ARN }}"
+            if name == "preview-dev"
+            else "${{ vars.AWS_ROLE_ARN }}"
         )
         assert aws["with"]["role-to-assume"] == expected
+        assert ("environment" in job) == (name != "preview-dev"), name
         checkout = next(
             s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")
         )
