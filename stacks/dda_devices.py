@@ -46,6 +46,29 @@ HOOK_PAYLOAD_VERSION = "2020-04-01"
 THINGS_REGISTRATION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
 
 
+# Where AWS publishes what a device downloads ("Install AWS IoT Greengrass Core software with
+# manual resource provisioning", "Install ... with AWS IoT fleet provisioning").
+NUCLEUS_RELEASES = "https://d2s8p88vqu9w66.cloudfront.net/releases"
+ROOT_CA_URL = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
+FLEET_PLUGIN_DIR = f"{NUCLEUS_RELEASES}/aws-greengrass-FleetProvisioningByClaim"
+FLEET_PLUGIN_URL = f"{FLEET_PLUGIN_DIR}/fleetprovisioningbyclaim-latest.jar"
+
+
+def device_setup(nucleus_version: str) -> dict[str, str]:
+    """The downloads of a fresh host: the installer of the declared nucleus version, Amazon
+    Root CA 1 and (fleet provisioning only) the provisioning plugin, with the file names the
+    rendered configs and ``installCommand`` expect."""
+    return {
+        "nucleusInstallerUrl": f"{NUCLEUS_RELEASES}/greengrass-{nucleus_version}.zip",
+        "rootCaUrl": ROOT_CA_URL,
+        "rootCaFile": f"{DDA_ROOT}/{ROOT_CA}",
+        "fleetProvisioningPluginUrl": FLEET_PLUGIN_URL,
+        "fleetProvisioningPluginFile": FLEET_PLUGIN_JAR,
+        "certificateFile": f"{DDA_ROOT}/{DEVICE_CERTIFICATE}",
+        "privateKeyFile": f"{DDA_ROOT}/{DEVICE_KEY}",
+    }
+
+
 @dataclass(frozen=True)
 class FleetConfig:
     """The config ``fleetProvisioning`` block."""

@@ -74,7 +74,13 @@ import pulumi_aws as aws
 
 from dda_account import StackAccount, stack_account
 from dda_config import StackConfig, read_config
-from dda_devices import DeviceContext, core_device, fleet_provisioning, iot_endpoints
+from dda_devices import (
+    DeviceContext,
+    core_device,
+    device_setup,
+    fleet_provisioning,
+    iot_endpoints,
+)
 from dda_policies import (
     S3Location,
     greengrass_log_groups_arn,
@@ -276,6 +282,7 @@ def _devices(
     outputs: dict[str, Any] = {
         "iotDataEndpoint": data_endpoint,
         "iotCredentialsEndpoint": credentials_endpoint,
+        "deviceSetup": device_setup(cfg.nucleus_version),
         "devices": {
             name: {
                 "thingGroup": thing_group_name(target),

@@ -263,6 +263,25 @@ def test_config_mistakes_stop_the_program(overrides: dict[str, Any], message: st
         _dev_with(**overrides)
 
 
+@pytest.mark.parametrize("stack", MANAGED)
+def test_device_setup_names_the_downloads_of_the_declared_versions(
+    runs: dict[str, StackRun], stack: str
+) -> None:
+    run = runs[stack]
+    setup = run.outputs["deviceSetup"]
+    version = project_config(run.config, "nucleusVersion")
+    assert setup["nucleusInstallerUrl"].endswith(f"/releases/greengrass-{version}.zip")
+    assert setup["rootCaUrl"].endswith("/AmazonRootCA1.pem")
+    assert setup["fleetProvisioningPluginUrl"].endswith(".jar")
+    # The files the rendered nucleus config and the installer command read.
+    config = yaml.safe_load(next(iter(run.outputs["devices"].values()))["nucleusConfig"])
+    assert setup["rootCaFile"] == config["system"]["rootCaPath"]
+    assert setup["certificateFile"] == config["system"]["certificateFilePath"]
+    assert setup["privateKeyFile"] == config["system"]["privateKeyPath"]
+    for template in run.outputs["fleetProvisioning"]["templates"].values():
+        assert setup["fleetProvisioningPluginFile"] in template["installCommand"]
+
+
 def test_nucleus_version_error_is_one_line_naming_the_key() -> None:
     with pytest.raises(Exception, match="nucleusVersion") as raised:
         _dev_with(nucleusVersion="2.4.0")
