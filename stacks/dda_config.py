@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from dda_devices import FleetConfig
+from dda_devices import CLAIM_CLIENT_PREFIX, FleetConfig
 from dda_policies import S3Location
 from pulumi_dda.recipe import TARGETS
 
@@ -24,7 +24,28 @@ MODEL_KEYS = {
     "compiledModels",
 }
 FLEET_KEYS = {"thingNamePrefix", "claimCertificateRequest"}
-DEVICE_KEYS = ("certificateRequests", "fleetProvisioning", "localServerArtifacts", "nucleusVersion")
+FLEET_OPTIONAL_KEYS = {"preProvisioningHookArn"}
+# The oldest nucleus the stack's devices can run:
+# - 2.5.0: the core device policy lets the nucleus call greengrass:ListThingGroupsForCoreDevice,
+#   which only nucleus 2.5.0 and later use to learn its thing groups (minimal IoT policy page);
+#   an older nucleus needs other permissions than the ones declared.
+# - 2.6.0: DDA's LocalServer restarts and stops model components through the Greengrass CLI
+#   IPC service (its recipe's accessControl for aws.greengrass.Cli), which exists only on
+#   nucleus 2.6.0 and later ("Manage local deployments and components").
+MIN_NUCLEUS = (2, 6, 0)
+# The Greengrass CLI IPC service needs CLI 2.6.0 or later (same page).
+MIN_GREENGRASS_CLI = (2, 6, 0)
+_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+_LAMBDA_ARN = re.compile(
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[\w$-]+)?$"
+)
+DEVICE_KEYS = (
+    "certificateRequests",
+    "fleetProvisioning",
+    "localServerArtifacts",
+    "nucleusVersion",
+    "greengrassCli",
+)
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # Policy names are [\w+=,.@-]{1,128} and each device's is "dda-core-<thing>".
 _THING_NAME = re.compile(r"^[A-Za-z0-9_-]{1,119}$")
@@ -64,6 +85,8 @@ class StackConfig:
     local_server_artifacts: list[S3Location]
     nucleus_version: str | None
     log_manager_version: str | None
+    greengrass_cli_version: str | None
+    """``aws.greengrass.Cli``, which DDA's LocalServer uses to restart models (managed only)."""
     role_arn: str | None
     """The role every AWS call of the stack assumes (its account is the stack's account)."""
     aws_profile: str | None
@@ -95,14 +118,15 @@ def read_config() -> StackConfig:
     if manage:
         certificate_requests = _read_certificate_requests(config, devices, fleet)
         local_server = _read_local_server(config.require_object("localServerArtifacts"))
-        nucleus_version = config.require("nucleusVersion")
+        nucleus_version = _read_nucleus_version(config.require("nucleusVersion"))
+        cli_version = _read_greengrass_cli(config.get_object("greengrassCli"))
     else:
         given = [key for key in DEVICE_KEYS if config.get(key) is not None]
         if given:
             raise pulumi.RunError(
                 f"pulumi-dda:{', '.join(given)} only apply when manageInfrastructure is true"
             )
-        certificate_requests, local_server, nucleus_version = {}, [], None
+        certificate_requests, local_server, nucleus_version, cli_version = {}, [], None, None
     return StackConfig(
         region=pulumi.Config("aws").require("region"),
         manage_infrastructure=manage,
@@ -117,9 +141,45 @@ def read_config() -> StackConfig:
         local_server_artifacts=local_server,
         nucleus_version=nucleus_version,
         log_manager_version=_read_log_manager(config.get_object("logManager")),
+        greengrass_cli_version=cli_version,
         role_arn=role_arn,
         aws_profile=pulumi.Config("aws").get("profile"),
     )
+
+
+def _version(raw: Any) -> tuple[int, int, int] | None:
+    match = _VERSION.match(raw) if isinstance(raw, str) else None
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _dotted(version: tuple[int, int, int]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def _read_nucleus_version(raw: Any) -> str:
+    version = _version(raw)
+    if version is None or version < MIN_NUCLEUS:
+        raise pulumi.RunError(
+            f"pulumi-dda:nucleusVersion {raw!r} must be a version {_dotted(MIN_NUCLEUS)} or later "
+            "(2.5.0 for the declared IoT policy, 2.6.0 for the Greengrass CLI IPC service "
+            "DDA's LocalServer uses)"
+        )
+    return str(raw)
+
+
+def _read_greengrass_cli(raw: Any) -> str:
+    version = _version(raw.get("componentVersion")) if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or set(raw) != {"componentVersion"} or version is None:
+        raise pulumi.RunError(
+            "pulumi-dda:greengrassCli must be {componentVersion: <version>}: DDA's LocalServer "
+            "restarts models through aws.greengrass.Cli, so every deployment includes it"
+        )
+    if version < MIN_GREENGRASS_CLI:
+        raise pulumi.RunError(
+            f"pulumi-dda:greengrassCli.componentVersion must be {_dotted(MIN_GREENGRASS_CLI)} "
+            "or later (its IPC service)"
+        )
+    return str(raw["componentVersion"])
 
 
 def _read_role_arn(raw: str | None, account_id: str | None) -> str | None:
@@ -195,15 +255,22 @@ def _read_certificate_requests(
             raise pulumi.RunError(
                 f"pulumi-dda:devices: {thing} starts with fleetProvisioning.thingNamePrefix"
             )
+        if fleet is not None and thing.startswith(CLAIM_CLIENT_PREFIX):
+            # A claim certificate may connect with such client ids: it could take this one's.
+            raise pulumi.RunError(
+                f"pulumi-dda:devices: {thing} starts with {CLAIM_CLIENT_PREFIX!r}, the client ids "
+                "reserved for claim certificates"
+            )
     return {str(k): str(v).strip() + "\n" for k, v in raw.items()}
 
 
 def _read_fleet(raw: Any) -> FleetConfig | None:
     if raw is None:
         return None
-    if not isinstance(raw, dict) or set(raw) != FLEET_KEYS:
+    if not isinstance(raw, dict) or not FLEET_KEYS <= set(raw) <= FLEET_KEYS | FLEET_OPTIONAL_KEYS:
         raise pulumi.RunError(
-            f"pulumi-dda:fleetProvisioning must have exactly the keys {sorted(FLEET_KEYS)}"
+            f"pulumi-dda:fleetProvisioning must have the keys {sorted(FLEET_KEYS)} "
+            f"(and optionally {sorted(FLEET_OPTIONAL_KEYS)})"
         )
     prefix, csr = raw["thingNamePrefix"], raw["claimCertificateRequest"]
     if not isinstance(prefix, str) or not re.match(r"^[A-Za-z0-9_-]{1,64}$", prefix):
@@ -212,7 +279,22 @@ def _read_fleet(raw: Any) -> FleetConfig | None:
         raise pulumi.RunError(
             "pulumi-dda:fleetProvisioning.claimCertificateRequest is not a PEM certificate request"
         )
-    return FleetConfig(thing_name_prefix=prefix, claim_certificate_request=csr.strip() + "\n")
+    if prefix.startswith(CLAIM_CLIENT_PREFIX) or CLAIM_CLIENT_PREFIX.startswith(prefix):
+        # Fleet devices connect as their thing name; claim certificates as dda-claim-*.
+        raise pulumi.RunError(
+            f"pulumi-dda:fleetProvisioning.thingNamePrefix {prefix!r} overlaps "
+            f"{CLAIM_CLIENT_PREFIX!r}, the client ids reserved for claim certificates"
+        )
+    hook = raw.get("preProvisioningHookArn")
+    if hook is not None and not (isinstance(hook, str) and _LAMBDA_ARN.match(hook)):
+        raise pulumi.RunError(
+            "pulumi-dda:fleetProvisioning.preProvisioningHookArn is not a Lambda function ARN"
+        )
+    return FleetConfig(
+        thing_name_prefix=prefix,
+        claim_certificate_request=csr.strip() + "\n",
+        pre_provisioning_hook_arn=hook,
+    )
 
 
 def _read_local_server(raw: Any) -> list[S3Location]:

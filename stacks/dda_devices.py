@@ -34,8 +34,39 @@ DDA_ROOT = "/aws_dda/greengrass/v2"
 INSTALLER_JAR = "./GreengrassInstaller/lib/Greengrass.jar"
 FLEET_PLUGIN_JAR = "./aws.greengrass.FleetProvisioningByClaim.jar"
 ROOT_CA = "AmazonRootCA1.pem"
+# What DDA's LocalServer reads for its local TLS, in DDA's root (DDA's station_install copies
+# the installer's thingCert.crt / privKey.key / rootCA.pem to these names).
+DEVICE_CERTIFICATE = "device.pem.crt"
+DEVICE_KEY = "private.pem.key"
+# MQTT client ids of claim certificates: no thing of the stack may have a name starting so.
+CLAIM_CLIENT_PREFIX = "dda-claim-"
+# Payload version AWS IoT sends a pre-provisioning hook (the only one it documents).
+HOOK_PAYLOAD_VERSION = "2020-04-01"
 # The managed policy "Set up AWS IoT fleet provisioning" attaches to the provisioning role.
 THINGS_REGISTRATION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSIoTThingsRegistration"
+
+
+# Where AWS publishes what a device downloads ("Install AWS IoT Greengrass Core software with
+# manual resource provisioning", "Install ... with AWS IoT fleet provisioning").
+NUCLEUS_RELEASES = "https://d2s8p88vqu9w66.cloudfront.net/releases"
+ROOT_CA_URL = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
+FLEET_PLUGIN_DIR = f"{NUCLEUS_RELEASES}/aws-greengrass-FleetProvisioningByClaim"
+FLEET_PLUGIN_URL = f"{FLEET_PLUGIN_DIR}/fleetprovisioningbyclaim-latest.jar"
+
+
+def device_setup(nucleus_version: str) -> dict[str, str]:
+    """The downloads of a fresh host: the installer of the declared nucleus version, Amazon
+    Root CA 1 and (fleet provisioning only) the provisioning plugin, with the file names the
+    rendered configs and ``installCommand`` expect."""
+    return {
+        "nucleusInstallerUrl": f"{NUCLEUS_RELEASES}/greengrass-{nucleus_version}.zip",
+        "rootCaUrl": ROOT_CA_URL,
+        "rootCaFile": f"{DDA_ROOT}/{ROOT_CA}",
+        "fleetProvisioningPluginUrl": FLEET_PLUGIN_URL,
+        "fleetProvisioningPluginFile": FLEET_PLUGIN_JAR,
+        "certificateFile": f"{DDA_ROOT}/{DEVICE_CERTIFICATE}",
+        "privateKeyFile": f"{DDA_ROOT}/{DEVICE_KEY}",
+    }
 
 
 @dataclass(frozen=True)
@@ -44,6 +75,8 @@ class FleetConfig:
 
     thing_name_prefix: str
     claim_certificate_request: str
+    pre_provisioning_hook_arn: str | None = None
+    """A Lambda function AWS IoT asks before each registration (optional)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +118,8 @@ def nucleus_config(
     device) and Amazon Root CA 1."""
     document = {
         "system": {
-            "certificateFilePath": f"{root}/device.pem.crt",
-            "privateKeyPath": f"{root}/private.pem.key",
+            "certificateFilePath": f"{root}/{DEVICE_CERTIFICATE}",
+            "privateKeyPath": f"{root}/{DEVICE_KEY}",
             "rootCaPath": f"{root}/{ROOT_CA}",
             "rootpath": root,
             "thingName": thing_name,
@@ -118,7 +151,15 @@ def fleet_provisioning_config(
     root: str = DDA_ROOT,
 ) -> str:
     """The ``config.yaml`` for the fleet provisioning plugin ("Configure the AWS IoT fleet
-    provisioning plugin"); ``SerialNumber`` is the one value each device fills in."""
+    provisioning plugin"); the serial number is the one value each device fills in, twice:
+    ``templateParameters.SerialNumber`` and ``deviceId`` (the claim's MQTT client id, which the
+    claim policy allows only as ``dda-claim-<...>``).
+
+    ``certificatePath`` and ``privateKeyPath`` (plugin 1.2.2 and later) make the plugin write
+    the device's certificate and key under the names DDA's LocalServer reads
+    (``device.pem.crt``, ``private.pem.key``) instead of its defaults ``thingCert.crt`` and
+    ``privKey.key``; an older plugin ignores them, and the files then need copying (see
+    docs/operations.md)."""
     document = {
         "services": {
             "aws.greengrass.Nucleus": {"version": nucleus_version},
@@ -133,6 +174,9 @@ def fleet_provisioning_config(
                     "claimCertificatePath": f"{root}/claim-certs/claim.pem.crt",
                     "claimCertificatePrivateKeyPath": f"{root}/claim-certs/claim.private.pem.key",
                     "rootCaPath": f"{root}/{ROOT_CA}",
+                    "certificatePath": f"{root}/{DEVICE_CERTIFICATE}",
+                    "privateKeyPath": f"{root}/{DEVICE_KEY}",
+                    "deviceId": f"{CLAIM_CLIENT_PREFIX}<this device's serial number>",
                     "templateParameters": {"SerialNumber": "<this device's serial number>"},
                 }
             },
@@ -207,7 +251,10 @@ def core_device(
     return {
         "target": target,
         "certificateArn": certificate.arn,
-        "certificatePem": certificate.certificate_pem,
+        # A certificate is public. pulumi-aws marks certificatePem secret, and `pulumi stack
+        # output` prints a nested secret as "[secret]": the documented jq command would write
+        # that text into device.pem.crt.
+        "certificatePem": pulumi.Output.unsecret(certificate.certificate_pem),
         "iotPolicy": policy.name,
         "nucleusConfig": config,
         "installCommand": installer_command(),
@@ -246,6 +293,21 @@ def fleet_provisioning(
         policy_arn=THINGS_REGISTRATION_POLICY,
         opts=opts,
     )
+    hook: dict[str, str] | None = None
+    if fleet.pre_provisioning_hook_arn is not None:
+        hook = {
+            "target_arn": fleet.pre_provisioning_hook_arn,
+            "payload_version": HOOK_PAYLOAD_VERSION,
+        }
+        # AWS IoT calls the function with its own service principal, for this account only.
+        aws.lambda_.Permission(
+            "fleet-pre-provisioning-hook-invoke",
+            action="lambda:InvokeFunction",
+            function=fleet.pre_provisioning_hook_arn,
+            principal="iot.amazonaws.com",
+            source_account=ctx.account,
+            opts=opts,
+        )
     templates: dict[str, Any] = {}
     names: list[str] = []
     for target, group in groups.items():
@@ -264,6 +326,7 @@ def fleet_provisioning(
             template_body=_json(body),
             enabled=True,
             type="FLEET_PROVISIONING",
+            pre_provisioning_hook=hook,
             tags=ctx.tags,
             # IoT validates the role when the template is created and uses the policy by name.
             opts=ctx.where.resource_options(depends_on=[registration, device_policy]),
@@ -290,7 +353,9 @@ def fleet_provisioning(
         "claim-certificate", csr=fleet.claim_certificate_request, active=True, opts=opts
     )
     claim_document = ctx.account.apply(
-        lambda a: claim_policy(region=ctx.region, account=a, templates=names)
+        lambda a: claim_policy(
+            region=ctx.region, account=a, templates=names, client_prefix=CLAIM_CLIENT_PREFIX
+        )
     )
     claim_iot_policy = aws.iot.Policy(
         "iot-policy-claim",
@@ -306,6 +371,7 @@ def fleet_provisioning(
         "thingNamePrefix": prefix,
         "iotPolicy": device_policy.name,
         "claimCertificateArn": claim.arn,
-        "claimCertificatePem": claim.certificate_pem,
+        "claimClientIdPrefix": CLAIM_CLIENT_PREFIX,
+        "claimCertificatePem": pulumi.Output.unsecret(claim.certificate_pem),
         "templates": templates,
     }

@@ -128,6 +128,30 @@ def greengrass_log_groups_arn(region: str, account: str) -> str:
     return f"arn:aws:logs:{region}:{account}:log-group:/aws/greengrass/*"
 
 
+# AWS pages the IoT policies below follow (cited per rule in the docstrings):
+MINIMAL_CORE_POLICY_URL = (
+    "https://docs.aws.amazon.com/greengrass/v2/developerguide/device-auth.html"
+    "#greengrass-core-minimal-iot-policy"
+)
+THING_POLICY_VARIABLES_URL = (
+    "https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-variables.html"
+)
+THING_POLICY_EXAMPLES_URL = (
+    "https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-examples.html"
+)
+FLEET_PROVISIONING_SETUP_URL = (
+    "https://docs.aws.amazon.com/greengrass/v2/developerguide/fleet-provisioning-setup.html"
+)
+FLEET_PLUGIN_CONFIG_URL = (
+    "https://docs.aws.amazon.com/greengrass/v2/developerguide/fleet-provisioning-configuration.html"
+)
+PRE_PROVISIONING_HOOK_URL = (
+    "https://docs.aws.amazon.com/iot/latest/developerguide/pre-provisioning-hook.html"
+)
+# The thing name of the connection, resolved by AWS IoT for MQTT connections only.
+THING_NAME = "${iot:Connection.Thing.ThingName}"
+
+
 def core_device_policy(
     *,
     region: str,
@@ -138,29 +162,50 @@ def core_device_policy(
 ) -> Document:
     """The minimal AWS IoT policy of a Greengrass core device, for one thing or a name prefix.
 
-    From "Minimal AWS IoT policy for AWS IoT Greengrass V2 core devices". Thing policy variables
-    (``iot:Connection.Thing.*``) are not supported for core devices, so the names are written
-    out: ``thing`` gives a policy for exactly that thing (stricter than the page's
-    ``<thing>*``: the nucleus connects as ``<thing>`` and ``<thing>#<n>`` (``MqttClient`` in the
-    nucleus source), and a bare ``*`` suffix would also match the topics and client ids of a
-    thing whose name merely starts with this one's). ``prefix`` gives the shared policy of
-    fleet-provisioned devices, whose names all start with it (the page's own suggestion).
+    From "Minimal AWS IoT policy for AWS IoT Greengrass V2 core devices"
+    (``MINIMAL_CORE_POLICY_URL``).
+
+    ``thing`` gives a policy for exactly that thing, names written out (stricter than the
+    page's ``<thing>*``: the nucleus connects as ``<thing>`` and ``<thing>#<n>`` (``MqttClient``
+    in the nucleus source), and a bare ``*`` suffix would also match the topics and client ids
+    of a thing whose name merely starts with this one's).
+
+    ``prefix`` gives the one policy all fleet-provisioned devices share (their names all start
+    with it). Shared does not mean interchangeable: every MQTT rule (connect, publish, receive,
+    subscribe) names the connection's own thing through ``${iot:Connection.Thing.ThingName}``
+    ("Thing policy variables", ``THING_POLICY_VARIABLES_URL``: it resolves to the thing the
+    certificate is attached to, over MQTT only), and ``iot:Connect`` also requires
+    ``iot:Connection.Thing.IsAttached`` (``THING_POLICY_EXAMPLES_URL``: the certificate is
+    attached to that thing) and a thing name with the prefix. A fleet device can then neither
+    take another fleet device's client id (knocking it offline) nor use its topics. Where AWS
+    resolves no thing variable the prefix stays: the shadow HTTP actions on the thing ARN and
+    the Greengrass data-plane actions (HTTPS, not MQTT; the minimal-policy page grants the
+    latter on ``*``). With a non-exclusive certificate attachment (what a provisioning template
+    makes) AWS resolves the variable only when the client id equals the thing name, so fleet
+    devices connect only as ``<thing>``, never ``<thing>#<n>``; the nucleus opens those extra
+    connections only past the per-connection subscription quota, which DDA's components stay
+    far below.
     """
     if (thing is None) == (prefix is None):
         raise ValueError("give exactly one of thing and prefix")
     arn = f"arn:aws:iot:{region}:{account}"
+    connect: Document = {"Sid": "Connect", "Effect": "Allow", "Action": "iot:Connect"}
     if thing is not None:
-        clients = [f"{arn}:client/{thing}", f"{arn}:client/{thing}#*"]
+        connect["Resource"] = [f"{arn}:client/{thing}", f"{arn}:client/{thing}#*"]
         things = f"$aws/things/{thing}"
         thing_arn = f"{arn}:thing/{thing}"
     else:
-        clients = [f"{arn}:client/{prefix}*"]
-        things = f"$aws/things/{prefix}*"
+        connect["Resource"] = f"{arn}:client/{THING_NAME}"
+        connect["Condition"] = {
+            "Bool": {"iot:Connection.Thing.IsAttached": "true"},
+            "StringLike": {"iot:Connection.Thing.ThingName": f"{prefix}*"},
+        }
+        things = f"$aws/things/{THING_NAME}"
         thing_arn = f"{arn}:thing/{prefix}*"
     return {
         "Version": VERSION,
         "Statement": [
-            {"Sid": "Connect", "Effect": "Allow", "Action": "iot:Connect", "Resource": clients},
+            connect,
             {
                 # Telemetry (greengrass/health), deployment status (greengrassv2/health), IoT
                 # jobs and the deployment shadow: the nucleus's own topics.
@@ -205,14 +250,24 @@ def core_device_policy(
     }
 
 
-def claim_policy(*, region: str, account: str, templates: list[str]) -> Document:
+def claim_policy(
+    *, region: str, account: str, templates: list[str], client_prefix: str
+) -> Document:
     """A provisioning claim certificate's policy: the fleet provisioning MQTT API and nothing else.
 
-    From "Set up AWS IoT fleet provisioning for Greengrass core devices" (create a provisioning
-    claim certificate): connect, then ``$aws/certificates/create/*`` (the plugin's default
-    ``CreateKeysAndCertificate``), ``$aws/certificates/create-from-csr/*`` (its ``csrPath``
-    option) and ``RegisterThing`` on this stack's templates only. The plugin's client id is a
-    random UUID unless configured, hence any client id in this account and region.
+    From "Set up AWS IoT fleet provisioning for Greengrass core devices"
+    (``FLEET_PROVISIONING_SETUP_URL``, create a provisioning claim certificate): connect, then
+    ``$aws/certificates/create/*`` (the plugin's default ``CreateKeysAndCertificate``),
+    ``$aws/certificates/create-from-csr/*`` (its ``csrPath`` option) and ``RegisterThing`` on
+    this stack's templates only.
+
+    The claim key is shared by every device of the fleet, so it must not be able to take a core
+    device's MQTT client id (AWS IoT disconnects the older of two connections with one client
+    id): it may connect only as ``<client_prefix><anything>``, a name no thing of this stack can
+    have (``dda_config`` refuses listed things and fleet prefixes that overlap it). The plugin
+    connects with its ``deviceId`` parameter as client id (a random UUID when unset;
+    ``FLEET_PLUGIN_CONFIG_URL``), which the rendered plugin config sets to
+    ``<client_prefix><serial number>``.
     """
     arn = f"arn:aws:iot:{region}:{account}"
     topics = [
@@ -223,7 +278,11 @@ def claim_policy(*, region: str, account: str, templates: list[str]) -> Document
     return {
         "Version": VERSION,
         "Statement": [
-            {"Effect": "Allow", "Action": "iot:Connect", "Resource": f"{arn}:client/*"},
+            {
+                "Effect": "Allow",
+                "Action": "iot:Connect",
+                "Resource": f"{arn}:client/{client_prefix}*",
+            },
             {
                 "Effect": "Allow",
                 "Action": ["iot:Publish", "iot:Receive"],
@@ -270,6 +329,12 @@ def fleet_template(*, thing_name_prefix: str, thing_group: str, policy_name: str
     the device supplies only a serial number: the name prefix (which the shared IoT policy is
     scoped to) and the thing group (which decides the model it receives) are fixed here, so a
     claim certificate cannot pick another name pattern or platform.
+
+    What the template cannot bound is *which* serial numbers register: any holder of the claim
+    key may register any serial, an existing device's included (the template then attaches a
+    new certificate to that thing). AWS's control for that is a pre-provisioning hook, a Lambda
+    function IoT calls before each registration (``PRE_PROVISIONING_HOOK_URL``); the stack
+    attaches one when ``fleetProvisioning.preProvisioningHookArn`` is given.
     """
     return {
         "Parameters": {

@@ -33,13 +33,20 @@ Stack config (namespace ``pulumi-dda`` unless written out):
   never leaves it); every listed thing needs one. Each becomes an active certificate attached
   exclusively to the thing, with the thing's own minimal IoT policy.
 - ``fleetProvisioning`` (optional, managed): ``thingNamePrefix`` (names of self-registering
-  devices; no listed thing may start with it) and ``claimCertificateRequest`` (PEM CSR of the
-  claim certificate). Adds a provisioning role, one template per target, the prefix-scoped
-  IoT policy and the claim certificate with its provisioning-only policy.
+  devices; no listed thing may start with it, and it may not overlap ``dda-claim-``, the
+  claim certificates' client ids), ``claimCertificateRequest`` (PEM CSR of the claim
+  certificate) and ``preProvisioningHookArn`` (optional: a Lambda function AWS IoT asks before
+  each registration, the only way to refuse unknown serial numbers). Adds a provisioning
+  role, one template per target, the fleet IoT policy and the claim certificate with its
+  provisioning-only policy.
 - ``localServerArtifacts`` (managed): ``s3://bucket/prefix/`` URIs of the LocalServer's
   artifacts (prefix empty or ending in "/"); the device role may read them.
 - ``nucleusVersion`` (managed): the Greengrass nucleus version written into each device's
-  rendered ``config.yaml`` (the version of the installer the devices run).
+  rendered ``config.yaml`` (the version of the installer the devices run); 2.6.0 or later
+  (2.5.0 for the declared IoT policy, 2.6.0 for the Greengrass CLI IPC service).
+- ``greengrassCli`` (managed): ``componentVersion`` of ``aws.greengrass.Cli`` (2.6.0 or later),
+  deployed with every model: DDA's LocalServer restarts and stops models through its IPC
+  service.
 - ``logManager`` (optional): ``componentVersion`` of ``aws.greengrass.LogManager`` (2.3.5 or
   later recommended by its page); every deployment then uploads system, model and LocalServer
   logs to CloudWatch Logs, and only then may the device role write ``/aws/greengrass/*`` logs.
@@ -67,7 +74,13 @@ import pulumi_aws as aws
 
 from dda_account import StackAccount, stack_account
 from dda_config import StackConfig, read_config
-from dda_devices import DeviceContext, core_device, fleet_provisioning, iot_endpoints
+from dda_devices import (
+    DeviceContext,
+    core_device,
+    device_setup,
+    fleet_provisioning,
+    iot_endpoints,
+)
 from dda_policies import (
     S3Location,
     greengrass_log_groups_arn,
@@ -81,6 +94,7 @@ from pulumi_dda.recipe import platform_for
 __all__ = ["define_stack", "main", "read_config"]
 
 LOG_MANAGER = "aws.greengrass.LogManager"
+GREENGRASS_CLI = "aws.greengrass.Cli"
 # IoT names are per account and region; each stage has an account of its own (see
 # Pulumi.prod.yaml), so the names need no stage in them.
 NAME_PREFIX = "dda"
@@ -203,18 +217,30 @@ def _token_exchange(
 
 
 def deployment_components(
-    versions: dict[str, Any], target: str, log_manager: str | None = None
+    versions: dict[str, Any],
+    target: str,
+    log_manager: str | None = None,
+    greengrass_cli: str | None = None,
 ) -> dict[str, Any]:
     """A thing group's deployment: its own platform's component (and LogManager if asked).
 
     A deployment revision replaces the group's previous one, so every component it should
     keep running must be listed; the LocalServer comes in as the component's HARD dependency.
     LogManager uploads the nucleus's logs and those of the model and its LocalServer.
+
+    ``aws.greengrass.Cli``: DDA's LocalServer recipe grants itself the Greengrass CLI IPC
+    operations ``RestartComponent`` and ``StopComponent`` on ``model*`` and ``ListComponents``,
+    ``GetComponentDetails`` (its ``accessControl`` for ``aws.greengrass.Cli``) but does not
+    depend on the CLI component. AWS serves that IPC service only where the Greengrass CLI
+    component (2.6.0 or later) runs ("Manage local deployments and components"), so without it
+    the LocalServer cannot start or switch a model; the deployment lists it.
     """
     built = versions[target]
     listed: dict[str, Any] = {
         built["component_name"]: {"component_version": built["component_version"]}
     }
+    if greengrass_cli is not None:
+        listed[GREENGRASS_CLI] = {"component_version": greengrass_cli}
     if log_manager is not None:
         uploads = {
             "logsUploaderConfiguration": {
@@ -256,6 +282,7 @@ def _devices(
     outputs: dict[str, Any] = {
         "iotDataEndpoint": data_endpoint,
         "iotCredentialsEndpoint": credentials_endpoint,
+        "deviceSetup": device_setup(cfg.nucleus_version),
         "devices": {
             name: {
                 "thingGroup": thing_group_name(target),
@@ -320,7 +347,12 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
             target_arn=arn,
             # `versions` is known at preview: a deployment changes only when its version does.
             components=model.versions.apply(
-                partial(deployment_components, target=target, log_manager=cfg.log_manager_version)
+                partial(
+                    deployment_components,
+                    target=target,
+                    log_manager=cfg.log_manager_version,
+                    greengrass_cli=cfg.greengrass_cli_version,
+                )
             ),
             deployment_name=f"dda-{target}",
             tags=dict(cfg.tags),

@@ -38,6 +38,7 @@ with warnings.catch_warnings():
     import pulumi_aws
 
     pulumi_aws.s3.Bucket  # noqa: B018 - the package loads its modules on first attribute use
+    pulumi_aws.lambda_.Permission  # noqa: B018 - same (the pre-provisioning hook's permission)
 
 PROJECT = "pulumi-dda"
 ACCOUNT = "111122223333"

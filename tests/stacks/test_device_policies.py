@@ -33,6 +33,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
+from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 from stack_harness import ACCOUNT, StackRun, project_config
 
@@ -40,6 +41,8 @@ MANAGED = ["dev", "prod"]
 ALLOWED = PermissionResult.PERMITTED
 
 Evaluate = Callable[[str, str], bool]
+THING_NAME = "${iot:Connection.Thing.ThingName}"
+IS_ATTACHED = "iot:Connection.Thing.IsAttached"
 
 
 def _iam_wildcard(pattern: str, value: str) -> re.Match[str] | None:
@@ -48,14 +51,47 @@ def _iam_wildcard(pattern: str, value: str) -> re.Match[str] | None:
     return re.fullmatch(regex, value, flags=re.DOTALL)
 
 
-@pytest.fixture
-def iot_policy(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]], Evaluate]:
-    """moto's evaluator for an IoT policy document: ``allowed(action, resource)``."""
-    monkeypatch.setattr(IAMPolicyStatement, "_match", staticmethod(_iam_wildcard))
+def _bool_condition(expected: Any, actual: str) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    return str(actual).lower() in {str(v).lower() for v in values}
 
-    def build(document: dict[str, Any]) -> Evaluate:
-        policy = IAMPolicy(json.dumps(document))
-        return lambda action, resource: policy.is_action_permitted(action, resource) == ALLOWED
+
+def _string_like_condition(expected: Any, actual: str) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    return any(_iam_wildcard(str(v), actual) for v in values)
+
+
+@pytest.fixture
+def iot_policy(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Evaluate]:
+    """moto's evaluator for an IoT policy document: ``allowed(action, resource)``.
+
+    ``build(document, thing=..., attached=...)`` evaluates it for an MQTT connection of
+    ``thing`` as AWS IoT does: the thing policy variable is replaced by the connection's thing
+    name before matching ("Thing policy variables"), and the connection's context keys are
+    handed to the condition evaluator. moto evaluates only ``StringEquals`` conditions (others
+    pass); ``Bool`` and ``StringLike`` are added with IAM's semantics.
+    """
+    monkeypatch.setattr(IAMPolicyStatement, "_match", staticmethod(_iam_wildcard))
+    monkeypatch.setitem(policy_conditions.CONDITION_OPERATIONS, "Bool", _bool_condition)
+    monkeypatch.setitem(
+        policy_conditions.CONDITION_OPERATIONS, "StringLike", _string_like_condition
+    )
+
+    def build(
+        document: dict[str, Any], thing: str | None = None, attached: bool = True
+    ) -> Evaluate:
+        text = json.dumps(document)
+        context: dict[str, str] = {}
+        if thing is not None:
+            text = text.replace(THING_NAME, thing)
+            context = {
+                IS_ATTACHED: "true" if attached else "false",
+                "iot:Connection.Thing.ThingName": thing,
+            }
+        policy = IAMPolicy(text)
+        return lambda action, resource: (
+            policy.is_action_permitted(action, resource, None, context) == ALLOWED
+        )
 
     return build
 
@@ -142,7 +178,7 @@ def test_moto_alone_cannot_match_iot_topics() -> None:
 
 @pytest.mark.parametrize("stack", MANAGED)
 def test_core_device_policy_allows_the_nucleus_on_its_own_thing_only(
-    runs: dict[str, StackRun], stack: str, iot_policy: Callable[[dict[str, Any]], Evaluate]
+    runs: dict[str, StackRun], stack: str, iot_policy: Callable[..., Evaluate]
 ) -> None:
     run = runs[stack]
     things = _things(run)
@@ -162,28 +198,70 @@ def test_core_device_policy_allows_the_nucleus_on_its_own_thing_only(
             assert not allowed(action, resource), (thing, action, resource)
 
 
+def _mqtt(action: str, resource: str) -> bool:
+    """Requests over the device's MQTT connection, where AWS IoT resolves thing variables."""
+    return action in {"iot:Connect", "iot:Publish", "iot:Receive", "iot:Subscribe"}
+
+
 @pytest.mark.parametrize("stack", MANAGED)
 def test_fleet_policy_covers_its_prefix_and_no_listed_device(
-    runs: dict[str, StackRun], stack: str, iot_policy: Callable[[dict[str, Any]], Evaluate]
+    runs: dict[str, StackRun], stack: str, iot_policy: Callable[..., Evaluate]
 ) -> None:
     run = runs[stack]
     prefix = project_config(run.config, "fleetProvisioning")["thingNamePrefix"]
-    allowed = iot_policy(_document(run, "aws:iot/policy:Policy", "iot-policy-fleet"))
+    document = _document(run, "aws:iot/policy:Policy", "iot-policy-fleet")
     for serial in ("0001", "SN-7734"):
+        allowed = iot_policy(document, thing=prefix + serial)
         for action, resource in nucleus_requests(run, prefix + serial):
+            if resource.endswith("#2"):
+                continue  # not resolvable for a non-exclusive attachment; see core_device_policy
             assert allowed(action, resource), (action, resource)
-    for thing in _things(run):
-        for action, resource in nucleus_requests(run, thing):
-            if not _per_thing(action, resource):
-                continue
-            assert not allowed(action, resource), (thing, action, resource)
-    for action, resource in outside_requests(run):
+        for thing in _things(run):
+            for action, resource in nucleus_requests(run, thing):
+                if not _per_thing(action, resource):
+                    continue
+                assert not allowed(action, resource), (thing, action, resource)
+        for action, resource in outside_requests(run):
+            assert not allowed(action, resource), (action, resource)
+
+
+@pytest.mark.parametrize("stack", MANAGED)
+def test_one_fleet_device_cannot_act_as_another(
+    runs: dict[str, StackRun], stack: str, iot_policy: Callable[..., Evaluate]
+) -> None:
+    """The shared fleet policy names the connection's own thing in every MQTT rule: device
+    0001 cannot connect with 0002's client id (which would disconnect 0002) nor use its
+    topics."""
+    run = runs[stack]
+    prefix = project_config(run.config, "fleetProvisioning")["thingNamePrefix"]
+    document = _document(run, "aws:iot/policy:Policy", "iot-policy-fleet")
+    allowed = iot_policy(document, thing=f"{prefix}0001")
+    other = [(a, r) for a, r in nucleus_requests(run, f"{prefix}0002") if _mqtt(a, r)]
+    assert other
+    for action, resource in other:
         assert not allowed(action, resource), (action, resource)
 
 
 @pytest.mark.parametrize("stack", MANAGED)
+def test_fleet_policy_connects_only_a_certificate_attached_to_a_prefixed_thing(
+    runs: dict[str, StackRun], stack: str, iot_policy: Callable[..., Evaluate]
+) -> None:
+    run = runs[stack]
+    arn = _arn(run)
+    prefix = project_config(run.config, "fleetProvisioning")["thingNamePrefix"]
+    document = _document(run, "aws:iot/policy:Policy", "iot-policy-fleet")
+    thing = f"{prefix}0001"
+    connect = ("iot:Connect", f"{arn}:client/{thing}")
+    assert iot_policy(document, thing=thing)(*connect)
+    assert not iot_policy(document, thing=thing, attached=False)(*connect)
+    # The policy attached by hand to a thing outside the prefix does not let it connect.
+    outsider = "line9-camera"
+    assert not iot_policy(document, thing=outsider)("iot:Connect", f"{arn}:client/{outsider}")
+
+
+@pytest.mark.parametrize("stack", MANAGED)
 def test_claim_certificate_can_only_provision(
-    runs: dict[str, StackRun], stack: str, iot_policy: Callable[[dict[str, Any]], Evaluate]
+    runs: dict[str, StackRun], stack: str, iot_policy: Callable[..., Evaluate]
 ) -> None:
     run = runs[stack]
     arn = _arn(run)
@@ -193,7 +271,7 @@ def test_claim_certificate_can_only_provision(
     ]
     assert templates
     plugin = [
-        ("iot:Connect", f"{arn}:client/3f2a9c1e-uuid"),
+        ("iot:Connect", f"{arn}:client/dda-claim-SN-7734"),
         ("iot:Publish", f"{arn}:topic/$aws/certificates/create/json"),
         ("iot:Subscribe", f"{arn}:topicfilter/$aws/certificates/create/json/accepted"),
         ("iot:Receive", f"{arn}:topic/$aws/certificates/create/json/accepted"),
@@ -223,6 +301,21 @@ def test_claim_certificate_can_only_provision(
     ]
     for action, resource in denied:
         assert not allowed(action, resource), (action, resource)
+
+
+@pytest.mark.parametrize("stack", MANAGED)
+def test_claim_certificate_cannot_take_a_core_device_client_id(
+    runs: dict[str, StackRun], stack: str, iot_policy: Callable[..., Evaluate]
+) -> None:
+    """The claim key is on every fleet device: connecting as a core device's client id would
+    disconnect that device. Only ``dda-claim-*`` client ids are allowed."""
+    run = runs[stack]
+    arn = _arn(run)
+    prefix = project_config(run.config, "fleetProvisioning")["thingNamePrefix"]
+    allowed = iot_policy(_document(run, "aws:iot/policy:Policy", "iot-policy-claim"))
+    taken = [*_things(run), f"{_things(run)[0]}#2", f"{prefix}0001", "3f2a9c1e-uuid", "x"]
+    for client in taken:
+        assert not allowed("iot:Connect", f"{arn}:client/{client}"), client
 
 
 # --- the token-exchange role, enforced by moto on real S3 requests -------------------------

@@ -182,6 +182,11 @@ def test_fleet_provisioning_templates_role_and_claim(runs: dict[str, StackRun], 
         ]
         assert plugin["configuration"]["provisioningTemplate"] == template.inputs["name"]
         assert plugin["configuration"]["iotRoleAlias"] == run.outputs["roleAlias"]
+        # The plugin writes the names DDA's LocalServer reads, and connects as a claim client.
+        root = "/aws_dda/greengrass/v2"
+        assert plugin["configuration"]["certificatePath"] == f"{root}/device.pem.crt"
+        assert plugin["configuration"]["privateKeyPath"] == f"{root}/private.pem.key"
+        assert plugin["configuration"]["deviceId"].startswith("dda-claim-")
         assert "--trusted-plugin" in out["installCommand"]
     claim = _by_name(run, CERTIFICATE)["claim-certificate"]
     assert claim.inputs["csr"].strip() == fleet["claimCertificateRequest"].strip()
@@ -237,6 +242,18 @@ def _dev_config(key: str) -> Any:
             "ends in '/'",
         ),
         ({"nucleusVersion": None}, "nucleusVersion"),
+        # The policies as declared need nucleus 2.5.0, the CLI IPC service 2.6.0.
+        (
+            {"nucleusVersion": "2.4.0"},
+            r"^pulumi-dda:nucleusVersion '2\.4\.0' must be a version 2\.6\.0",
+        ),
+        (
+            {"nucleusVersion": "2.5.1"},
+            r"^pulumi-dda:nucleusVersion '2\.5\.1' must be a version 2\.6\.0",
+        ),
+        ({"nucleusVersion": "latest"}, r"^pulumi-dda:nucleusVersion 'latest' must be a version"),
+        ({"greengrassCli": None}, r"^pulumi-dda:greengrassCli must be"),
+        ({"greengrassCli": {"componentVersion": "2.5.6"}}, "greengrassCli.componentVersion"),
         ({"logManager": {"componentVersion": "latest"}}, "logManager.componentVersion"),
         ({"devices": {"x86_64-cpu": ["thing:with:colons"]}}, "thing names must be"),
     ],
@@ -244,6 +261,99 @@ def _dev_config(key: str) -> Any:
 def test_config_mistakes_stop_the_program(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(Exception, match=message):
         _dev_with(**overrides)
+
+
+@pytest.mark.parametrize("stack", MANAGED)
+def test_device_setup_names_the_downloads_of_the_declared_versions(
+    runs: dict[str, StackRun], stack: str
+) -> None:
+    run = runs[stack]
+    setup = run.outputs["deviceSetup"]
+    version = project_config(run.config, "nucleusVersion")
+    assert setup["nucleusInstallerUrl"].endswith(f"/releases/greengrass-{version}.zip")
+    assert setup["rootCaUrl"].endswith("/AmazonRootCA1.pem")
+    assert setup["fleetProvisioningPluginUrl"].endswith(".jar")
+    # The files the rendered nucleus config and the installer command read.
+    config = yaml.safe_load(next(iter(run.outputs["devices"].values()))["nucleusConfig"])
+    assert setup["rootCaFile"] == config["system"]["rootCaPath"]
+    assert setup["certificateFile"] == config["system"]["certificateFilePath"]
+    assert setup["privateKeyFile"] == config["system"]["privateKeyPath"]
+    for template in run.outputs["fleetProvisioning"]["templates"].values():
+        assert setup["fleetProvisioningPluginFile"] in template["installCommand"]
+
+
+def test_nucleus_version_error_is_one_line_naming_the_key() -> None:
+    with pytest.raises(Exception, match="nucleusVersion") as raised:
+        _dev_with(nucleusVersion="2.4.0")
+    (line,) = str(raised.value).strip().splitlines()
+    assert line.startswith("pulumi-dda:nucleusVersion")
+
+
+@pytest.mark.parametrize("version", ["2.6.0", "2.12.0", "3.0.0"])
+def test_supported_nucleus_versions_are_accepted(version: str) -> None:
+    run = run_stack("dev", overrides={"pulumi-dda:nucleusVersion": version})
+    for device in run.outputs["devices"].values():
+        nucleus = yaml.safe_load(device["nucleusConfig"])["services"]["aws.greengrass.Nucleus"]
+        assert nucleus["version"] == version
+
+
+def test_greengrass_cli_is_refused_on_an_unmanaged_stack() -> None:
+    overrides = {"pulumi-dda:greengrassCli": {"componentVersion": "2.12.0"}}
+    with pytest.raises(Exception, match="greengrassCli only apply when manageInfrastructure"):
+        run_stack("local", overrides=overrides)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("dda-claim-", "overlaps 'dda-claim-'"),
+        ("dda-claim-line1-", "overlaps 'dda-claim-'"),
+        ("dda-", "overlaps 'dda-claim-'"),
+    ],
+)
+def test_fleet_prefix_may_not_overlap_the_claim_client_ids(prefix: str, message: str) -> None:
+    fleet = dict(_dev_config("fleetProvisioning"))
+    fleet["thingNamePrefix"] = prefix
+    with pytest.raises(Exception, match=message):
+        _dev_with(fleetProvisioning=fleet)
+
+
+def test_listed_thing_with_a_claim_client_id_is_refused() -> None:
+    devices = {"x86_64-cpu": ["dda-claim-x86-01"], "jetson-xavier": ["dda-dev-line1-jetson-01"]}
+    csrs = dict(_dev_config("certificateRequests"))
+    csrs["dda-claim-x86-01"] = csrs.pop("dda-dev-line1-x86-01")
+    with pytest.raises(Exception, match="client ids reserved for claim certificates"):
+        _dev_with(devices=devices, certificateRequests=csrs)
+
+
+def test_pre_provisioning_hook_is_attached_to_every_template() -> None:
+    hook = "arn:aws:lambda:eu-west-1:111122223333:function:dda-check-serial"
+    fleet = {**_dev_config("fleetProvisioning"), "preProvisioningHookArn": hook}
+    run = run_stack("dev", overrides={"pulumi-dda:fleetProvisioning": fleet})
+    templates = run.of_type(TEMPLATE)
+    assert templates
+    for template in templates:
+        assert template.inputs["preProvisioningHook"] == {
+            "targetArn": hook,
+            "payloadVersion": "2020-04-01",
+        }
+    (permission,) = run.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["function"] == hook
+    assert permission.inputs["principal"] == "iot.amazonaws.com"
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert permission.inputs["sourceAccount"] == ACCOUNT
+    # Without the key no template has a hook (the documented default).
+    assert all("preProvisioningHook" not in t.inputs for t in runs_dev().of_type(TEMPLATE))
+
+
+def runs_dev() -> StackRun:
+    return run_stack("dev")
+
+
+def test_pre_provisioning_hook_must_be_a_lambda_function() -> None:
+    fleet = {**_dev_config("fleetProvisioning"), "preProvisioningHookArn": "check-serial"}
+    with pytest.raises(Exception, match="preProvisioningHookArn is not a Lambda function ARN"):
+        _dev_with(fleetProvisioning=fleet)
 
 
 def test_csr_for_a_thing_that_is_not_listed_is_refused() -> None:

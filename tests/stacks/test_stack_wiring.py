@@ -34,6 +34,7 @@ def test_each_group_gets_only_its_platform_component(runs: dict[str, StackRun], 
     devices: dict[str, list[str]] = project_config(run.config, "devices")
     model = project_config(run.config, "model")
     log_manager = project_config(run.config, "logManager")
+    cli = project_config(run.config, "greengrassCli")
     region = run.config["aws:region"]
     account = project_config(run.config, "accountId", ACCOUNT)
     by_arn = _deployments_by_target_arn(run)
@@ -45,6 +46,11 @@ def test_each_group_gets_only_its_platform_component(runs: dict[str, StackRun], 
         if log_manager:
             uploader = components.pop("aws.greengrass.LogManager")
             assert uploader["component_version"] == log_manager["componentVersion"]
+        if cli:
+            # DDA's LocalServer restarts models through the Greengrass CLI's IPC service.
+            assert components.pop("aws.greengrass.Cli") == {
+                "component_version": cli["componentVersion"]
+            }
         assert components == {
             f"{model['componentName']}-{target.replace('_', '-')}": {
                 "component_version": model["componentVersion"]
