@@ -25,8 +25,9 @@ Lifecycle (the user's view is in the README; who holds which version is in :mod:
 - **update** re-tags the versions this resource's owner created; **read** drops the resource
   from state when a version vanished or is ``FAILED`` (the next ``up`` repairs it) and reports
   tag drift; **delete** releases the versions (never deleting one another stack holds or a
-  latest deployment uses), sweeps what crashed creates of this resource left, then deletes
-  the artifact objects no component version references any more.
+  latest deployment uses), sweeps what crashed creates of this resource left, then tags the
+  artifact objects no component version references any more as released; they are deleted
+  after a grace period by a later create or delete (:mod:`.artifacts`).
 
 The provider class is pickled by reference (it lives in this installed module) and holds only
 the plain strings read from the stack config; AWS clients are built inside each hook.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,7 +323,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
             progress(f"{state['arn']}: {outcome}", keep=True)
         components = {s["arn"].rpartition(":versions:")[0] for s in states}
         uris |= _sweep(gg, holder, deployments, components, sweep_dead=False)
-        _delete_unreferenced_artifacts(clients, uris)
+        _release_artifacts(clients, uris)
 
 
 @dataclass
@@ -555,7 +557,7 @@ class _Create:
             components = {t.arn.rpartition(":versions:")[0] for t in targets}
             deployments = DeploymentIndex(self.gg)
             uris = _sweep(self.gg, self.holder, deployments, components, sweep_dead=True)
-            _delete_unreferenced_artifacts(self.clients, uris)
+            _release_artifacts(self.clients, uris, places={t.uri for t in targets if t.uri})
         except DdaError as exc:
             progress(f"cleanup of what an earlier create left was incomplete: {exc}", keep=True)
 
@@ -574,7 +576,7 @@ class _Create:
                 if target.held:
                     outcome = ownership.release(self.gg, target.arn, self.holder, deployments)
                     progress(f"{target.arn}: {outcome}", keep=True)
-            _delete_unreferenced_artifacts(self.clients, {t.uploaded for t in targets} - {""})
+            _release_artifacts(self.clients, {t.uploaded for t in targets} - {""})
         except DdaError as exc:
             progress(f"cleanup after the failed create was incomplete: {exc}", keep=True)
 
@@ -846,62 +848,15 @@ def _fingerprint(
     )
 
 
-ASIDE = ".deleting"
-"""The suffix of an artifact's copy while it is deleted (see the function below)."""
-
-
-def _delete_unreferenced_artifacts(clients: AwsClients, uris: set[str]) -> None:
-    """Delete pulumi-dda's artifact objects among ``uris`` that no component version uses.
-
-    Another stack may re-create a version on one of them between the reference check and the
-    delete (its upload found the object in place, so it uploaded nothing). So each object is
-    copied aside first (``<key>.deleting``), all are deleted, and the references are looked at
-    once more: an object a version uses now is put back from its copy. A version created after
-    that second look finds its object gone and uploads it itself (see ``_Create._create``).
-    If the delete or the second look fails, every object is put back before the error is
-    raised. The copies are removed either way; the account is scanned twice in all."""
-    candidates = [
-        uri
-        for uri in sorted(uris)
-        # absent, or not uploaded by pulumi-dda: never deleted
-        if artifacts.head_artifact(clients.s3, *parse_s3_uri(uri)).sha256
-    ]
-    in_use = greengrass.referenced_artifacts(clients.greengrass) if candidates else set()
-    for uri in candidates:
-        if uri in in_use:
-            progress(f"{uri} is still used by a component version; left in place", keep=True)
-    aside = [uri for uri in candidates if uri not in in_use and _copy_aside(clients, uri)]
-    if not aside:
-        return
-    taken = set(aside)  # until the second look says otherwise, every object goes back
-    try:
-        for uri in aside:
-            artifacts.delete_artifact(clients.s3, *parse_s3_uri(uri))
-        taken &= greengrass.referenced_artifacts(clients.greengrass)
-    finally:
-        for uri in aside:
-            bucket, key = parse_s3_uri(uri)
-            if uri in taken:
-                artifacts.copy_artifact(clients.s3, bucket, key + ASIDE, key)
-            artifacts.delete_artifact(clients.s3, bucket, key + ASIDE)
-    for uri in aside:
-        if uri in taken:
-            progress(f"{uri}: a component version took it while it was deleted; restored")
-        else:
-            progress(f"deleted {uri}", keep=True)
-
-
-def _copy_aside(clients: AwsClients, uri: str) -> bool:
-    """Copy ``uri`` to ``<key>.deleting``; False if it is gone or cannot be copied."""
-    bucket, key = parse_s3_uri(uri)
-    try:
-        artifacts.copy_artifact(clients.s3, bucket, key, key + ASIDE)
-    except NotFoundError:
-        return False  # deleted by someone else already
-    except AwsError as exc:  # e.g. over CopyObject's 5 GiB: keep it rather than risk a loss
-        progress(f"{uri} left in place: it could not be copied aside first ({exc})", keep=True)
-        return False
-    return True
+def _release_artifacts(clients: AwsClients, released: set[str], places: Iterable[str] = ()) -> None:
+    """Tag what was released; delete what was released long enough ago (see :mod:`.artifacts`)."""
+    artifacts.release_artifacts(
+        clients.s3,
+        clients.greengrass,
+        released,
+        places=places,
+        progress=lambda message: progress(message, keep=True),
+    )
 
 
 def _inputs_of(outs: JSONDict) -> JSONDict:

@@ -17,6 +17,7 @@ import yaml
 from pulumi import automation as auto
 
 from pulumi_dda import samples
+from pulumi_dda.artifacts import GRACE_ENV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import demo  # tools/demo.py: the engine build and CLI environment `make demo` uses
@@ -44,9 +45,12 @@ def engine_root() -> Path:
 
 
 def cli_env(endpoint_url: str, state: Path, engine: Path) -> dict[str, str]:
-    """The CLI's environment: file backend in ``state``, the local endpoint, dummy credentials."""
+    """The CLI's environment: file backend in ``state``, the local endpoint, dummy credentials.
+
+    Released artifacts are deleted by the operation that releases them (grace period 0, see
+    :mod:`pulumi_dda.artifacts`), so a test can check that a destroy leaves nothing."""
     state.mkdir(parents=True, exist_ok=True)
-    return demo.pulumi_env(endpoint_url, state, REGION, engine / "bin")
+    return {**demo.pulumi_env(endpoint_url, state, REGION, engine / "bin"), GRACE_ENV: "0"}
 
 
 def sample_model_config(s3: Any, work: Path, name: str = "model-defects") -> dict[str, Any]:

@@ -1,6 +1,10 @@
 """Fixtures: one local endpoint per test session, and the provider two ways: Pulumi's dynamic
 provider server (``dynamic``) and the ``dda`` provider plugin (``plugin``); every test that
-uses a provider runs against both."""
+uses a provider runs against both.
+
+The session's ``provider`` deletes released artifacts in the same operation (grace period 0,
+see :mod:`pulumi_dda.artifacts`), so a test can check that a destroy leaves nothing; tests of
+the grace period itself get providers with another one from ``provider_with_grace``."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from dynamic_harness import (
 from plugin_harness import PluginProviderProcess, start_plugin
 
 from pulumi_dda import samples
+from pulumi_dda.artifacts import GRACE_ENV
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.local.local_server import seed_local_servers
 from pulumi_dda.model_component import DdaModelComponentProvider
@@ -32,6 +37,7 @@ def endpoint() -> Iterator[LocalEndpoint]:
 
 
 PROVIDER_KINDS = {"dynamic": start_provider, "plugin": start_plugin}
+Provider = DynamicProviderProcess | PluginProviderProcess
 
 
 def _dynamic_only(name: str, params: dict[str, Any]) -> str:
@@ -60,16 +66,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in dropped]
 
 
+@pytest.fixture(scope="session")
+def provider_with_grace(
+    endpoint: LocalEndpoint, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str, str], Provider]]:
+    """``(kind, grace)`` → a provider of that kind whose artifact grace period is ``grace``
+    seconds (``""``: the default), started once per session."""
+    started: dict[tuple[str, str], Provider] = {}
+
+    def get(kind: str, grace: str) -> Provider:
+        if (kind, grace) not in started:
+            log = tmp_path_factory.mktemp(f"provider-{kind}") / "stderr.log"
+            start = PROVIDER_KINDS[kind]
+            env = {GRACE_ENV: grace}
+            started[(kind, grace)] = start(DdaModelComponentProvider(), endpoint.url, log, env)
+        return started[(kind, grace)]
+
+    yield get
+    for process in started.values():
+        process.stop()
+
+
 @pytest.fixture(scope="session", params=sorted(PROVIDER_KINDS))
 def provider(
-    request: pytest.FixtureRequest,
-    endpoint: LocalEndpoint,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DynamicProviderProcess | PluginProviderProcess]:
-    log = tmp_path_factory.mktemp(f"provider-{request.param}") / "stderr.log"
-    process = PROVIDER_KINDS[request.param](DdaModelComponentProvider(), endpoint.url, log)
-    yield process
-    process.stop()
+    request: pytest.FixtureRequest, provider_with_grace: Callable[[str, str], Provider]
+) -> Provider:
+    return provider_with_grace(request.param, "0")
 
 
 @pytest.fixture

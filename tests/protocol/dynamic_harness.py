@@ -133,10 +133,11 @@ class DynamicProviderProcess:
 
 
 def start_provider(
-    provider: ResourceProvider, endpoint_url: str, log: Path
+    provider: ResourceProvider, endpoint_url: str, log: Path, extra: dict[str, str] | None = None
 ) -> DynamicProviderProcess:
     """A provider server talking to the local endpoint, configured as the engine would."""
     env = {
+        **(extra or {}),
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -179,11 +179,14 @@ def plugin_env(endpoint_url: str) -> dict[str, str]:
     }
 
 
-def start_plugin(provider: ResourceProvider, endpoint_url: str, log: Path) -> PluginProviderProcess:
+def start_plugin(
+    provider: ResourceProvider, endpoint_url: str, log: Path, extra: dict[str, str] | None = None
+) -> PluginProviderProcess:
     """The plugin serving ``provider``'s resource type, configured with the region."""
     resource = (
         schema.DEPLOYMENT if isinstance(provider, GreengrassDeploymentProvider) else schema.MODEL
     )
-    process = PluginProviderProcess(resource, plugin_env(endpoint_url), log)
+    env = {**plugin_env(endpoint_url), **(extra or {})}
+    process = PluginProviderProcess(resource, env, log)
     process.configure({"aws:region": REGION})
     return process

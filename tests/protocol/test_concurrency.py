@@ -2,21 +2,28 @@
 
 Dev created the version; prod's create adopts it while dev's delete releases it, in parallel
 through the same provider server (the engine runs hooks on a thread pool), with latency
-injected into the endpoint's Greengrass calls to open the race windows in different places.
-Whatever the interleaving, prod must end with every version DEPLOYABLE and its artifact in
-place, and prod's own delete must then leave nothing.
+injected into the endpoint's calls to open the race windows in different places. The
+providers have the default artifact grace period. While they race, a watcher checks over and
+over that every DEPLOYABLE model version's artifact is in S3; whatever the interleaving, prod
+must end with every version DEPLOYABLE and its artifact in place, and prod's own delete must
+then leave no version and only artifacts tagged released (deleted after the grace period).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from artifact_watch import ArtifactWatcher
 from dynamic_harness import ARTIFACT_BUCKET, DynamicProviderProcess
 
+from pulumi_dda.artifacts import RELEASED_TAG
 from pulumi_dda.local import LocalEndpoint
+
+Provider = Any
 
 # (service, operation to slow down, seconds, how many calls)
 RACES = [
@@ -25,9 +32,16 @@ RACES = [
     ("greengrassv2", "ListTagsForResource", 0.15, 8),  # every look at the holders is slow
     ("greengrassv2", "UntagResource", 0.4, 2),  # dev's release of its own tag is slow
     ("greengrassv2", "DescribeComponent", 0.3, 4),  # prod's look-up and wait are slow
-    ("s3", "DeleteObject", 0.5, 2),  # dev's artifact delete lands after prod looked at it
+    ("greengrassv2", "ListComponents", 0.5, 2),  # dev's look at the artifacts' users is slow
+    ("s3", "PutObjectTagging", 0.5, 4),  # dev's release tag lands after prod took it off
     ("", "", 0.0, 0),  # no injected latency
 ]
+
+
+@pytest.fixture(params=["dynamic", "plugin"])
+def patient(request: pytest.FixtureRequest, provider_with_grace: Callable[..., Provider]) -> Any:
+    """A provider with the default grace period."""
+    return provider_with_grace(request.param, "")
 
 
 def _published(gg: Any) -> list[str]:
@@ -41,7 +55,7 @@ def _published(gg: Any) -> list[str]:
 @pytest.mark.parametrize(("service", "operation", "delay", "count"), RACES)
 @pytest.mark.parametrize("round_", range(2))
 def test_adopt_and_release_at_the_same_moment_lose_nothing(
-    provider: DynamicProviderProcess,
+    patient: Provider,
     ep: LocalEndpoint,
     news: dict[str, Any],
     gg: Any,
@@ -52,6 +66,7 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
     count: int,
     round_: int,
 ) -> None:
+    provider = patient
     dev_inputs, _ = provider.check({}, {**news, "owner": "pulumi-dda/dev/model"})
     dev_id, dev = provider.create(dev_inputs)
     prod_inputs, failures = provider.check({}, {**news, "owner": "pulumi-dda/prod/model"})
@@ -66,10 +81,12 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
     adopt = threading.Thread(target=adopt_in_prod)
     release = threading.Thread(target=lambda: provider.delete(dev_id, dev))
     first, second = (adopt, release) if round_ == 0 else (release, adopt)
-    first.start()
-    second.start()
-    adopt.join()
-    release.join()
+    with ArtifactWatcher(gg, s3) as watcher:
+        first.start()
+        second.start()
+        adopt.join()
+        release.join()
+    watcher.check()
 
     for component in adopted["outs"]["components"].values():
         state = gg.describe_component(arn=component["arn"])["status"]["componentState"]
@@ -79,7 +96,11 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
     ep.clear_faults()
     provider.delete(adopted["id"], adopted["outs"])
     assert _published(gg) == []
-    assert s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("KeyCount", 0) == 0
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("Contents", [])]
+    assert len(keys) == 2  # nothing is deleted within the grace period ...
+    for key in keys:  # ... and each is tagged for a later create or destroy to delete
+        tags = s3.get_object_tagging(Bucket=ARTIFACT_BUCKET, Key=key)["TagSet"]
+        assert RELEASED_TAG in {t["Key"] for t in tags}
 
 
 def test_two_stacks_releasing_one_version_at_once_leave_nothing(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,9 +14,8 @@ from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
 
-from pulumi_dda import model_component, ownership, samples
+from pulumi_dda import ownership, samples
 from pulumi_dda._dynamic import from_state
-from pulumi_dda.errors import AwsError
 from pulumi_dda.greengrass import user_tags
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.model_component import STATE_ONLY
@@ -489,69 +486,6 @@ def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
     # Without that diff, a check with no old state is a create's: nothing is carried over.
     fresh, _ = provider.check({}, omitted)
     assert fresh["plan"]["x86_64-cpu"] == "new component → 2.0.0"
-
-
-def test_an_artifact_a_version_took_during_its_delete_is_restored(
-    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
-) -> None:
-    """The release's artifact delete looks at the references again after deleting. Here the
-    object's own version is gone (released), and another stack creates a version on the same
-    object just after the first look (when the object is copied aside): the object comes back,
-    with its metadata, and the copy set aside is gone."""
-    _id, _inputs, outs = _up(provider, news)
-    component = outs["components"]["x86_64-cpu"]
-    uri, key = component["artifact_uri"], component["artifact_uri"].split("/", 3)[3]
-    recipe = json.loads(gg.get_component(arn=component["arn"], recipeOutputFormat="JSON")["recipe"])
-    gg.delete_component(arn=component["arn"])
-    before = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
-    created: list[str] = []
-
-    def other_stack_creates(**_: Any) -> None:
-        if not created:
-            taken = {**recipe, "ComponentName": "model-other-stack-x86_64-cpu"}
-            created.append(gg.create_component_version(inlineRecipe=json.dumps(taken))["arn"])
-
-    s3.meta.events.register("before-call.s3.CopyObject", other_stack_creates)
-    clients = SimpleNamespace(s3=s3, greengrass=gg)
-    model_component._delete_unreferenced_artifacts(clients, {uri})  # type: ignore[arg-type]
-    assert created
-    after = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
-    assert (after["ContentLength"], after["Metadata"]) == (
-        before["ContentLength"],
-        before["Metadata"],
-    )
-    assert not [k for k in _artifact_keys(s3) if k.endswith(".deleting")]
-
-
-def test_an_artifact_delete_that_fails_after_deleting_puts_the_object_back(
-    provider: Provider, news: dict[str, Any], gg: Any, s3: Any, ep: LocalEndpoint
-) -> None:
-    """The object is deleted, then the second look at the references fails: the error is
-    raised, and the object is back (the look could not say that no version took it), with its
-    metadata and no copy left aside."""
-    _id, _inputs, outs = _up(provider, news)
-    component = outs["components"]["x86_64-cpu"]
-    uri, key = component["artifact_uri"], component["artifact_uri"].split("/", 3)[3]
-    gg.delete_component(arn=component["arn"])
-    before = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
-    injected: list[bool] = []
-
-    def second_look_fails(**_: Any) -> None:  # the first look is over when the copy starts
-        if not injected:
-            injected.append(True)
-            ep.inject_fault("ListComponents", "AccessDeniedException", status=403)
-
-    s3.meta.events.register("before-call.s3.CopyObject", second_look_fails)
-    clients = SimpleNamespace(s3=s3, greengrass=gg)
-    with pytest.raises(AwsError, match="listing Greengrass components"):
-        model_component._delete_unreferenced_artifacts(clients, {uri})  # type: ignore[arg-type]
-    assert ep.faults() == []  # the fault was used by the second look
-    after = s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
-    assert (after["ContentLength"], after["Metadata"]) == (
-        before["ContentLength"],
-        before["Metadata"],
-    )
-    assert not [k for k in _artifact_keys(s3) if k.endswith(".deleting")]
 
 
 def test_every_failed_target_has_its_own_line(

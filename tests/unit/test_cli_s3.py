@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pulumi_dda import samples
+from pulumi_dda.artifacts import RELEASED_TAG
 from pulumi_dda.local import LocalEndpoint
 
 
@@ -54,7 +55,9 @@ def test_build_from_s3_sources_matches_the_local_build(tmp_path: Path) -> None:
     assert len(missing.stderr.strip().splitlines()) == 1
 
 
-def test_publish_creates_deployable_versions_and_a_failure_leaves_nothing(tmp_path: Path) -> None:
+def test_publish_creates_deployable_versions_and_a_failure_leaves_only_a_released_package(
+    tmp_path: Path,
+) -> None:
     from pulumi_dda.local.local_server import seed_local_servers
 
     trained = samples.write_trained_model(tmp_path / "t.tar.gz")
@@ -96,7 +99,7 @@ def test_publish_creates_deployable_versions_and_a_failure_leaves_nothing(tmp_pa
         assert json.loads(again.stdout)["components"]["x86_64-cpu"]["arn"] == component["arn"]
 
         ep.inject_fault("CreateComponentVersion", "InternalServerException", count=20)
-        keys_before = s3.list_objects_v2(Bucket="edge")["KeyCount"]
+        keys_before = {o["Key"] for o in s3.list_objects_v2(Bucket="edge")["Contents"]}
         other = samples.write_compiled_model(tmp_path / "o.tar.gz", seed=5)
         failed = subprocess.run(
             [
@@ -113,4 +116,9 @@ def test_publish_creates_deployable_versions_and_a_failure_leaves_nothing(tmp_pa
             .startswith("pulumi-dda: error: target x86_64-cpu: creating the component version:")
         )
         assert "Traceback" not in failed.stderr
-        assert s3.list_objects_v2(Bucket="edge")["KeyCount"] == keys_before
+        # Its package stays, tagged released: deleted after the grace period (artifacts.py).
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="edge")["Contents"]}
+        assert len(keys - keys_before) == 1
+        for key in keys - keys_before:
+            tags = s3.get_object_tagging(Bucket="edge", Key=key)["TagSet"]
+            assert [t["Key"] for t in tags] == [RELEASED_TAG]
