@@ -90,6 +90,8 @@ class StackConfig:
     role_arn: str | None
     """The role every AWS call of the stack assumes (its account is the stack's account)."""
     aws_profile: str | None
+    take_over: bool = False
+    """The deployments may supersede a thing group's deployment another owner made."""
 
 
 def read_config() -> StackConfig:
@@ -144,6 +146,7 @@ def read_config() -> StackConfig:
         greengrass_cli_version=cli_version,
         role_arn=role_arn,
         aws_profile=pulumi.Config("aws").get("profile"),
+        take_over=bool(config.get_bool("takeOver", False)),
     )
 
 

@@ -54,6 +54,10 @@ Stack config (namespace ``pulumi-dda`` unless written out):
   ``friendlyName`` (optional), ``trainedModelUri``, ``compiledModels`` (target -> URI);
   every target in ``devices`` needs a compiled model.
 - ``tags`` (default {}): tags of every resource that takes them.
+- ``takeOver`` (bool, default false): the deployments may supersede a thing group's current
+  deployment that another owner made (another stack, or by hand); without it such a preview
+  fails naming that deployment. Set it for the one ``up`` that takes the groups over (or back),
+  then remove it: two stacks that both keep it supersede each other on every ``up``.
 
 This module is imported by ``__main__.py`` and by the wiring tests, so it has no side effects
 at import time: :func:`main` reads the config and declares the resources. Beside it:
@@ -358,6 +362,7 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
             tags=dict(cfg.tags),
             region=cfg.region,
             role_arn=cfg.role_arn,
+            take_over=cfg.take_over,
             opts=pulumi.ResourceOptions(depends_on=deployment_deps),
         )
         # The resource's id is the target ARN; deployment_id is the current revision's id.

@@ -23,6 +23,7 @@ from .errors import AwsError, ConflictError, NotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
+    from mypy_boto3_iot import IoTClient
     from mypy_boto3_s3 import S3Client
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
@@ -74,6 +75,10 @@ class AwsClients:
     @cached_property
     def greengrass(self) -> GreengrassV2Client:
         return self.session.client("greengrassv2", config=RETRY_CONFIG)
+
+    @cached_property
+    def iot(self) -> IoTClient:
+        return self.session.client("iot", config=RETRY_CONFIG)
 
     @cached_property
     def account_id(self) -> str:

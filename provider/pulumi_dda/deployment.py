@@ -7,15 +7,48 @@ one (no longer ``isLatestForTarget``). So this resource is "the deployment of a 
 is the target ARN, stable across revisions; ``deployment_id`` is the current revision. Use one
 resource per target (two would supersede each other). It deploys in the target's region.
 
-- **check** validates without AWS calls, naming the wrong input; unknown preview values pass.
+**Whose deployment a target runs.** Every revision this project creates carries its owner, the
+tag ``pulumi-dda:owner`` = ``<project>/<stack>/<resource name>`` (as component versions do). A
+revision replaces the target's whole component set, so superseding someone else's deployment
+uninstalls their components from every device of the group. Hence:
+
+- **check** looks up the target (a thing or thing group that does not exist fails, naming
+  ``target_arn``) and its current (latest) deployment. If that belongs to another owner, or
+  carries no owner tag (made by hand or another tool), check fails with one line naming it
+  (id, name, owner or "not made by pulumi-dda") — unless ``take_over=True``: check then fills
+  in ``takes_over`` (``takes over deployment <id> "<name>" of <owner>``), which the preview
+  shows and which makes the next revision (a create, or an update of an existing resource).
+- **The stack that lost its target** (its revision superseded by another owner's) is told, not
+  silently re-deployed: its preview (check) fails with ``deployment <id> for <target> was
+  superseded by deployment <id> of <owner>: take it back with take_over=True or remove this
+  resource``; its refresh (read) keeps the resource in state, refreshes its status and logs that
+  same line (a failing read would also block ``up --refresh`` and ``destroy --refresh`` after
+  the program says ``take_over=True``). Removing the resource then deletes only its own,
+  superseded revision record: the other owner's deployment stays.
+- A revision superseded by the *same* owner (a create that crashed before Pulumi saved it)
+  or one whose superseding deployment is gone again is dropped by read as before, and the next
+  ``up`` deploys a fresh revision.
+- create and update look again just before ``CreateDeployment`` (another stack may have
+  deployed since check) and refuse the same way without ``take_over``.
+
+``take_over`` is a permission, not a property of the deployment: changing only it changes
+nothing (diff ignores it). Leave it set only while the take-over is meant: two stacks that both
+say ``take_over=True`` supersede each other on every ``up``.
+
+The hooks:
+
+- **check** validates the inputs (naming the wrong one; unknown preview values pass and skip
+  the lookups), then looks up the target and its current deployment (above).
 - **diff** (against old outputs, which hold the inputs): ``target_arn``, ``region`` and
-  ``role_arn`` replace, new deployment first; any other change is an in-place update.
+  ``role_arn`` replace, new deployment first; any other change is an in-place update, and so is
+  a non-empty ``takes_over``.
 - **create**: ``CreateDeployment`` with the tags plus ``pulumi-dda:owner``; botocore fills in
   ``clientToken``, so its retries (throttling, 5xx) are idempotent.
 - **update** only re-tags the current revision when only ``tags`` changed; otherwise it creates
   the next revision for the target and lets the service supersede the old one (no cancel).
-- **read** drops the resource from state (empty id) when its revision was deleted, superseded or
-  cancelled outside the stack, so the next ``up`` deploys a fresh revision; otherwise it
+- **read** drops the resource from state (empty id) when its revision was deleted or cancelled
+  outside the stack, or superseded by its own owner or by a deployment since removed, so the
+  next ``up`` deploys a fresh revision; superseded by another owner, see above; otherwise it
   refreshes ``deployment_status`` and takes the service's tags as the ``tags`` input (drift).
 - **delete** cancels the current revision if it is still the target's latest, then deletes its
   record; already gone is fine. Older, superseded revisions stay as deployment history.
@@ -35,6 +68,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 import pulumi
@@ -59,19 +93,27 @@ from ._dynamic import (
     typed_options,
 )
 from ._types import JSONDict
-from .aws import AwsClients
-from .errors import InputError
+from .aws import AwsClients, aws_errors
+from .errors import DdaError, InputError, NotFoundError
 from .greengrass import find_deployment, user_tags
-from .ownership import OWNER_TAG
+from .ownership import OWNER_TAG, tag_value
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
 
 REPLACING_INPUTS = ("target_arn", "region", "role_arn")
 REVISION_INPUTS = ("components", "deployment_name", "deployment_policies", "iot_job_configuration")
-INPUT_KEYS = (*REPLACING_INPUTS, *REVISION_INPUTS, "tags", "owner")
+INPUT_KEYS = (*REPLACING_INPUTS, *REVISION_INPUTS, "tags", "take_over", "owner")
+NOT_COMPARED = ("owner", "take_over")
+"""Inputs a diff ignores: ``take_over`` is a permission, not a property of the deployment."""
 OUTPUT_KEYS = ("deployment_id", "arn", "iot_job_id", "iot_job_arn", "deployment_status")
+CHECK_FILLED = ("takes_over",)
+"""``takes_over``: filled in by check, ``takes over deployment <id> ... of <owner>`` when the
+next revision will supersede another owner's deployment (``take_over=True``), else empty."""
+OWN_HISTORY_LOOKS = 20
+"""How many older revisions of a target check reads to name this resource's superseded one."""
 DEFAULTS: JSONDict = {
+    "take_over": False,
     "deployment_name": "",
     "deployment_policies": {},
     "iot_job_configuration": {},
@@ -100,7 +142,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         return self.clients(props, target["region"] if target else "")
 
     @hook()
-    def check(self, _olds: JSONDict, news: JSONDict) -> CheckResult:
+    def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
         inputs = dict(news)
         for key, default in DEFAULTS.items():
             if inputs.get(key) is None:
@@ -119,11 +161,44 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             failures.append(
                 CheckFailure("region", f"region {region} is not target_arn's {target['region']}")
             )
-        return CheckResult(inputs, failures)
+        inputs["takes_over"] = ""
+        if failures:
+            return CheckResult(inputs, failures)
+        if not all(is_known(inputs.get(k)) for k in (*REPLACING_INPUTS, "take_over", "owner")):
+            # A preview with a target another resource computes: looked up at up.
+            inputs["takes_over"] = UNKNOWN
+            return CheckResult(inputs, [])
+        try:
+            inputs["takes_over"] = self._check_target(olds, inputs)
+        except InputError as exc:
+            return CheckResult(inputs, [CheckFailure(exc.field or "target_arn", str(exc))])
+        except DdaError as exc:
+            return CheckResult(inputs, [CheckFailure("target_arn", str(exc))])
+        return CheckResult(inputs, [])
+
+    def _check_target(self, olds: JSONDict, inputs: JSONDict) -> str:
+        """The target exists and whose deployment it runs (see the module docstring): returns
+        ``takes_over``; raises naming the input."""
+        clients = self._clients(inputs)
+        target = str(inputs["target_arn"])
+        _check_target_exists(clients, target)
+        gg = clients.greengrass
+        current = current_deployment(gg, target)
+        owner = str(inputs["owner"])
+        if current is None or current.owned_by(owner):
+            return ""
+        if inputs.get("take_over"):
+            return f"takes over {current.label}"
+        if olds and olds.get("target_arn") == target:
+            mine = _own_latest(gg, target, owner)
+            raise InputError(_superseded(mine, target, current), field="target_arn")
+        raise InputError(_refusal(target, current), field="target_arn")
 
     @hook()
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
-        changed = [k for k in INPUT_KEYS if k != "owner" and olds.get(k) != news.get(k)]
+        changed = [k for k in INPUT_KEYS if k not in NOT_COMPARED and olds.get(k) != news.get(k)]
+        if _takes_over(news):
+            changed.append("takes_over")
         return DiffResult(
             changes=bool(changed),
             replaces=[k for k in REPLACING_INPUTS if k in changed],
@@ -134,17 +209,17 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     def create(self, props: JSONDict) -> CreateResult:
         gg = self._clients(props).greengrass
         target = str(props["target_arn"])
-        current = next((d["deploymentId"] for d in greengrass.latest_deployments(gg, target)), "")
-        if current:
-            progress(f"{target}: the new deployment supersedes its current one ({current})")
+        _guard(gg, props)
         inputs = {k: props.get(k) for k in INPUT_KEYS}
-        return CreateResult(target, {**inputs, **_deploy(gg, props), "revision_count": 1})
+        outs = {**inputs, **_deploy(gg, props), "revision_count": 1, "takes_over": ""}
+        return CreateResult(target, outs)
 
     @hook(UpdateResult({}))
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         gg = self._clients(news).greengrass
         outs = _updated(olds, news)
         if _new_revision(olds, news):
+            _guard(gg, news)
             outs.update(_deploy(gg, news))
             progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}", keep=True)
         else:
@@ -166,7 +241,15 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")
         found = find_deployment(gg, deployment_id) if deployment_id else None
-        reason = _gone_reason(found)
+        current = None
+        if found is not None and not found.get("isLatestForTarget"):
+            current = current_deployment(gg, str(props["target_arn"]))
+        if current is not None and not current.owned_by(str(props.get("owner") or "")):
+            # Superseded by someone else: kept in state, so the next preview says so (check).
+            progress(_superseded(deployment_id, str(props["target_arn"]), current), keep=True)
+            reason = ""
+        else:
+            reason = _gone_reason(found)
         if reason:
             progress(
                 f"deployment {deployment_id} of {id_} {reason}; it is dropped from the state "
@@ -202,14 +285,127 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         )
 
 
+def _takes_over(news: JSONDict) -> bool:
+    value = news.get("takes_over")
+    return isinstance(value, str) and bool(value) and not is_unknown(value)
+
+
 def _new_revision(olds: JSONDict, news: JSONDict) -> bool:
-    return any(olds.get(k) != news.get(k) for k in REVISION_INPUTS)
+    return _takes_over(news) or any(olds.get(k) != news.get(k) for k in REVISION_INPUTS)
+
+
+@dataclass(frozen=True)
+class CurrentDeployment:
+    """The latest deployment of a target, and who made it (its ``pulumi-dda:owner`` tag)."""
+
+    deployment_id: str
+    name: str
+    owner: str
+    status: str
+
+    def owned_by(self, owner: str) -> bool:
+        return bool(self.owner) and self.owner == tag_value(owner)
+
+    @property
+    def label(self) -> str:
+        name = f' "{self.name}"' if self.name else ""
+        made = f"of {self.owner}" if self.owner else "(not made by pulumi-dda)"
+        return f"deployment {self.deployment_id}{name} {made}"
+
+
+def current_deployment(gg: GreengrassV2Client, target: str) -> CurrentDeployment | None:
+    """The target's latest deployment (``ListDeployments`` ``LATEST_ONLY``), whatever its status:
+    devices that applied a cancelled one still run its components."""
+    for summary in greengrass.latest_deployments(gg, target):
+        found = find_deployment(gg, str(summary["deploymentId"]))
+        if found is None:
+            continue  # deleted while listing
+        return CurrentDeployment(
+            deployment_id=str(found["deploymentId"]),
+            name=str(found.get("deploymentName") or ""),
+            owner=str((found.get("tags") or {}).get(OWNER_TAG, "")),
+            status=str(found.get("deploymentStatus", "")),
+        )
+    return None
+
+
+def _own_latest(gg: GreengrassV2Client, target: str, owner: str) -> str:
+    """The id of ``owner``'s newest revision for ``target`` (within the newest
+    ``OWN_HISTORY_LOOKS``), or ``""``."""
+    with aws_errors(f"listing Greengrass deployment history of {target}"):
+        pages = gg.get_paginator("list_deployments").paginate(targetArn=target, historyFilter="ALL")
+        history = [str(d["deploymentId"]) for page in pages for d in page.get("deployments", [])]
+    for deployment_id in history[:OWN_HISTORY_LOOKS]:
+        found = find_deployment(gg, deployment_id)
+        if found and (found.get("tags") or {}).get(OWNER_TAG) == tag_value(owner):
+            return deployment_id
+    return ""
+
+
+def _superseded(mine: str, target: str, current: CurrentDeployment) -> str:
+    return (
+        f"deployment {mine or '(of this resource)'} for {target} was superseded by "
+        f"{current.label}: take it back with take_over=True or remove this resource"
+    )
+
+
+def _refusal(target: str, current: CurrentDeployment) -> str:
+    return (
+        f"{target} already runs {current.label}; a deployment here would replace it and "
+        "remove its components from the devices: set take_over=True to take the target over, "
+        "or deploy to another target"
+    )
+
+
+def _guard(gg: GreengrassV2Client, props: JSONDict) -> None:
+    """Just before ``CreateDeployment``: refuse another owner's current deployment unless
+    ``take_over`` (another stack may have deployed since check); log a take-over."""
+    target = str(props["target_arn"])
+    current = current_deployment(gg, target)
+    if current is None:
+        return
+    if current.owned_by(str(props["owner"])):
+        progress(
+            f"{target}: the new deployment supersedes its current one ({current.deployment_id})"
+        )
+    elif props.get("take_over"):
+        progress(f"{target}: took over {current.label}", keep=True)
+    else:
+        raise DdaError(_refusal(target, current))
+
+
+def _check_target_exists(clients: AwsClients, target: str) -> None:
+    """``DescribeThing`` / ``DescribeThingGroup`` of the target, in the account called."""
+    match = TARGET_ARN.match(target)
+    assert match is not None, "validated before"
+    kind = "thing group" if match["kind"] == "thinggroup" else "thing"
+    try:
+        with aws_errors(f"looking up the IoT {kind} {match['name']}"):
+            if match["kind"] == "thinggroup":
+                found = str(
+                    clients.iot.describe_thing_group(thingGroupName=match["name"]).get(
+                        "thingGroupArn", ""
+                    )
+                )
+            else:
+                found = str(clients.iot.describe_thing(thingName=match["name"]).get("thingArn", ""))
+    except NotFoundError:
+        raise InputError(
+            f"target_arn: the IoT {kind} {match['name']} does not exist ({target})",
+            field="target_arn",
+        ) from None
+    if found and found != target:
+        raise InputError(
+            f"target_arn {target} is not in the account called: its {kind} there is {found}",
+            field="target_arn",
+        )
 
 
 def _updated(olds: JSONDict, news: JSONDict) -> JSONDict:
     """An update's outputs but a new revision's ids: the old ones with the new inputs."""
     outs = {k: v for k, v in olds.items() if not k.startswith("__")}
     outs.update({k: news.get(k) for k in INPUT_KEYS})
+    outs["takes_over"] = ""  # once made, the revision takes nothing over any more
     if _new_revision(olds, news):
         outs["revision_count"] = int(olds.get("revision_count") or 1) + 1
     return outs
@@ -231,7 +427,7 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
     request: JSONDict = {
         "targetArn": target,
         "components": api_components(props["components"]),
-        "tags": {**props["tags"], OWNER_TAG: str(props["owner"])},
+        "tags": {**props["tags"], OWNER_TAG: tag_value(str(props["owner"]))},
     }
     optional = {
         "deploymentName": props.get("deployment_name"),
@@ -353,6 +549,7 @@ CHECKS = {
     "tags": _check_tags,
     "region": _check_type("region", str, "a string"),
     "role_arn": _check_role_arn,
+    "take_over": _check_type("take_over", bool, "true or false"),
 }
 
 
@@ -379,6 +576,7 @@ class GreengrassDeployment(Resource, module="dda", name="GreengrassDeployment"):
     iot_job_arn: pulumi.Output[str]
     deployment_status: pulumi.Output[str]
     revision_count: pulumi.Output[int]
+    takes_over: pulumi.Output[str]
 
     def __init__(
         self,
@@ -392,8 +590,11 @@ class GreengrassDeployment(Resource, module="dda", name="GreengrassDeployment"):
         tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         region: pulumi.Input[str] | None = None,
         role_arn: pulumi.Input[str] | None = None,
+        take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``take_over=True`` allows superseding the target's current deployment when another
+        owner (another stack, or not pulumi-dda) made it; see the module docstring."""
         props = {
             "target_arn": target_arn,
             "components": components,
@@ -403,8 +604,9 @@ class GreengrassDeployment(Resource, module="dda", name="GreengrassDeployment"):
             "tags": tags or {},
             "region": region or "",
             "role_arn": role_arn or "",
+            "take_over": take_over if take_over is not None else False,
             "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
-            **dict.fromkeys((*OUTPUT_KEYS, "revision_count")),
+            **dict.fromkeys((*OUTPUT_KEYS, "revision_count", *CHECK_FILLED)),
         }
         opts = typed_options(f"pulumi-python:{self._resource_type_name}", opts)
         super().__init__(GreengrassDeploymentProvider(), resource_name, props, opts)

@@ -18,6 +18,7 @@ pytest_plugins = ("deployment_fixtures",)
 Provider = DynamicProviderProcess
 ACCOUNT = "123456789012"
 DEPLOY_OWNER = "pulumi-dda/test/line-1"
+OTHER_OWNER = "pulumi-dda/other/line-1"
 INSPECTOR = "com.example.Inspector"
 CAMERA = "com.example.Camera"
 NONE = provider_pb2.DiffResponse.DIFF_NONE
@@ -45,6 +46,7 @@ def deployment_news(
         "tags": {"team": "vision"},
         "region": "",
         "role_arn": "",
+        "take_over": False,
         "owner": DEPLOY_OWNER,
         "deployment_id": None,
         "arn": None,
@@ -52,6 +54,7 @@ def deployment_news(
         "iot_job_arn": None,
         "deployment_status": None,
         "revision_count": None,
+        "takes_over": None,
     }
 
 
@@ -108,10 +111,16 @@ def test_create_deploys_to_the_target_and_an_unchanged_diff_is_empty(
     assert f"pulumi-dda: created deployment {deployment_id}" in stderr
 
     ep.clear_request_log()
-    _, diff = _edit(deployment_provider, outs, inputs)
+    changed, failures = deployment_provider.check(outs, inputs)
+    assert failures == []
+    assert changed["takes_over"] == ""
+    # check only reads: the target, and whose deployment it runs
+    assert set(_operations(ep)) == {"DescribeThingGroup", "ListDeployments", "GetDeployment"}
+    ep.clear_request_log()
+    diff = deployment_provider.diff(outs["target_arn"], outs, changed)
     assert diff.changes == NONE
     assert list(diff.replaces) == []
-    assert ep.request_log() == []  # check and diff call no AWS API
+    assert ep.request_log() == []  # diff calls no AWS API
 
 
 def test_a_new_component_version_is_a_new_revision(
@@ -124,7 +133,8 @@ def test_a_new_component_version_is_a_new_revision(
     assert list(diff.replaces) == []
     ep.clear_request_log()
     updated = deployment_provider.update(id_, outs, changed)
-    assert _operations(ep) == ["CreateDeployment"]  # the service supersedes; nothing cancelled
+    # whose deployment the target runs, looked at again; the service supersedes, nothing cancelled
+    assert _operations(ep) == ["ListDeployments", "GetDeployment", "CreateDeployment"]
     assert updated["deployment_id"] != outs["deployment_id"]
     assert updated["arn"].endswith(updated["deployment_id"])
     assert updated["iot_job_id"] != outs["iot_job_id"]
@@ -217,10 +227,23 @@ def test_delete_cancels_then_deletes_and_is_idempotent(
     )
 
 
-def _supersede(gg: Any, outs: dict[str, Any]) -> None:
+def _supersede_as_itself(gg: Any, outs: dict[str, Any]) -> None:
+    """A revision of the same owner the state does not know (a create that crashed)."""
     gg.create_deployment(
-        targetArn=outs["target_arn"], components={CAMERA: {"componentVersion": "2.0.0"}}
+        targetArn=outs["target_arn"],
+        components={CAMERA: {"componentVersion": "2.0.0"}},
+        tags={"pulumi-dda:owner": DEPLOY_OWNER},
     )
+
+
+def _supersede_then_delete(gg: Any, outs: dict[str, Any]) -> None:
+    """Superseded by another owner whose deployment is gone again (its stack destroyed)."""
+    created = gg.create_deployment(
+        targetArn=outs["target_arn"],
+        components={CAMERA: {"componentVersion": "2.0.0"}},
+        tags={"pulumi-dda:owner": OTHER_OWNER},
+    )
+    _cancel_and_delete(gg, {"deployment_id": created["deploymentId"]})
 
 
 def _cancel(gg: Any, outs: dict[str, Any]) -> None:
@@ -235,7 +258,8 @@ def _cancel_and_delete(gg: Any, outs: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("out_of_band", "reason"),
     [
-        (_supersede, "was superseded outside this stack"),
+        (_supersede_as_itself, "was superseded outside this stack"),
+        (_supersede_then_delete, "was superseded outside this stack"),
         (_cancel, "was cancelled outside this stack"),
         (_cancel_and_delete, "no longer exists"),
     ],
@@ -352,3 +376,134 @@ def test_a_missing_component_version_fails_create_naming_the_target(
     assert f"creating a Greengrass deployment for {deployment_news['target_arn']}" in message
     assert "ResourceNotFoundException" in message
     assert gg.list_deployments()["deployments"] == []
+
+
+# Whose deployment a target runs (issue 18, point 1) -----------------------------------------
+
+
+def _foreign(gg: Any, target: str, owner: str) -> str:
+    """Another owner's deployment of ``target`` (``owner`` empty: made by hand)."""
+    tags = {"pulumi-dda:owner": owner} if owner else {}
+    created = gg.create_deployment(
+        targetArn=target,
+        deploymentName="by-hand" if not owner else "other-stack",
+        components={CAMERA: {"componentVersion": "2.0.0"}},
+        **({"tags": tags} if tags else {}),
+    )
+    return str(created["deploymentId"])
+
+
+@pytest.mark.parametrize(
+    ("owner", "made_by"),
+    [(OTHER_OWNER, f'"other-stack" of {OTHER_OWNER}'), ("", '"by-hand" (not made by pulumi-dda)')],
+)
+def test_check_refuses_a_target_another_owner_deploys_to(
+    deployment_provider: Provider,
+    ep: LocalEndpoint,
+    gg: Any,
+    deployment_news: dict[str, Any],
+    owner: str,
+    made_by: str,
+) -> None:
+    target = deployment_news["target_arn"]
+    theirs = _foreign(gg, target, owner)
+    inputs, failures = deployment_provider.check({}, deployment_news)
+    assert len(failures) == 1
+    prop, reason = failures[0]
+    assert prop == "target_arn"
+    assert reason.startswith(f"{target} already runs deployment {theirs} {made_by}; ")
+    assert "set take_over=True to take the target over" in reason
+    # create looks again just before deploying (another stack may deploy after check)
+    ep.clear_request_log()
+    with pytest.raises(ProviderError, match=f"already runs deployment {theirs}"):
+        deployment_provider.create(inputs)
+    assert "CreateDeployment" not in _operations(ep)
+    latest = gg.list_deployments(targetArn=target)["deployments"]
+    assert [(d["deploymentId"], d["deploymentStatus"]) for d in latest] == [(theirs, "ACTIVE")]
+
+
+def test_take_over_supersedes_it_and_check_says_so(
+    deployment_provider: Provider, gg: Any, deployment_news: dict[str, Any]
+) -> None:
+    target = deployment_news["target_arn"]
+    theirs = _foreign(gg, target, OTHER_OWNER)
+    news = {**deployment_news, "take_over": True}
+    inputs, failures = deployment_provider.check({}, news)
+    assert failures == []
+    assert inputs["takes_over"] == f'takes over deployment {theirs} "other-stack" of {OTHER_OWNER}'
+    id_, outs = deployment_provider.create(inputs)
+    assert outs["takes_over"] == ""
+    assert f'took over deployment {theirs} "other-stack"' in deployment_provider.stderr()
+    old = gg.get_deployment(deploymentId=theirs)
+    assert (old["isLatestForTarget"], old["deploymentStatus"]) == (False, "INACTIVE")
+    assert gg.get_deployment(deploymentId=outs["deployment_id"])["isLatestForTarget"] is True
+    # Ours now: nothing more to take over, and an unchanged program is no change.
+    again, failures = deployment_provider.check(inputs, news)
+    assert (failures, again["takes_over"]) == ([], "")
+    assert deployment_provider.diff(id_, outs, again).changes == NONE
+    # Changing only the permission is no change either.
+    quiet, _ = deployment_provider.check(inputs, deployment_news)
+    assert deployment_provider.diff(id_, outs, quiet).changes == NONE
+
+
+def test_the_superseded_stack_is_told_at_read_and_check_and_can_take_it_back(
+    deployment_provider: Provider, ep: LocalEndpoint, gg: Any, deployment_news: dict[str, Any]
+) -> None:
+    id_, inputs, outs = _up(deployment_provider, deployment_news)
+    mine, target = outs["deployment_id"], outs["target_arn"]
+    other_news = {**deployment_news, "owner": OTHER_OWNER, "take_over": True}
+    _, _, theirs = _up(deployment_provider, other_news)
+    told = (
+        f"deployment {mine} for {target} was superseded by deployment "
+        f'{theirs["deployment_id"]} "line-1" of {OTHER_OWNER}: take it back with '
+        "take_over=True or remove this resource"
+    )
+
+    # refresh: kept in state (not dropped, so not deployed again), status refreshed, told.
+    ep.clear_request_log()
+    read_id, read_outs, _ = deployment_provider.read(id_, outs)
+    assert (read_id, read_outs["deployment_id"]) == (id_, mine)
+    assert read_outs["deployment_status"] == "INACTIVE"
+    assert told in deployment_provider.stderr()
+    # preview: check fails with the same line, and nothing is deployed.
+    _, failures = deployment_provider.check(inputs, deployment_news)
+    assert failures == [("target_arn", told)]
+    assert "CreateDeployment" not in _operations(ep)
+
+    # take_over=True takes it back: a new revision in place.
+    changed, diff = _edit(deployment_provider, read_outs, deployment_news, take_over=True)
+    assert changed["takes_over"] == (
+        f'takes over deployment {theirs["deployment_id"]} "line-1" of {OTHER_OWNER}'
+    )
+    assert (diff.changes, list(diff.replaces)) == (SOME, [])
+    updated = deployment_provider.update(id_, read_outs, changed)
+    assert updated["revision_count"] == 2
+    latest = gg.list_deployments(targetArn=target)["deployments"]
+    assert [d["deploymentId"] for d in latest] == [updated["deployment_id"]]
+
+    # The other stack, superseded now, removes its resource: its own record goes, ours stays.
+    deployment_provider.delete(id_, {**theirs, "owner": OTHER_OWNER})
+    with pytest.raises(gg.exceptions.ResourceNotFoundException):
+        gg.get_deployment(deploymentId=theirs["deployment_id"])
+    found = gg.get_deployment(deploymentId=updated["deployment_id"])
+    assert (found["isLatestForTarget"], found["deploymentStatus"]) == (True, "ACTIVE")
+
+
+@pytest.mark.parametrize("kind", ["thinggroup", "thing"])
+def test_a_target_that_does_not_exist_fails_check_naming_it(
+    deployment_provider: Provider,
+    ep: LocalEndpoint,
+    deployment_news: dict[str, Any],
+    kind: str,
+) -> None:
+    missing = f"arn:aws:iot:{REGION}:{ACCOUNT}:{kind}/nowhere"
+    _, failures = deployment_provider.check({}, {**deployment_news, "target_arn": missing})
+    what = "thing group" if kind == "thinggroup" else "thing"
+    assert failures == [
+        ("target_arn", f"target_arn: the IoT {what} nowhere does not exist ({missing})")
+    ]
+    if kind == "thing":  # once it exists, check passes
+        thing = ep.client("iot").create_thing(thingName="nowhere")["thingArn"]
+        assert thing == missing
+        _, failures = deployment_provider.check({}, {**deployment_news, "target_arn": missing})
+        assert failures == []

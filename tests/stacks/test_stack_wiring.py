@@ -308,3 +308,12 @@ def test_prod_differs_from_dev_only_where_its_config_does(runs: dict[str, StackR
     # Per extra device: thing, membership, certificate, its thing attachment, IoT policy and
     # the policy's attachment.
     assert len(only_prod) == 2 * 6
+
+
+def test_deployments_take_over_only_when_the_config_says_so(runs: dict[str, StackRun]) -> None:
+    """``takeOver`` (default false) reaches every deployment's ``take_over``."""
+    assert {d.inputs["take_over"] for d in runs["dev"].dynamic("target_arn")} == {False}
+    run = run_stack("dev", overrides={"pulumi-dda:takeOver": True})
+    deployments = run.dynamic("target_arn")
+    assert deployments
+    assert {d.inputs["take_over"] for d in deployments} == {True}

@@ -45,6 +45,7 @@ def test_inputs_are_the_providers_own_and_outputs_are_typed() -> None:
     assert {p.snake for p in schema.DEPLOYMENT.outputs} == {
         *deployment.OUTPUT_KEYS,
         "revision_count",
+        *deployment.CHECK_FILLED,
     }
     assert {p.snake for p in schema.MODEL.outputs} <= {*model_component.INPUT_KEYS, "components"}
     model = schema.package_schema()["resources"][schema.MODEL_COMPONENT]

@@ -222,7 +222,9 @@ DEPLOYMENT = ResourceType(
     "a change is a new revision for the same target (a tags-only change just re-tags), and a "
     "changed `targetArn`, `region` or `roleArn` replaces it. Destroy cancels the current "
     "revision if it is still rolling out and deletes it: devices that applied it keep "
-    "running its components. Use one resource per target.",
+    "running its components. Use one resource per target. Check fails when the target does "
+    "not exist, or when its current deployment belongs to another owner (tag "
+    "`pulumi-dda:owner`) unless `takeOver` is set.",
     inputs=(
         Prop("target_arn", STRING, "ARN of the IoT thing or thing group to deploy to.",
              required=True),
@@ -240,6 +242,11 @@ DEPLOYMENT = ResourceType(
         Prop("region", STRING, "AWS region; must be the target's. Empty: the target ARN's "
              "region.", default=""),
         *_AWS_INPUTS,
+        Prop("take_over", BOOLEAN, "Allow superseding the target's current deployment when "
+             "another owner made it (another stack or resource, or not pulumi-dda: no "
+             "`pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a "
+             "stack whose deployment another owner superseded fails its preview instead of "
+             "deploying again. Changing only this input changes nothing.", default=False),
     ),
     outputs=(
         Prop("deployment_id", STRING, "Id of the current revision.", required=True),
@@ -250,6 +257,9 @@ DEPLOYMENT = ResourceType(
              required=True),
         Prop("revision_count", INTEGER, "Revisions this resource has deployed to the target.",
              required=True),
+        Prop("takes_over", STRING, "Filled in at check, so a preview shows it: `takes over "
+             "deployment <id> \"<name>\" of <owner>` when the next revision supersedes another "
+             "owner's deployment (`takeOver: true`); empty otherwise.", required=True),
     ),
 )  # fmt: skip
 

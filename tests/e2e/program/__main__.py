@@ -2,6 +2,7 @@
 
 ``deployTo`` (optional) maps a compilation target to a thing-group ARN: each gets a
 GreengrassDeployment of that target's component, wired from ``versions`` (known at preview).
+``takeOver`` (optional, false): the deployments may supersede another owner's deployment.
 """
 
 import pulumi
@@ -47,6 +48,8 @@ for target, group in (config.get_object("deployTo") or {}).items():
                 }
             }
         ),
+        # Passed only when asked, so the program also runs on a pulumi-dda without it.
+        **({"take_over": True} if config.get_bool("takeOver") else {}),
     )
     deployments[target] = deployment.deployment_id
 pulumi.export("components", components)
