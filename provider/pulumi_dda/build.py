@@ -176,7 +176,8 @@ def build_all(
 ) -> tuple[DdaManifest, dict[str, BuiltComponent]]:
     """All three phases; each target's ZIP lands in ``out_dir/<target>/``.
 
-    ``workers`` targets are built at a time (default: one per core, at most 4).
+    ``workers`` targets are built at a time (default: one per core, at most 4). If any target
+    fails, the packages the others wrote are removed too: a failed build leaves no output.
     """
     names = validate_request(request)
     manifest = read_manifest(
@@ -188,13 +189,20 @@ def build_all(
     )
     if clients is not None and any(is_s3(src) for src in request.compiled_models.values()):
         clients.s3  # noqa: B018 - create the client once, before threads share it
-    built = fan_out(
-        names,
-        lambda target, naming: _look_up_and_build(
-            request, naming, manifest, out_dir / target, clients, progress
-        ),
-        max_workers=workers or min(MAX_WORKERS, cores()),
-    )
+    before = set(out_dir.rglob("*")) if out_dir.exists() else set()
+    try:
+        built = fan_out(
+            names,
+            lambda target, naming: _look_up_and_build(
+                request, naming, manifest, out_dir / target, clients, progress
+            ),
+            max_workers=workers or min(MAX_WORKERS, cores()),
+        )
+    except BaseException:
+        written = set(out_dir.rglob("*")) - before if out_dir.exists() else set()
+        for path in sorted(written, reverse=True):  # files before their directories
+            path.unlink() if path.is_file() else path.rmdir()
+        raise
     return manifest, built
 
 

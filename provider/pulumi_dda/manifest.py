@@ -37,6 +37,8 @@ from .errors import ArchiveError, InputError
 CONFIG_MEMBER = "config.yaml"
 EXPORT_MANIFEST_MEMBER = "export_artifacts/manifest.json"
 EXPORT_DIR = "export_artifacts/"
+TRAINED_MODEL_MEMBERS = (CONFIG_MEMBER, EXPORT_MANIFEST_MEMBER)
+"""Members only a training job's output has: a compiled model holding one is a trained model."""
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 """Cap on ``config.yaml`` and ``manifest.json``: both are small text files in real models."""
 

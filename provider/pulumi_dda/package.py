@@ -50,7 +50,7 @@ from ._decompress import CorruptStream, DecompressedStream
 from ._tarread import ArchiveLimits, TarReader, shown
 from ._types import JSONDict, Progress, Readable, no_progress
 from .errors import ArchiveError
-from .manifest import manifest_bytes
+from .manifest import TRAINED_MODEL_MEMBERS, manifest_bytes
 
 SAMPLE = 256 * 1024
 COMPRESS_IF_BELOW = 0.9
@@ -207,6 +207,12 @@ def _read_members(
     for member in reader:
         _check_type(member, source)
         name = _safe_name(member.name, source)
+        if name in TRAINED_MODEL_MEMBERS:
+            raise ArchiveError(
+                f"{source}: member {name!r} is a trained model's (a SageMaker training job's "
+                "output), not a Neo-compiled model's: give the compilation job's output for this "
+                "target"
+            )
         entry = _entry_name(model_name, name, member.isdir(), source)
         tree.add(name, member.isdir(), source)
         if member.isdir():

@@ -503,3 +503,18 @@ def test_every_failed_target_has_its_own_line(
         ], lines
     assert _versions(gg) == []
     assert _artifact_keys(s3) == []
+
+
+def test_a_trained_model_given_as_a_compiled_model_is_refused(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    mixed_up = {**news["compiled_models"], "jetson-xavier": news["trained_model_uri"]}
+    inputs, failures = provider.check({}, {**news, "compiled_models": mixed_up})
+    assert failures == []  # compiled archives are only HEADed at check
+    with pytest.raises(ProviderError) as info:
+        provider.create(inputs)
+    assert "target jetson-xavier: packaging: " in str(info.value)
+    assert "is a trained model's" in str(info.value)
+    assert "Traceback" not in str(info.value)
+    assert _versions(gg) == []
+    assert _artifact_keys(s3) == []

@@ -151,3 +151,16 @@ def test_samples_then_build_on_them(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert _cli("samples", "--out", str(tmp_path / "t"), "--target", "tpu").returncode == 1
+
+
+def test_a_trained_model_given_as_a_compiled_model_is_refused(
+    artifacts: dict[str, Path], tmp_path: Path
+) -> None:
+    mixed_up = {**artifacts, "arm": artifacts["trained"]}
+    result = _cli(*_build_args(mixed_up, tmp_path / "out"))
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert "member 'config.yaml' is a trained model's" in error
+    assert str(artifacts["trained"]) in error
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.zip"))
