@@ -149,6 +149,8 @@ CONTENT_INPUTS = (
     "artifact_prefix",
 )
 MAX_VERSION_ATTEMPTS = 20
+UNCHANGED = "unchanged"
+"""The ``plan`` line of a target whose version this update keeps."""
 
 
 class _TargetFailure(DdaError):
@@ -673,14 +675,14 @@ def _replaced_olds(olds: JSONDict, news: JSONDict) -> JSONDict:
 
 
 def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
-    """One line per target of how it comes to its version: what changed and the version
-    (``new compiled model (etag:04f3ebe72528) → 2.0.0``, ``new component → 1.0.0``).
+    """One line per target of what this update does to it: what changed and the version it
+    moves to (``new compiled model (etag:04f3ebe72528) → 2.0.0``, ``new component → 1.0.0``),
+    or ``unchanged`` when its version stays.
 
-    A target whose version stays keeps its line, so the line changes exactly when the version
-    does: the engine shows an update's old *inputs* against its new ones and a replacement's
-    old *outputs* against its new inputs, and both hold the same line."""
+    The engine shows every input of an updated resource, changed or not, so a line always says
+    what *this* update does: a tags-only update shows each line turning ``unchanged`` (once),
+    never the change that made the version."""
     old_versions = olds.get("versions") or {}
-    old_plan = olds.get("plan") or {}
     old_ids = _contents(olds.get("source_identities"))
     ids = _contents(inputs["source_identities"])
     manifest = _manifest_changes(olds.get("manifest"), inputs["manifest"]) if olds else []
@@ -690,7 +692,7 @@ def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
         version = str(entry["component_version"])
         old = old_versions.get(target)
         if old == entry:
-            plan[target] = str(old_plan.get(target) or version)
+            plan[target] = UNCHANGED
             continue
         key = f"compiled_models.{target}"
         if not old:

@@ -78,7 +78,7 @@ def test_create_then_unchanged_check_and_diff_move_no_bytes(
 
     ep.clear_request_log()
     again, failures = provider.check(inputs, news)
-    assert again["plan"] == outs["plan"]
+    assert again["plan"] == {"x86_64-cpu": "unchanged", "jetson-xavier": "unchanged"}
     diff = provider.diff(id_, outs, again)
     assert failures == []
     assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
@@ -481,7 +481,7 @@ def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
     again, failures = provider.check({}, omitted)
     assert failures == []
     assert again == first
-    assert again["plan"]["jetson-xavier"] == "new component → 1.0.0"  # kept: version stays
+    assert again["plan"]["jetson-xavier"] == "unchanged"  # its version stays
     assert again["__predecessor"] == ownership.instance_of(from_state(inputs, STATE_ONLY))
     # Without that diff, a check with no old state is a create's: nothing is carried over.
     fresh, _ = provider.check({}, omitted)
