@@ -35,6 +35,12 @@ package path over 65,535 bytes (the ZIP format's limit), and archives over the c
 ``_tarread.py``). The package is written under a temporary
 name (``.partial-*.zip``, removed on any failure) and renamed into place only when the whole
 archive has been read and checked, so a failure leaves no file behind.
+
+Not a compiled model for its target: a trained model's members are refused, and, when the
+target is given, so is a ``compiled.meta`` (Neo's, at the archive's root, read only when at
+most 64 KiB) whose ``Requirements`` name a Neo ``TargetDevice`` or ``TargetPlatform`` known
+not to be the target's (``recipe.TARGETS``). A device or platform the table does not know, or
+an archive without ``compiled.meta``, is packaged.
 """
 
 from __future__ import annotations
