@@ -56,18 +56,24 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_dda._decompress import BLOCK
+from pulumi_dda.recipe import platform_for
 from pulumi_dda.samples import RandomStream
 
 MIB = 1024 * 1024
 MODEL = "classification"
 TMPFS = Path("/dev/shm")
+TARGETS = ["x86_64-cpu", "jetson-xavier", "arm64-cpu", "x86_64-cuda"]
 
 
-def write_model(path: Path, size: int, seed: int, big_last: bool = False) -> Path:
-    """A Neo-like compiled model of about ``size`` bytes; members sorted unless ``big_last``."""
+def write_model(
+    path: Path, size: int, seed: int, big_last: bool = False, target: str = "x86_64-cpu"
+) -> Path:
+    """A Neo-like compiled model for ``target`` of about ``size`` bytes; members sorted unless
+    ``big_last``."""
     rng = random.Random(seed)
+    device = platform_for(target).neo.devices[0]
     small = {
-        "compiled.meta": json.dumps({"Requirements": {"TargetDevice": "ml_c5"}, "seed": seed}),
+        "compiled.meta": json.dumps({"Requirements": {"TargetDevice": device}, "seed": seed}),
         "compiled_model.json": '{"nodes": [], "arg_nodes": []}' * 100,
         "libdlr.so": rng.randbytes(4096),
     }
@@ -136,10 +142,9 @@ def _touch(args: dict[str, Any]) -> None:
 def _build(args: dict[str, Any]) -> None:
     from pulumi_dda.build import BuildRequest, build_all
 
-    targets = ["x86_64-cpu", "jetson-xavier", "arm64-cpu", "x86_64-cuda"]
     request = BuildRequest(
         trained_model=args["trained"],
-        compiled_models=dict(zip(targets, args["srcs"], strict=False)),
+        compiled_models=dict(zip(TARGETS, args["srcs"], strict=False)),
         component_name="model-bench",
         component_version="1.0.0",
         artifact_bucket="bench-artifacts",
@@ -322,7 +327,10 @@ def _jobs(work: Path, size: int, cap: float, endpoint: Endpoint) -> dict[str, Jo
     from pulumi_dda import samples
 
     trained = str(samples.write_trained_model(work / "trained.tar.gz"))
-    srcs = [str(write_model(work / f"t{i}.tar.gz", size, seed=i)) for i in range(4)]
+    srcs = [
+        str(write_model(work / f"t{i}.tar.gz", size, seed=i, target=target))
+        for i, target in enumerate(TARGETS)
+    ]
     big_last = str(write_model(work / "big-last.tar.gz", size, seed=0, big_last=True))
     uri = endpoint.upload(Path(srcs[0]))
     one = {"trained": trained, "srcs": srcs[:1]}

@@ -78,7 +78,9 @@ def upload_models(s3: Any, model: dict[str, Any], work: Path, seed: int = 0) -> 
     trained = samples.write_trained_model(work / "trained.tar.gz")
     s3.upload_file(str(trained), *parse_s3_uri(model["trainedModelUri"]))
     for index, (target, uri) in enumerate(sorted(model["compiledModels"].items())):
-        path = samples.write_compiled_model(work / f"{target}.tar.gz", seed=seed * 100 + index)
+        path = samples.write_compiled_model(
+            work / f"{target}.tar.gz", seed=seed * 100 + index, target=target
+        )
         s3.upload_file(str(path), *parse_s3_uri(uri))
 
 

@@ -149,6 +149,7 @@ def build_target(
                 source=source.uri,
                 limits=request.limits,
                 progress=lambda m: progress(label + m),
+                target=naming.target,
             )
     except BaseException:
         if package is not None:  # written, then the source proved other than looked up

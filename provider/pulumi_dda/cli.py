@@ -127,7 +127,7 @@ def _samples(out: Path, targets: list[str]) -> int:
     written = {"trained": str(samples.write_trained_model(out / "trained" / "model.tar.gz"))}
     for seed, target in enumerate(targets, start=1):
         platform_for(target)
-        path = samples.write_compiled_model(out / target / "model.tar.gz", seed=seed)
+        path = samples.write_compiled_model(out / target / "model.tar.gz", seed=seed, target=target)
         written[target] = str(path)
     print(json.dumps(written, indent=2))
     return 0

@@ -35,12 +35,20 @@ package path over 65,535 bytes (the ZIP format's limit), and archives over the c
 ``_tarread.py``). The package is written under a temporary
 name (``.partial-*.zip``, removed on any failure) and renamed into place only when the whole
 archive has been read and checked, so a failure leaves no file behind.
+
+Not a compiled model for its target: a trained model's members are refused, and, when the
+target is given, so is a ``compiled.meta`` (Neo's, at the archive's root, read only when at
+most 64 KiB) whose ``Requirements`` name a Neo ``TargetDevice`` or ``TargetPlatform`` known
+not to be the target's (``recipe.TARGETS``). A device or platform the table does not know, or
+an archive without ``compiled.meta``, is packaged.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -51,11 +59,15 @@ from ._tarread import ArchiveLimits, TarReader, shown
 from ._types import JSONDict, Progress, Readable, no_progress
 from .errors import ArchiveError
 from .manifest import TRAINED_MODEL_MEMBERS, manifest_bytes
+from .recipe import neo_mismatch
 
 SAMPLE = 256 * 1024
 COMPRESS_IF_BELOW = 0.9
 PACKAGE_SUFFIX = "_greengrass_model_component.zip"
 MANIFEST_NAME = "manifest.json"
+NEO_META_NAME = "compiled.meta"
+NEO_META_MAX_BYTES = 64 * 1024
+"""A ``compiled.meta`` over this size is packaged but not read (Neo's are a few hundred bytes)."""
 FILE_MODE, EXECUTABLE_MODE, DIRECTORY_MODE = 0o100644, 0o100755, 0o40755
 
 
@@ -158,12 +170,19 @@ def _add_directories(asm: Assembler, path: PurePosixPath) -> None:
 
 
 def _add_file(
-    asm: Assembler, stream: DecompressedStream, name: str, member: tarfile.TarInfo
+    asm: Assembler,
+    stream: DecompressedStream,
+    name: str,
+    member: tarfile.TarInfo,
+    inspect: Callable[[bytes], None] | None = None,
 ) -> None:
+    """Add one member; ``inspect`` sees its first bytes (the whole of a small member) first."""
     _add_directories(asm, PurePosixPath(name).parent)
     sample = stream.read(min(SAMPLE, member.size))
     if len(sample) < min(SAMPLE, member.size):
         raise CorruptStream("archive ends inside a member")
+    if inspect is not None:
+        inspect(sample)
     compress = bool(sample) and len(deflate(sample)) < COMPRESS_IF_BELOW * len(sample)
     method = _zip.DEFLATED if compress else _zip.STORED
     mode = EXECUTABLE_MODE if member.mode & 0o111 else FILE_MODE
@@ -194,12 +213,29 @@ class _Tree:
         self.dirs.update(parents)
 
 
+def _check_neo_target(data: bytes, target: str, source: str) -> None:
+    """Refuse a ``compiled.meta`` whose ``Requirements`` name a device or platform known not to
+    be ``target`` (the table is ``recipe.TARGETS``). Unreadable JSON or unknown values pass:
+    only a known mismatch is refused."""
+    try:
+        meta = json.loads(data)
+    except ValueError:
+        return
+    declared = neo_mismatch(target, meta.get("Requirements") if isinstance(meta, dict) else None)
+    if declared is not None:
+        raise ArchiveError(
+            f"{source}: {NEO_META_NAME} says it was compiled for {declared}, not for target "
+            f"{target}: give the compilation job's output for {target}"
+        )
+
+
 def _read_members(
     reader: TarReader,
     asm: Assembler,
     model_name: str,
     source: str,
     progress: Progress,
+    target: str | None = None,
 ) -> None:
     """Check each member as its header arrives, before any of its bytes are written."""
     tree = _Tree(set(), set(), set())
@@ -218,7 +254,10 @@ def _read_members(
         if member.isdir():
             _add_directories(asm, PurePosixPath(entry))
             continue
-        _add_file(asm, reader.stream, entry, member)
+        inspect = None
+        if target is not None and name == NEO_META_NAME and member.size <= NEO_META_MAX_BYTES:
+            inspect = lambda data: _check_neo_target(data, target, source)  # noqa: E731
+        _add_file(asm, reader.stream, entry, member, inspect)
         files += 1
         progress(f"read {name} ({member.size} bytes)")
     if not files:
@@ -237,8 +276,12 @@ def build_package(
     source: str = "compiled model",
     limits: ArchiveLimits | None = None,
     progress: Progress = no_progress,
+    target: str | None = None,
 ) -> Package:
-    """Write ``<out_dir>/<id>_greengrass_model_component.zip`` from a compiled-model tar stream."""
+    """Write ``<out_dir>/<id>_greengrass_model_component.zip`` from a compiled-model tar stream.
+
+    With ``target``, a ``compiled.meta`` at the archive's root that names another Neo device or
+    platform than ``target``'s is refused (:class:`ArchiveError`, no file left behind)."""
     limits = limits or ArchiveLimits()
     out_dir.mkdir(parents=True, exist_ok=True)
     asm = Assembler(out_dir, first=MANIFEST_NAME)
@@ -247,7 +290,7 @@ def build_package(
         asm.add(_zip.Entry(MANIFEST_NAME, FILE_MODE, _zip.DEFLATED, size=len(data)), data)
         try:
             reader = TarReader(compiled, source, limits)
-            _read_members(reader, asm, model_name, source, progress)
+            _read_members(reader, asm, model_name, source, progress, target)
         except (tarfile.TarError, CorruptStream, EOFError) as exc:
             raise ArchiveError(f"{source}: not a readable .tar.gz archive ({exc})") from exc
         path, sha256, size = asm.finish(lambda digest: package_file_name(digest[:12]))

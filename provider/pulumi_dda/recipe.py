@@ -17,20 +17,77 @@ from dataclasses import dataclass
 from ._types import JSONDict
 from .errors import InputError
 
+NEO_TARGET_DEVICES: frozenset[str] = frozenset(
+    {
+        "lambda", "ml_m4", "ml_m5", "ml_m6g", "ml_c4", "ml_c5", "ml_c6g", "ml_p2", "ml_p3",
+        "ml_g4dn", "ml_inf1", "ml_inf2", "ml_trn1", "ml_eia2", "jetson_tx1", "jetson_tx2",
+        "jetson_nano", "jetson_xavier", "rasp3b", "rasp4b", "imx8qm", "deeplens", "rk3399",
+        "rk3288", "aisage", "sbe_c", "qcs605", "qcs603", "sitara_am57x", "amba_cv2", "amba_cv22",
+        "amba_cv25", "x86_win32", "x86_win64", "coreml", "jacinto_tda4vm", "imx8mplus",
+    }
+)  # fmt: skip
+"""Every ``TargetDevice`` SageMaker Neo knows: the ``TargetDevice`` enum of
+``CreateCompilationJob`` in the botocore service model (``botocore/data/sagemaker/2017-07-24/
+service-2.json``, botocore 1.44.8). A device outside this set is newer than this table and is
+never refused."""
+
+NEO_PLATFORM_OS = frozenset({"ANDROID", "LINUX"})
+NEO_PLATFORM_ARCH = frozenset({"X86_64", "X86", "ARM64", "ARM_EABI", "ARM_EABIHF"})
+NEO_PLATFORM_ACCELERATOR = frozenset({"INTEL_GRAPHICS", "MALI", "NVIDIA", "NNA"})
+"""The ``TargetPlatformOs``, ``TargetPlatformArch`` and ``TargetPlatformAccelerator`` enums of
+the same botocore model (a compilation for a platform rather than a device)."""
+
+
+@dataclass(frozen=True)
+class NeoTarget:
+    """What SageMaker Neo output a compilation target accepts.
+
+    A Neo compilation job writes ``compiled.meta`` (JSON) next to the model; its
+    ``Requirements`` names the ``TargetDevice`` (for example ``ml_c5`` or ``jetson_xavier``)
+    or, for a platform compilation, the ``TargetPlatform`` (``Os``, ``Arch``, optional
+    ``Accelerator``), as given to ``CreateCompilationJob`` (see the SageMaker Developer Guide,
+    "Supported Devices, Chip Architectures, and Systems", for what each device is). DLR itself
+    loads the ``*.meta`` file of the model directory and reads ``Requirements`` from it
+    (neo-ai/neo-ai-dlr ``src/dlr_common.cc``, ``GetMetadataFile``). ``devices[0]`` is the device
+    the synthetic samples declare.
+    """
+
+    devices: tuple[str, ...]
+    arch: str
+    accelerator: str | None
+
 
 @dataclass(frozen=True)
 class Platform:
-    """Where a compilation target runs: recipe architecture and LocalServer dependency."""
+    """Where a compilation target runs: recipe architecture, LocalServer dependency and the
+    Neo devices and platform whose output it accepts."""
 
     architecture: str
     local_server_component: str
+    neo: NeoTarget
 
 
 TARGETS: dict[str, Platform] = {
-    "jetson-xavier": Platform("aarch64", "aws.edgeml.dda.LocalServer.arm64"),
-    "arm64-cpu": Platform("aarch64", "aws.edgeml.dda.LocalServer.arm64"),
-    "x86_64-cpu": Platform("amd64", "aws.edgeml.dda.LocalServer.amd64"),
-    "x86_64-cuda": Platform("amd64", "aws.edgeml.dda.LocalServer.amd64"),
+    "jetson-xavier": Platform(
+        "aarch64",
+        "aws.edgeml.dda.LocalServer.arm64",
+        NeoTarget(("jetson_xavier",), "ARM64", "NVIDIA"),
+    ),
+    "arm64-cpu": Platform(
+        "aarch64",
+        "aws.edgeml.dda.LocalServer.arm64",
+        NeoTarget(("rasp4b", "imx8qm", "ml_c6g", "ml_m6g"), "ARM64", None),
+    ),
+    "x86_64-cpu": Platform(
+        "amd64",
+        "aws.edgeml.dda.LocalServer.amd64",
+        NeoTarget(("ml_c5", "ml_c4", "ml_m5", "ml_m4", "lambda"), "X86_64", None),
+    ),
+    "x86_64-cuda": Platform(
+        "amd64",
+        "aws.edgeml.dda.LocalServer.amd64",
+        NeoTarget(("ml_g4dn", "ml_p3", "ml_p2"), "X86_64", "NVIDIA"),
+    ),
 }
 
 _NAME_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -48,6 +105,35 @@ def platform_for(target: str) -> Platform:
             f"unknown compilation target {target!r}; known targets: {known}",
             field="compiled_models",
         ) from None
+
+
+def neo_mismatch(target: str, requirements: object) -> str | None:
+    """What a ``compiled.meta`` ``Requirements`` declares, when it is known not to be ``target``.
+
+    ``None`` when it matches, or names nothing this table knows (a device or platform value
+    newer than the botocore enums above, or no ``Requirements`` at all): only a known mismatch
+    is refused, so a new Neo device never breaks a build.
+    """
+    if not isinstance(requirements, dict):
+        return None
+    neo = platform_for(target).neo
+    device = requirements.get("TargetDevice")
+    if isinstance(device, str) and device:
+        known = device.lower() in NEO_TARGET_DEVICES
+        return f"TargetDevice {device!r}" if known and device.lower() not in neo.devices else None
+    declared = requirements.get("TargetPlatform")
+    if not isinstance(declared, dict):
+        return None
+    fields = {k: v.upper() for k, v in declared.items() if isinstance(v, str) and v}
+    os_, arch, accel = fields.get("Os"), fields.get("Arch"), fields.get("Accelerator")
+    shown = "TargetPlatform " + "/".join(v for v in (os_, arch, accel) if v)
+    if os_ in NEO_PLATFORM_OS and os_ != "LINUX":
+        return shown
+    if arch in NEO_PLATFORM_ARCH and arch != neo.arch:
+        return shown
+    if accel is None or accel in NEO_PLATFORM_ACCELERATOR:
+        return shown if accel != neo.accelerator else None
+    return None
 
 
 def validate_component_name(name: str, field: str = "component_name") -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ._types import JSONDict
+from .recipe import platform_for
 
 SAMPLE_MODEL_GRAPH: JSONDict = {
     "model_graph_type": "single_stage_model_graph",
@@ -61,15 +62,22 @@ def write_trained_model(
 
 
 def write_compiled_model(
-    path: Path, *, size: int = 64 * 1024, seed: int = 0, shuffle: int | None = None
+    path: Path,
+    *,
+    size: int = 64 * 1024,
+    seed: int = 0,
+    shuffle: int | None = None,
+    target: str = "x86_64-cpu",
 ) -> Path:
-    """Write a Neo-style compiled model ``.tar.gz`` holding about ``size`` bytes.
+    """Write a Neo-style compiled model ``.tar.gz`` for ``target`` holding about ``size`` bytes.
 
     Most bytes are a random ``.params`` file (incompressible, like real weights); the rest are
-    small text and an executable ``.so``. ``shuffle`` (a seed) reorders the members; the
-    content stays the same.
+    small text and an executable ``.so``. ``compiled.meta`` names the target's first Neo device
+    (``recipe.TARGETS``; ``ml_c5`` for the default x86_64-cpu). ``shuffle`` (a seed) reorders
+    the members; the content stays the same.
     """
-    meta = json.dumps({"Requirements": {"TargetDevice": "ml_c5"}, "seed": seed}).encode()
+    device = platform_for(target).neo.devices[0]
+    meta = json.dumps({"Requirements": {"TargetDevice": device}, "seed": seed}).encode()
     members: list[tuple[str, int, int]] = [
         ("compiled.meta", len(meta), 0o644),
         ("compiled_model.json", 2048, 0o644),

@@ -60,7 +60,9 @@ def sample_model_config(s3: Any, work: Path, name: str = "model-defects") -> dic
     keys = {
         "train/model.tar.gz": samples.write_trained_model(work / "in" / "t.tar.gz"),
         "neo/x86/model.tar.gz": samples.write_compiled_model(work / "in" / "x.tar.gz", seed=1),
-        "neo/jx/model.tar.gz": samples.write_compiled_model(work / "in" / "j.tar.gz", seed=2),
+        "neo/jx/model.tar.gz": samples.write_compiled_model(
+            work / "in" / "j.tar.gz", seed=2, target="jetson-xavier"
+        ),
     }
     for key, path in keys.items():
         s3.upload_file(str(path), MODELS, key)

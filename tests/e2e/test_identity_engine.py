@@ -88,7 +88,9 @@ def test_one_target_change_moves_only_that_targets_deployment(
         t: d["deploymentId"] for t, d in before.items()
     }
 
-    new_jetson = samples.write_compiled_model(tmp_path / "jx-run2.tar.gz", seed=88)
+    new_jetson = samples.write_compiled_model(
+        tmp_path / "jx-run2.tar.gz", seed=88, target="jetson-xavier"
+    )
     s3.upload_file(str(new_jetson), MODELS, "neo/jx/model.tar.gz")
     events = Events()
     stack.preview(on_event=events)

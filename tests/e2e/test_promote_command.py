@@ -99,7 +99,9 @@ class Setup:
                 self.s3, "neo/x86/model.tar.gz", samples.write_compiled_model(root / "x", seed=1)
             ),
             "jx": _upload(
-                self.s3, "neo/jx/model.tar.gz", samples.write_compiled_model(root / "j", seed=2)
+                self.s3,
+                "neo/jx/model.tar.gz",
+                samples.write_compiled_model(root / "j", seed=2, target="jetson-xavier"),
             ),
         }
         _bootstrap({n: ep.client(n) for n in ("s3", "iot", "greengrassv2")}, "edge-dev")

@@ -128,7 +128,7 @@ def news(s3: Any, gg: Any, tmp_path: Path, upload: Callable[[str, Path], str]) -
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     trained = samples.write_trained_model(tmp_path / "trained.tar.gz")
     x86 = samples.write_compiled_model(tmp_path / "x86.tar.gz", seed=1)
-    arm = samples.write_compiled_model(tmp_path / "arm.tar.gz", seed=2)
+    arm = samples.write_compiled_model(tmp_path / "arm.tar.gz", seed=2, target="jetson-xavier")
     return {
         "component_name": "model-defects",
         "component_version": "1.0.0",

@@ -381,7 +381,9 @@ def test_a_destroy_tags_its_artifacts_and_a_create_after_the_grace_period_delete
     assert all(RELEASED_TAG in _tags(s3, key) for key in dev_keys)
     time.sleep(1.2)
     compiled = {
-        target: upload(f"neo/{target}/v2.tar.gz", samples.write_compiled_model(path, seed=7 + i))
+        target: upload(
+            f"neo/{target}/v2.tar.gz", samples.write_compiled_model(path, seed=7 + i, target=target)
+        )
         for i, target in enumerate(news["compiled_models"])
         if (path := tmp_path / f"{target}.tar.gz")
     }

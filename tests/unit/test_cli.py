@@ -28,7 +28,9 @@ def artifacts(tmp_path: Path) -> dict[str, Path]:
     return {
         "trained": samples.write_trained_model(tmp_path / "in" / "trained.tar.gz"),
         "x86": samples.write_compiled_model(tmp_path / "in" / "x86.tar.gz", seed=1),
-        "arm": samples.write_compiled_model(tmp_path / "in" / "arm.tar.gz", seed=2),
+        "arm": samples.write_compiled_model(
+            tmp_path / "in" / "arm.tar.gz", seed=2, target="jetson-xavier"
+        ),
     }
 
 
@@ -164,3 +166,35 @@ def test_a_trained_model_given_as_a_compiled_model_is_refused(
     assert str(artifacts["trained"]) in error
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.zip"))
+
+
+def test_a_compiled_model_for_another_target_is_refused(
+    artifacts: dict[str, Path], tmp_path: Path
+) -> None:
+    mixed_up = {**artifacts, "arm": artifacts["x86"]}  # an ml_c5 model given as jetson-xavier's
+    result = _cli(*_build_args(mixed_up, tmp_path / "out"))
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert error.endswith(
+        f"{artifacts['x86']}: compiled.meta says it was compiled for TargetDevice 'ml_c5', "
+        "not for target jetson-xavier: give the compilation job's output for jetson-xavier"
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.zip"))
+
+
+def test_samples_declare_their_target(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    result = _cli(
+        "samples", "--out", str(out), "--target", "jetson-xavier", "--target", "x86_64-cpu"
+    )
+    assert result.returncode == 0, result.stderr
+    build = _cli(
+        *_build_args(
+            {"trained": out / "trained" / "model.tar.gz",
+             "x86": out / "x86_64-cpu" / "model.tar.gz",
+             "arm": out / "jetson-xavier" / "model.tar.gz"},
+            tmp_path / "out",
+        )
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr

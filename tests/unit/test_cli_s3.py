@@ -15,7 +15,7 @@ from pulumi_dda.local import LocalEndpoint
 
 def test_build_from_s3_sources_matches_the_local_build(tmp_path: Path) -> None:
     trained = samples.write_trained_model(tmp_path / "t.tar.gz")
-    compiled = samples.write_compiled_model(tmp_path / "c.tar.gz", seed=3)
+    compiled = samples.write_compiled_model(tmp_path / "c.tar.gz", seed=3, target="arm64-cpu")
     with LocalEndpoint() as ep:
         s3 = ep.client("s3")
         s3.create_bucket(Bucket="ml-models")

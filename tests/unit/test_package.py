@@ -338,3 +338,101 @@ def test_damaged_compressed_data_is_an_archive_error(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="not a readable"):
         _build(src, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def _neo(path: Path, requirements: object) -> Path:
+    """A compiled model whose ``compiled.meta`` declares ``requirements`` (``None``: no meta)."""
+    data = {"compiled.params": b"\x00" * 64, "libdlr.so": b"\x7fELF"}
+    if requirements is not None:
+        data["compiled.meta"] = json.dumps({"Requirements": requirements}).encode()
+    return _tar(path, [_file(name) for name in sorted(data)], data)
+
+
+def _platform(os_: str, arch: str, accelerator: str | None = None) -> dict[str, object]:
+    declared = {"Os": os_, "Arch": arch} | ({"Accelerator": accelerator} if accelerator else {})
+    return {"TargetPlatform": declared}
+
+
+def _build_for(src: Path, out: Path, target: str) -> Package:
+    with src.open("rb") as stream:
+        return build_package(
+            stream, MANIFEST, "classification", out, source=str(src), target=target
+        )
+
+
+def test_a_jetson_model_packaged_for_x86_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    src = _neo(tmp_path / "jx.tar.gz", {"TargetDevice": "jetson_xavier"})
+    out = tmp_path / "out"
+    with pytest.raises(ArchiveError) as err:
+        _build_for(src, out, "x86_64-cpu")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{src}: compiled.meta says")
+    assert "TargetDevice 'jetson_xavier', not for target x86_64-cpu" in message
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("requirements", "target"),
+    [
+        ({"TargetDevice": "ml_c5"}, "jetson-xavier"),
+        ({"TargetDevice": "ML_C5"}, "x86_64-cuda"),
+        ({"TargetDevice": "jetson_nano"}, "jetson-xavier"),
+        ({"TargetDevice": "ml_g4dn"}, "x86_64-cpu"),
+        ({"TargetDevice": "rasp3b"}, "arm64-cpu"),
+        ({"TargetPlatform": {"Os": "LINUX", "Arch": "X86_64"}}, "arm64-cpu"),
+        (_platform("LINUX", "ARM64", "NVIDIA"), "arm64-cpu"),
+        ({"TargetPlatform": {"Os": "LINUX", "Arch": "ARM64"}}, "jetson-xavier"),
+        ({"TargetPlatform": {"Os": "ANDROID", "Arch": "ARM64"}}, "arm64-cpu"),
+    ],
+)  # fmt: skip
+def test_a_known_other_device_or_platform_is_refused(
+    tmp_path: Path, requirements: dict[str, object], target: str
+) -> None:
+    src = _neo(tmp_path / "m.tar.gz", requirements)
+    with pytest.raises(ArchiveError, match=f"not for target {target}"):
+        _build_for(src, tmp_path / "out", target)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("requirements", "target"),
+    [
+        ({"TargetDevice": "jetson_xavier"}, "jetson-xavier"),
+        ({"TargetDevice": "ml_c5"}, "x86_64-cpu"),
+        ({"TargetDevice": "ml_p3"}, "x86_64-cuda"),
+        ({"TargetDevice": "rasp4b"}, "arm64-cpu"),
+        (_platform("LINUX", "ARM64", "NVIDIA"), "jetson-xavier"),
+        ({"TargetPlatform": {"Os": "linux", "Arch": "x86_64"}}, "x86_64-cpu"),
+        (_platform("LINUX", "X86_64", "NVIDIA"), "x86_64-cuda"),
+        ({"TargetDevice": "jetson_orin_2031"}, "x86_64-cpu"),  # newer than the table: accepted
+        ({"TargetPlatform": {"Os": "LINUX", "Arch": "RISCV64"}}, "arm64-cpu"),
+        ({}, "jetson-xavier"),
+        (None, "jetson-xavier"),  # no compiled.meta at all
+    ],
+)  # fmt: skip
+def test_a_matching_unknown_or_missing_declaration_is_accepted(
+    tmp_path: Path, requirements: dict[str, object] | None, target: str
+) -> None:
+    src = _neo(tmp_path / "m.tar.gz", requirements)
+    package = _build_for(src, tmp_path / "out", target)
+    assert package.path.exists()
+    names = zipfile.ZipFile(package.path).namelist()
+    assert ("classification/compiled.meta" in names) == (requirements is not None)
+
+
+def test_the_same_archive_packages_the_same_with_or_without_a_target(tmp_path: Path) -> None:
+    src = samples.write_compiled_model(tmp_path / "jx.tar.gz", target="jetson-xavier")
+    checked = _build_for(src, tmp_path / "a", "jetson-xavier")
+    unchecked = _build(src, tmp_path / "b")
+    assert checked.sha256 == unchecked.sha256
+    with pytest.raises(ArchiveError, match="'jetson_xavier'"):
+        _build_for(src, tmp_path / "c", "x86_64-cpu")
+
+
+def test_an_unreadable_or_oversized_meta_is_not_a_known_mismatch(tmp_path: Path) -> None:
+    big = json.dumps({"Requirements": {"TargetDevice": "jetson_xavier"}, "pad": "x" * 70_000})
+    for name, meta in (("bad", b"{not json"), ("big", big.encode())):
+        data = {"compiled.meta": meta, "libdlr.so": b"\x7fELF"}
+        src = _tar(tmp_path / f"{name}.tar.gz", [_file(n) for n in sorted(data)], data)
+        assert _build_for(src, tmp_path / name, "x86_64-cpu").path.exists()
