@@ -13,7 +13,6 @@ from typing import Any
 import pulumi
 
 from dda_devices import CLAIM_CLIENT_PREFIX, FleetConfig
-from dda_policies import S3Location
 from pulumi_dda.recipe import TARGETS
 
 MODEL_KEYS = {
@@ -42,7 +41,6 @@ _LAMBDA_ARN = re.compile(
 DEVICE_KEYS = (
     "certificateRequests",
     "fleetProvisioning",
-    "localServerArtifacts",
     "nucleusVersion",
     "greengrassCli",
 )
@@ -52,7 +50,11 @@ _THING_NAME = re.compile(r"^[A-Za-z0-9_-]{1,119}$")
 _CSR = re.compile(
     r"^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$"
 )
-_S3_LOCATION = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/((?:[^*?]+/)?)$")
+# Replaced by the artifacts the LocalServer recipes name (DdaModelComponent.local_server_artifacts).
+DEPRECATED_KEYS = {
+    "localServerArtifacts": "the device role now reads exactly the artifacts the published "
+    "LocalServer recipes name (DdaModelComponent.local_server_artifacts); remove the key",
+}
 # The provider's own check of role_arn (pulumi_dda.inputs), so a mistake stops before preview.
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 
@@ -82,7 +84,6 @@ class StackConfig:
     tags: dict[str, str]
     certificate_requests: dict[str, str]
     fleet: FleetConfig | None
-    local_server_artifacts: list[S3Location]
     nucleus_version: str | None
     log_manager_version: str | None
     greengrass_cli_version: str | None
@@ -97,6 +98,9 @@ class StackConfig:
 def read_config() -> StackConfig:
     """Read and check the stack config; a mistake stops the program before any resource."""
     config = pulumi.Config()
+    for key, why in DEPRECATED_KEYS.items():
+        if config.get(key) is not None:
+            pulumi.log.warn(f"pulumi-dda:{key} is ignored: {why}")
     manage = config.get_bool("manageInfrastructure", True)
     account_id = config.get("accountId")
     if not manage and not (account_id and _ACCOUNT_ID.match(account_id)):
@@ -119,7 +123,6 @@ def read_config() -> StackConfig:
         raise pulumi.RunError("pulumi-dda:tags must be a mapping of strings")
     if manage:
         certificate_requests = _read_certificate_requests(config, devices, fleet)
-        local_server = _read_local_server(config.require_object("localServerArtifacts"))
         nucleus_version = _read_nucleus_version(config.require("nucleusVersion"))
         cli_version = _read_greengrass_cli(config.get_object("greengrassCli"))
     else:
@@ -128,7 +131,7 @@ def read_config() -> StackConfig:
             raise pulumi.RunError(
                 f"pulumi-dda:{', '.join(given)} only apply when manageInfrastructure is true"
             )
-        certificate_requests, local_server, nucleus_version, cli_version = {}, [], None, None
+        certificate_requests, nucleus_version, cli_version = {}, None, None
     return StackConfig(
         region=pulumi.Config("aws").require("region"),
         manage_infrastructure=manage,
@@ -140,7 +143,6 @@ def read_config() -> StackConfig:
         tags={str(k): v for k, v in tags.items()},
         certificate_requests=certificate_requests,
         fleet=fleet,
-        local_server_artifacts=local_server,
         nucleus_version=nucleus_version,
         log_manager_version=_read_log_manager(config.get_object("logManager")),
         greengrass_cli_version=cli_version,
@@ -298,24 +300,6 @@ def _read_fleet(raw: Any) -> FleetConfig | None:
         claim_certificate_request=csr.strip() + "\n",
         pre_provisioning_hook_arn=hook,
     )
-
-
-def _read_local_server(raw: Any) -> list[S3Location]:
-    if not isinstance(raw, list) or not raw:
-        raise pulumi.RunError(
-            "pulumi-dda:localServerArtifacts must list the s3:// locations of the LocalServer's "
-            "artifacts (the device role must read them)"
-        )
-    locations = []
-    for uri in raw:
-        match = _S3_LOCATION.match(uri) if isinstance(uri, str) else None
-        if not match:
-            raise pulumi.RunError(
-                f"pulumi-dda:localServerArtifacts: {uri!r} is not s3://bucket/ or "
-                "s3://bucket/prefix/ (a prefix ends in '/', so it cannot match a sibling)"
-            )
-        locations.append(S3Location(bucket=match[1], prefix=match[2]))
-    return locations
 
 
 def _read_log_manager(raw: Any) -> str | None:

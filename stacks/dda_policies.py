@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 Document = dict[str, Any]
 VERSION = "2012-10-17"
@@ -47,6 +48,13 @@ class S3Location:
         return f"arn:aws:s3:::{self.bucket}"
 
 
+def s3_object_arn(uri: str) -> str:
+    """``s3://bucket/key`` (as a recipe names it, the key possibly percent-encoded) → the
+    object's ARN."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return f"arn:aws:s3:::{bucket}/{unquote(key)}"
+
+
 def token_exchange_trust_policy() -> Document:
     """Only the AWS IoT credentials provider may assume the role, exactly as AWS documents it.
 
@@ -69,7 +77,7 @@ def token_exchange_trust_policy() -> Document:
 def token_exchange_policy(
     *,
     artifacts: S3Location,
-    local_server: list[S3Location],
+    local_server: list[str],
     logs_arn: str | None,
 ) -> Document:
     """What a core device may do with its role-alias credentials, and nothing more.
@@ -79,14 +87,17 @@ def token_exchange_policy(
       Access Denied" otherwise; Greengrass troubleshooting guide), so each bucket a recipe
       points at needs ``s3:GetBucketLocation`` on the bucket and ``s3:GetObject`` on the
       objects. That is the model packages ``DdaModelComponent`` uploads
-      (``<prefix>model_artifacts/``) and wherever the DDA LocalServer's artifacts live (every
-      model recipe depends on it). No ``ListBucket``: a missing key is a 403, not a 404. The
+      (``<prefix>model_artifacts/``) and exactly the objects the DDA LocalServer recipes name
+      (``local_server``: their ``s3://`` artifact URIs, from
+      ``DdaModelComponent.local_server_artifacts``; every model recipe depends on its
+      platform's LocalServer). No ``ListBucket``: a missing key is a 403, not a 404. The
       artifact bucket uses SSE-S3, so no ``kms:Decrypt``.
     - Logs: the four actions the LogManager component needs ("Log manager", Greengrass
       developer guide), only when LogManager is deployed (``logs_arn`` given), narrowed to the
       ``/aws/greengrass/*`` log groups of this account and region.
     """
-    buckets = sorted({artifacts.bucket_arn, *(loc.bucket_arn for loc in local_server)})
+    objects = sorted({s3_object_arn(uri) for uri in local_server})
+    buckets = sorted({artifacts.bucket_arn, *(arn.split("/", 1)[0] for arn in objects)})
     statements: list[Document] = [
         {
             "Sid": "ArtifactBucketLocation",
@@ -101,13 +112,13 @@ def token_exchange_policy(
             "Resource": f"arn:aws:s3:::{artifacts.bucket}/{artifacts.prefix}model_artifacts/*",
         },
     ]
-    if local_server:
+    if objects:
         statements.append(
             {
                 "Sid": "ReadLocalServerArtifacts",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": sorted({loc.objects_arn for loc in local_server}),
+                "Resource": objects,
             }
         )
     if logs_arn is not None:

@@ -9,7 +9,8 @@ things that already exist.
 Prerequisite in every account and region: DDA's LocalServer components
 (``aws.edgeml.dda.LocalServer.arm64`` / ``.amd64``), published from the DDA repository. Every
 model recipe depends on its platform's LocalServer (HARD), so a device cannot deploy the model
-without it; ``localServerArtifacts`` says where its artifacts are, for the device role.
+without it; the device role may read exactly the ``s3://`` artifacts its newest ``^1.0.0``
+recipe names (``DdaModelComponent.local_server_artifacts``, read at preview).
 
 Stack config (namespace ``pulumi-dda`` unless written out):
 
@@ -39,8 +40,8 @@ Stack config (namespace ``pulumi-dda`` unless written out):
   each registration, the only way to refuse unknown serial numbers). Adds a provisioning
   role, one template per target, the fleet IoT policy and the claim certificate with its
   provisioning-only policy.
-- ``localServerArtifacts`` (managed): ``s3://bucket/prefix/`` URIs of the LocalServer's
-  artifacts (prefix empty or ending in "/"); the device role may read them.
+- ``localServerArtifacts``: deprecated and ignored (a warning says so): the device role reads
+  exactly the artifacts the LocalServer recipes name.
 - ``nucleusVersion`` (managed): the Greengrass nucleus version written into each device's
   rendered ``config.yaml`` (the version of the installer the devices run); 2.6.0 or later
   (2.5.0 for the declared IoT policy, 2.6.0 for the Greengrass CLI IPC service).
@@ -187,8 +188,16 @@ def _thing_groups(cfg: StackConfig, where: StackAccount) -> Registry:
     return registry
 
 
+def _local_server_objects(artifacts: dict[str, list[str]] | None) -> list[str]:
+    """Every target's LocalServer artifact URIs, once each (the role is shared)."""
+    return sorted({uri for uris in (artifacts or {}).values() for uri in uris})
+
+
 def _token_exchange(
-    cfg: StackConfig, account: pulumi.Output[str], where: StackAccount
+    cfg: StackConfig,
+    account: pulumi.Output[str],
+    local_server: pulumi.Output[dict[str, list[str]]],
+    where: StackAccount,
 ) -> tuple[aws.iot.RoleAlias, aws.iam.RolePolicy]:
     role = aws.iam.Role(
         "token-exchange-role",
@@ -197,11 +206,15 @@ def _token_exchange(
         opts=where.resource_options(),
     )
     artifacts = S3Location(cfg.artifact_bucket, cfg.artifact_prefix)
-    document = account.apply(
-        lambda a: token_exchange_policy(
+    # Exactly what the LocalServer recipes name, read by the model's check (known at preview):
+    # the grant cannot drift from the recipes the devices resolve.
+    document = pulumi.Output.all(account, local_server).apply(
+        lambda args: token_exchange_policy(
             artifacts=artifacts,
-            local_server=cfg.local_server_artifacts,
-            logs_arn=greengrass_log_groups_arn(cfg.region, a) if cfg.log_manager_version else None,
+            local_server=_local_server_objects(args[1]),
+            logs_arn=(
+                greengrass_log_groups_arn(cfg.region, args[0]) if cfg.log_manager_version else None
+            ),
         )
     )
     policy = aws.iam.RolePolicy(
@@ -319,13 +332,6 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         bucket_name, bucket_resources = _artifact_bucket(cfg, where)
         # Upload only into a bucket that already encrypts and blocks public access.
         model_deps = bucket_resources
-        account = aws.get_caller_identity_output(opts=where.invoke_options()).account_id
-        alias, policy = _token_exchange(cfg, account, where)
-        # Devices act on a deployment at once; without the policy their download would fail.
-        deployment_deps = [policy]
-        outputs["roleAliasArn"] = alias.arn
-        outputs["roleAlias"] = alias.alias
-        outputs.update(_devices(cfg, registry, alias, account, where))
     else:
         bucket_name = pulumi.Output.from_input(cfg.artifact_bucket)
 
@@ -344,6 +350,14 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
         role_arn=cfg.role_arn,
         opts=pulumi.ResourceOptions(depends_on=model_deps),
     )
+    if cfg.manage_infrastructure:
+        account = aws.get_caller_identity_output(opts=where.invoke_options()).account_id
+        alias, policy = _token_exchange(cfg, account, model.local_server_artifacts, where)
+        # Devices act on a deployment at once; without the policy their download would fail.
+        deployment_deps = [policy]
+        outputs["roleAliasArn"] = alias.arn
+        outputs["roleAlias"] = alias.alias
+        outputs.update(_devices(cfg, registry, alias, account, where))
     deployments: dict[str, pulumi.Output[str]] = {}
     for target, arn in registry.group_arns.items():
         deployment = GreengrassDeployment(

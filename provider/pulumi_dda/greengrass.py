@@ -108,6 +108,15 @@ def major_of_any(version: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
+def semver_key(version: str) -> tuple[int, int, int, bool, str]:
+    """Orders semantic versions as Greengrass does: ``1.10.0`` after ``1.9.1``, a release after
+    its pre-releases (``1.2.0-rc1`` < ``1.2.0``); build metadata is ignored."""
+    core, _, pre = version.split("+", 1)[0].partition("-")
+    parts = [int(p) if p.isdigit() else 0 for p in core.split(".")[:3]]
+    parts += [0] * (3 - len(parts))
+    return (parts[0], parts[1], parts[2], not pre, pre)
+
+
 def create_component_version(gg: GreengrassV2Client, recipe_json: str, tags: dict[str, str]) -> str:
     """``CreateComponentVersion`` with an inline JSON recipe; returns the version ARN."""
     kwargs: dict[str, Any] = {"inlineRecipe": recipe_json.encode()}

@@ -115,6 +115,7 @@ CHECK_FILLED = (
     "versions",
     "plan",
     "predecessor",
+    "local_server_artifacts",
 )
 INPUT_KEYS = USER_INPUTS + CHECK_FILLED
 REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
@@ -216,6 +217,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         }
         _keep_legacy_fingerprints(olds, inputs, model, names)
         inputs["versions"] = _resolve_versions(olds, inputs, model, names, clients)
+        inputs["local_server_artifacts"] = _local_server_artifacts(olds, inputs, clients)
         inputs["plan"] = _plan(olds, inputs)
         # The instance this one replaces (see ownership); unchanged when nothing replaces it.
         old_instance = ownership.instance_of(olds)
@@ -637,8 +639,6 @@ def _resolve_versions(
         versions[target] = {"component_name": naming.component_name, "component_version": version}
     if changed_at_same_version:
         raise _immutable(model.component_version, _content_changes(olds, inputs, names))
-    new = [t for t in names if versions[t] != old_versions.get(t)]
-    _check_local_servers(clients, new)
     return versions
 
 
@@ -745,24 +745,67 @@ def _leaves(value: Any, path: str = "") -> dict[str, str]:
     }
 
 
-def _check_local_servers(clients: AwsClients, targets: list[str]) -> None:
+def _local_server_artifacts(
+    olds: JSONDict, inputs: JSONDict, clients: AwsClients
+) -> dict[str, list[str]]:
+    """Target → the ``s3://`` artifact URIs of the LocalServer its recipe depends on.
+
+    Looked up (:func:`_check_local_servers`) only for targets that get a new version (or whose
+    entry the old state lacks); the others keep theirs, so an unchanged preview costs nothing.
+    """
+    same_place = all(olds.get(k, "") == inputs.get(k, "") for k in ("region", "role_arn"))
+    old_versions = (olds.get("versions") or {}) if same_place else {}
+    kept = (olds.get("local_server_artifacts") or {}) if same_place else {}
+    found: dict[str, list[str]] = {}
+    new = []
+    for target, entry in inputs["versions"].items():
+        if entry == old_versions.get(target) and isinstance(kept.get(target), list):
+            found[target] = [str(uri) for uri in kept[target]]
+        else:
+            new.append(target)
+    found.update(_check_local_servers(clients, new))
+    return {t: found[t] for t in inputs["versions"]}
+
+
+def _check_local_servers(clients: AwsClients, targets: list[str]) -> dict[str, list[str]]:
     """Every recipe HARD-depends on DDA's LocalServer ``^1.0.0``: it must be published here.
 
-    Looked up only for targets that get a new version, so an unchanged preview costs nothing.
+    Returns target → the sorted ``s3://`` artifact URIs of the newest published ``^1.0.0``
+    LocalServer version (what a deployment resolves), so the device role can grant exactly
+    them. An artifact elsewhere (``docker:``, ``greengrass:``, …) is refused: the device role
+    only ever grants ``s3:GetObject``. Only for the ``targets`` given (those getting a new
+    version), so an unchanged preview costs nothing.
     """
+    found: dict[str, list[str]] = {}
     for server in sorted({platform_for(t).local_server_component for t in targets}):
+        users = sorted(t for t in targets if platform_for(t).local_server_component == server)
         arn = greengrass.component_arn(clients.region, clients.account_id, server)
-        published = greengrass.list_versions(clients.greengrass, arn)
-        if any(greengrass.major_of_any(v) == 1 for v in published):
-            continue
-        users = [t for t in targets if platform_for(t).local_server_component == server]
-        raise InputError(
-            f"compiled_models: {', '.join(sorted(users))} needs DDA's {server} (a version "
-            f"^1.0.0) in account {clients.account_id} region {clients.region}, and it is not "
-            "published there: publish it from the DDA repository first (on the local endpoint: "
-            "pulumi-dda local --seed-local-server)",
-            field="compiled_models",
-        )
+        published = [
+            v for v in greengrass.list_versions(clients.greengrass, arn)
+            if greengrass.major_of_any(v) == 1
+        ]  # fmt: skip
+        if not published:
+            raise InputError(
+                f"compiled_models: {', '.join(users)} needs DDA's {server} (a version "
+                f"^1.0.0) in account {clients.account_id} region {clients.region}, and it is "
+                "not published there: publish it from the DDA repository first (on the local "
+                "endpoint: pulumi-dda local --seed-local-server)",
+                field="compiled_models",
+            )
+        newest = max(published, key=greengrass.semver_key)
+        recipe = greengrass.get_recipe(clients.greengrass, f"{arn}:versions:{newest}")
+        uris = sorted(greengrass.artifact_uris(recipe))
+        other = [u for u in uris if not u.startswith("s3://")]
+        if other:
+            raise InputError(
+                f"compiled_models: {', '.join(users)} needs DDA's {server} {newest}, whose "
+                f"recipe names the artifact {other[0]}, which is not an s3:// URI: the device "
+                "role can only be granted s3:GetObject on the LocalServer's artifacts; publish "
+                "it with its artifacts in S3",
+                field="compiled_models",
+            )
+        found.update(dict.fromkeys(users, uris))
+    return {t: list(uris) for t, uris in found.items()}
 
 
 def _check_given_version(
@@ -911,6 +954,10 @@ class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
     """Target → how it comes to its version (``new compiled model (etag:…) → 2.0.0``), resolved
     at check: a preview shows the line of each target that changes."""
     model_name: pulumi.Output[str]
+    local_server_artifacts: pulumi.Output[dict[str, list[str]]]
+    """Target → the sorted ``s3://`` artifact URIs of the newest published ``^1.0.0`` version of
+    the LocalServer its recipe depends on, resolved at check (known at preview): grant the
+    device role ``s3:GetObject`` on exactly these."""
 
     def __init__(
         self,

@@ -63,7 +63,6 @@ def _managed_config(model: dict[str, Any]) -> dict[str, Any]:
             "thingNamePrefix": FLEET_PREFIX,
             "claimCertificateRequest": _csr("dda-e2e-claim"),
         },
-        "pulumi-dda:localServerArtifacts": ["s3://dda-gdk/aws.edgeml.dda.LocalServer.amd64/"],
         "pulumi-dda:nucleusVersion": "2.12.0",
         "pulumi-dda:greengrassCli": {"componentVersion": "2.12.0"},
         "pulumi-dda:model": model,

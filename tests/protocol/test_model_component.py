@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from pulumi_dda import ownership, samples
 from pulumi_dda._dynamic import from_state
 from pulumi_dda.greengrass import user_tags
-from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local import LocalEndpoint, local_server
 from pulumi_dda.model_component import STATE_ONLY
 from pulumi_dda.ownership import FINGERPRINT_TAG, OWNER_TAG, USER_TAG_PREFIX
 
@@ -518,3 +519,60 @@ def test_a_trained_model_given_as_a_compiled_model_is_refused(
     assert "Traceback" not in str(info.value)
     assert _versions(gg) == []
     assert _artifact_keys(s3) == []
+
+
+GDK_BUCKET = "dda-gdk-bucket"
+AMD64_SERVER = "aws.edgeml.dda.LocalServer.amd64"
+
+
+def _publish_local_server(gg: Any, s3: Any, version: str, uris: list[str]) -> None:
+    """A LocalServer.amd64 version whose recipe names ``uris`` (the s3:// ones uploaded)."""
+    if GDK_BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=GDK_BUCKET)
+    for uri in uris:
+        if uri.startswith(f"s3://{GDK_BUCKET}/"):
+            s3.put_object(Bucket=GDK_BUCKET, Key=uri.split("/", 3)[3], Body=uri.encode())
+    recipe = local_server.local_server_recipe("amd64", version)
+    recipe["Manifests"][0]["Artifacts"] = [{"Uri": uri} for uri in uris]
+    gg.create_component_version(inlineRecipe=json.dumps(recipe).encode())
+
+
+def test_local_server_artifacts_are_the_newest_caret_1_recipes_known_at_check(
+    provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    old = f"s3://{GDK_BUCKET}/{AMD64_SERVER}/1.9.0/server.zip"
+    newest = [
+        f"s3://{GDK_BUCKET}/{AMD64_SERVER}/1.10.0/server.zip",
+        f"s3://{GDK_BUCKET}/{AMD64_SERVER}/1.10.0/runtime.tar.gz",
+    ]
+    _publish_local_server(gg, s3, "1.9.0", [old])
+    _publish_local_server(gg, s3, "1.10.0", newest)  # newer than 1.9.0: semantic order
+    _publish_local_server(gg, s3, "2.0.0", [f"s3://{GDK_BUCKET}/{AMD64_SERVER}/2.0.0/x.zip"])
+    _id, inputs, outs = _up(provider, news)
+    expected = {"x86_64-cpu": sorted(newest), "jetson-xavier": []}  # the seeded arm64: none
+    assert inputs["local_server_artifacts"] == expected
+    assert outs["local_server_artifacts"] == expected
+
+    # Kept while the versions stay: an unchanged check asks Greengrass nothing.
+    ep.clear_request_log()
+    again, failures = provider.check(inputs, news)
+    assert failures == []
+    assert again["local_server_artifacts"] == expected
+    assert {r.operation for r in ep.request_log()} == {"HeadObject"}
+
+
+def test_a_local_server_artifact_outside_s3_is_refused_at_check(
+    provider: Provider, news: dict[str, Any], gg: Any, s3: Any
+) -> None:
+    docker = "docker:public.ecr.aws/dda/local-server:1.1.0"
+    _publish_local_server(gg, s3, "1.1.0", [f"s3://{GDK_BUCKET}/ls/server.zip", docker])
+    _inputs, failures = provider.check({}, news)
+    assert failures == [
+        (
+            "compiled_models",
+            f"compiled_models: x86_64-cpu needs DDA's {AMD64_SERVER} 1.1.0, whose recipe names "
+            f"the artifact {docker}, which is not an s3:// URI: the device role can only be "
+            "granted s3:GetObject on the LocalServer's artifacts; publish it with its artifacts "
+            "in S3",
+        )
+    ]

@@ -189,6 +189,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             },
             "plan": {t: c["component_version"] for t, c in components.items()},
             "model_name": "classification",
+            # What the provider's check reads from the published LocalServer recipes.
+            "local_server_artifacts": {
+                t: sorted(
+                    f"s3://dda-gdk-{self.region}-{ACCOUNT}/{c['local_server_component']}"
+                    f"/1.0.0/{name}"
+                    for name in ("localserver.zip", "runtime%20deps.tar.gz")
+                )
+                for t, c in components.items()
+            },
         }
         return f"{inputs['component_name']}@{version}", outputs
 

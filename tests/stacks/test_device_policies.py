@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -35,7 +36,7 @@ from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
-from stack_harness import ACCOUNT, StackRun, project_config
+from stack_harness import ACCOUNT, MODEL, StackRun, project_config
 
 MANAGED = ["dev", "prod"]
 ALLOWED = PermissionResult.PERMITTED
@@ -351,10 +352,10 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def _local_server_objects(run: StackRun) -> list[tuple[str, str]]:
-    return [
-        _split(f"{uri}1.0.0/localserver.zip")
-        for uri in project_config(run.config, "localServerArtifacts")
-    ]
+    """The objects the LocalServer recipes name (the model's ``local_server_artifacts``)."""
+    (model,) = run.of_type(MODEL)
+    uris = {u for uris in model.outputs["local_server_artifacts"].values() for u in uris}
+    return [(b, unquote(k)) for b, k in map(_split, sorted(uris))]
 
 
 @pytest.fixture
@@ -374,6 +375,7 @@ def as_device(runs: dict[str, StackRun]) -> Iterator[Callable[..., Device]]:
                 (package[0], "model_artifacts/outside-the-prefix.zip"),
                 *_local_server_objects(run),
                 *[(b, "other.Component/1.0.0/x.zip") for b, _ in _local_server_objects(run)],
+                *[(b, k.replace("/1.0.0/", "/1.1.0/")) for b, k in _local_server_objects(run)],
                 (ELSEWHERE, f"{prefix}model_artifacts/x.zip"),
             ]
             for bucket in sorted({b for b, _ in objects}):
@@ -449,10 +451,13 @@ def test_device_role_reads_nothing_else(
         lambda: s3.get_bucket_location(Bucket=ELSEWHERE),
         lambda: s3.get_object(Bucket=ELSEWHERE, Key=f"{prefix}model_artifacts/x.zip"),
     ]
-    for ls_bucket, _ in _local_server_objects(run):
+    for ls_bucket, ls_key in _local_server_objects(run):
         denied.append(
             lambda b=ls_bucket: s3.get_object(Bucket=b, Key="other.Component/1.0.0/x.zip")
         )
+        # Exactly the objects the recipes name: not another version's beside them.
+        sibling = ls_key.replace("/1.0.0/", "/1.1.0/")
+        denied.append(lambda b=ls_bucket, k=sibling: s3.get_object(Bucket=b, Key=k))
     for call in denied:
         assert not device.can(call)
 

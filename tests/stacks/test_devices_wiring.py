@@ -236,11 +236,6 @@ def _dev_config(key: str) -> Any:
     ("overrides", "message"),
     [
         ({"certificateRequests": {}}, "has no CSR for"),
-        ({"localServerArtifacts": None}, "localServerArtifacts"),
-        (
-            {"localServerArtifacts": ["s3://dda-gdk-bucket/aws.edgeml.dda.LocalServer.amd64"]},
-            "ends in '/'",
-        ),
         ({"nucleusVersion": None}, "nucleusVersion"),
         # The policies as declared need nucleus 2.5.0, the CLI IPC service 2.6.0.
         (

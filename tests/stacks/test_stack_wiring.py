@@ -14,6 +14,7 @@ from stack_harness import (
     ACCOUNT,
     DEV_CONFIG_AS_PROD,
     DYNAMIC,
+    MODEL,
     Registered,
     StackRun,
     project_config,
@@ -148,6 +149,33 @@ def test_logs_only_with_log_manager_and_in_this_account(
     )
     for deployment in without.dynamic("target_arn"):
         assert "aws.greengrass.LogManager" not in deployment.inputs["components"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_device_role_reads_exactly_the_local_server_artifacts_the_recipes_name(
+    runs: dict[str, StackRun], stack: str
+) -> None:
+    """The grant is the model's ``local_server_artifacts`` (what check read from the published
+    LocalServer recipes), so it cannot drift from what the devices download."""
+    run = runs[stack]
+    (model,) = run.of_type(MODEL)
+    uris = {u for uris in model.outputs["local_server_artifacts"].values() for u in uris}
+    assert uris  # the harness answers like a LocalServer with artifacts on both platforms
+    objects = sorted(
+        f"arn:aws:s3:::{uri.removeprefix('s3://').replace('%20', ' ')}" for uri in uris
+    )
+    statements = _role_statements(run)
+    assert statements["ReadLocalServerArtifacts"] == {
+        "Sid": "ReadLocalServerArtifacts",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": objects,
+    }
+    buckets = {f"arn:aws:s3:::{uri.removeprefix('s3://').split('/')[0]}" for uri in uris}
+    assert buckets <= set(statements["ArtifactBucketLocation"]["Resource"])
+    # The deprecated config key changes nothing.
+    former = {"pulumi-dda:localServerArtifacts": ["s3://elsewhere/"]}
+    assert _role_statements(run_stack(stack, overrides=former)) == statements
 
 
 def _role_statements(run: StackRun) -> dict[str, dict[str, Any]]:

@@ -213,6 +213,12 @@ MODEL = ResourceType(
              required=True),
         Prop("model_name", STRING, "The model's type, `model_graph.stages[0].type` of the "
              "manifest.", required=True),
+
+        Prop("local_server_artifacts", MapOf(ListOf(STRING)), "Target to the sorted `s3://` "
+             "artifact URIs of the newest published `^1.0.0` version of the DDA LocalServer its "
+             "recipe depends on; resolved at check (known in a preview) for each target whose "
+             "version changes. Grant the device role `s3:GetObject` on exactly these.",
+             required=True),
     ),
 )  # fmt: skip
 
