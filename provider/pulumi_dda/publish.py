@@ -25,7 +25,8 @@ def add_parser(sub: Any, compiled_pair: Any) -> None:
         help="build, upload and create the Greengrass component versions (no Pulumi)",
         description="Build each target's package, upload it, create its Greengrass component "
         "version and wait until it is DEPLOYABLE; print the summary as JSON. On a failure "
-        "everything this run created is removed again.",
+        "the component versions this run created are deleted again and its packages are "
+        "tagged released (deleted after the grace period, PULUMI_DDA_ARTIFACT_GRACE_SECONDS).",
         epilog="example: pulumi-dda publish --trained s3://ml-models/train/model.tar.gz "
         "--compiled x86_64-cpu=s3://ml-models/neo/x86/model.tar.gz --component-name model-defects "
         "--bucket edge-artifacts --region eu-west-1",
