@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from artifact_watch import ArtifactWatcher
 from dynamic_harness import ARTIFACT_BUCKET
+from lifecycle import artifact_keys
 
 from pulumi_dda import artifacts, samples
 from pulumi_dda.artifacts import GRACE_ENV, RELEASED_TAG
@@ -359,10 +360,6 @@ def test_one_failing_object_does_not_stop_or_hide_the_others(
 # Through the provider: destroy tags, a later create deletes --------------------------------
 
 
-def _keys(s3: Any) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("Contents", []))
-
-
 @pytest.mark.parametrize("kind", ["dynamic", "plugin"])
 @pytest.mark.parametrize("grace", ["1", ""])
 def test_a_destroy_tags_its_artifacts_and_a_create_after_the_grace_period_deletes_them(
@@ -375,9 +372,9 @@ def test_a_destroy_tags_its_artifacts_and_a_create_after_the_grace_period_delete
     provider = provider_with_grace(kind, grace)
     dev_inputs, _ = provider.check({}, {**news, "owner": "pulumi-dda/dev/model"})
     dev_id, dev = provider.create(dev_inputs)
-    dev_keys = _keys(s3)
+    dev_keys = artifact_keys(s3)
     provider.delete(dev_id, dev)
-    assert _keys(s3) == dev_keys
+    assert artifact_keys(s3) == dev_keys
     assert all(RELEASED_TAG in _tags(s3, key) for key in dev_keys)
     time.sleep(1.2)
     compiled = {
@@ -394,9 +391,9 @@ def test_a_destroy_tags_its_artifacts_and_a_create_after_the_grace_period_delete
     prod_keys = sorted(c["artifact_uri"].split("/", 3)[3] for c in prod["components"].values())
     assert not set(prod_keys) & set(dev_keys)
     if grace:
-        assert _keys(s3) == prod_keys
+        assert artifact_keys(s3) == prod_keys
     else:
-        assert _keys(s3) == sorted(dev_keys + prod_keys)
+        assert artifact_keys(s3) == sorted(dev_keys + prod_keys)
         assert all(RELEASED_TAG in _tags(s3, key) for key in dev_keys)
     assert not any(RELEASED_TAG in _tags(s3, key) for key in prod_keys)
 
@@ -410,7 +407,7 @@ def test_a_create_reusing_a_released_artifact_takes_the_tag_off_before_creating_
     dev_inputs, _ = provider.check({}, {**news, "owner": "pulumi-dda/dev/model"})
     dev_id, dev = provider.create(dev_inputs)
     provider.delete(dev_id, dev)
-    keys = _keys(s3)
+    keys = artifact_keys(s3)
     assert all(RELEASED_TAG in _tags(s3, key) for key in keys)
     ep.clear_request_log()
     prod_inputs, _ = provider.check({}, {**news, "owner": "pulumi-dda/prod/model"})
@@ -425,5 +422,5 @@ def test_a_create_reusing_a_released_artifact_takes_the_tag_off_before_creating_
         assert untagged
         assert untagged[0] <= created  # the tag was off before the version was created
     provider.delete(prod_id, prod)
-    assert _keys(s3) == keys
+    assert artifact_keys(s3) == keys
     assert all(RELEASED_TAG in _tags(s3, key) for key in keys)

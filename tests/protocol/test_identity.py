@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess, ProviderError
+from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess, ProviderError
+from lifecycle import artifact_keys, published_versions, up
 from pulumi.runtime.proto import provider_pb2
 
 from pulumi_dda import samples
@@ -21,26 +22,6 @@ from pulumi_dda.local import LocalEndpoint
 
 Provider = DynamicProviderProcess
 X86_ARN = "arn:aws:greengrass:us-east-1:123456789012:components:model-defects-x86-64-cpu"
-
-
-def _versions(gg: Any) -> list[str]:
-    return sorted(
-        f"{c['componentName']}@{v['componentVersion']}"
-        for c in gg.list_components(scope="PRIVATE")["components"]
-        if c["componentName"].startswith("model-")
-        for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
-    )
-
-
-def _keys(s3: Any) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("Contents", []))
-
-
-def _up(provider: Provider, news: dict[str, Any], olds: dict[str, Any] | None = None) -> Any:
-    inputs, failures = provider.check(olds or {}, news)
-    assert failures == []
-    id_, outs = provider.create(inputs)
-    return id_, inputs, outs
 
 
 def _omitted(news: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +36,7 @@ def _rewrite_x86(upload: Callable[[str, Path], str], tmp_path: Path, seed: int =
 def test_pinning_the_resolved_version_and_unpinning_only_update_state(
     provider: Provider, news: dict[str, Any]
 ) -> None:
-    id_, inputs, outs = _up(provider, _omitted(news))
+    id_, inputs, outs = up(provider, _omitted(news))
     assert {v["component_version"] for v in outs["versions"].values()} == {"1.0.0"}
     pinned, failures = provider.check(inputs, {**news, "component_version": "1.0.0"})
     assert failures == []
@@ -85,7 +66,7 @@ def test_one_target_change_publishes_that_target_only_and_keeps_the_other(
     gg: Any,
     s3: Any,
 ) -> None:
-    old_id, old_inputs, old = _up(provider, _omitted(news))
+    old_id, old_inputs, old = up(provider, _omitted(news))
     _rewrite_x86(upload, tmp_path)
     checked, failures = provider.check(old_inputs, _omitted(news))
     assert failures == []
@@ -100,15 +81,18 @@ def test_one_target_change_publishes_that_target_only_and_keeps_the_other(
     assert not any("neo/jx" in path for path in read)  # the unchanged target is not repackaged
     assert new["components"]["jetson-xavier"] == {**old["components"]["jetson-xavier"]}
     assert new["components"]["x86_64-cpu"]["component_version"] == "2.0.0"
-    assert _versions(gg) == [
+    assert published_versions(gg) == [
         "model-defects-jetson-xavier@1.0.0",
         "model-defects-x86-64-cpu@1.0.0",
         "model-defects-x86-64-cpu@2.0.0",
     ]
     # The engine deletes the predecessor last: its unchanged version stays with the successor.
     provider.delete(old_id, old)
-    assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@2.0.0"]
-    assert len(_keys(s3)) == 2
+    assert published_versions(gg) == [
+        "model-defects-jetson-xavier@1.0.0",
+        "model-defects-x86-64-cpu@2.0.0",
+    ]
+    assert len(artifact_keys(s3)) == 2
     state = gg.describe_component(arn=new["components"]["jetson-xavier"]["arn"])["status"]
     assert state["componentState"] == "DEPLOYABLE"
 
@@ -117,26 +101,26 @@ def test_a_replacement_that_keeps_every_version_deletes_nothing(
     provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
     """A replacement with the same content (here: another owner after a rename)."""
-    old_id, _inputs, old = _up(provider, news)
-    _new_id, _, new = _up(provider, {**news, "owner": "pulumi-dda/test/renamed"})
+    old_id, _inputs, old = up(provider, news)
+    _new_id, _, new = up(provider, {**news, "owner": "pulumi-dda/test/renamed"})
     assert new["versions"] == old["versions"]
     provider.delete(old_id, old)
-    assert len(_versions(gg)) == 2
-    assert len(_keys(s3)) == 2
+    assert len(published_versions(gg)) == 2
+    assert len(artifact_keys(s3)) == 2
 
 
 def test_a_deployment_made_outside_the_stack_protects_its_version(
     provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    id_, _, outs = _up(provider, news)
+    id_, _, outs = up(provider, news)
     group = ep.client("iot").create_thing_group(thingGroupName="line-9")["thingGroupArn"]
     deployment = gg.create_deployment(
         targetArn=group,
         components={"model-defects-x86-64-cpu": {"componentVersion": "1.0.0"}},
     )["deploymentId"]
     provider.delete(id_, outs)
-    assert _versions(gg) == ["model-defects-x86-64-cpu@1.0.0"]
-    assert _keys(s3) == [outs["components"]["x86_64-cpu"]["artifact_uri"].split("/", 3)[3]]
+    assert published_versions(gg) == ["model-defects-x86-64-cpu@1.0.0"]
+    assert artifact_keys(s3) == [outs["components"]["x86_64-cpu"]["artifact_uri"].split("/", 3)[3]]
     assert f"kept: deployment {deployment} of {group} uses it" in provider.stderr()
 
 
@@ -149,7 +133,7 @@ def test_taking_over_a_version_still_being_created_waits_for_deployable(
     crashed = threading.Thread(target=lambda: first.update(outs=provider.create(inputs)[1]))
     crashed.start()
     try:
-        while len(_versions(gg)) < 2:
+        while len(published_versions(gg)) < 2:
             threading.Event().wait(0.05)
         _id, second = provider.create(inputs)  # the retry of an up whose first try was lost
     finally:
@@ -164,7 +148,7 @@ def test_taking_over_a_version_still_being_created_waits_for_deployable(
 def test_a_failed_version_is_refused_skipped_and_reported_by_refresh(
     provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any
 ) -> None:
-    id_, inputs, outs = _up(provider, news)
+    id_, inputs, outs = up(provider, news)
     arn = outs["components"]["x86_64-cpu"]["arn"]
     ep.force_failed(arn, "artifact is corrupt")
     # Refresh treats it like a vanished version, so the next up repairs it.
@@ -192,16 +176,16 @@ def test_deleted_version_numbers_under_a_service_that_refuses_recreation(
     provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any
 ) -> None:
     ep.configure(allow_recreate_deleted_versions=False)
-    id_, _, outs = _up(provider, _omitted(news))
+    id_, _, outs = up(provider, _omitted(news))
     provider.delete(id_, outs)
     # Omitted: the refused number is skipped at create, and the next preview is still empty.
-    id_, inputs, outs = _up(provider, _omitted(news))
+    id_, inputs, outs = up(provider, _omitted(news))
     assert {v["component_version"] for v in outs["versions"].values()} == {"2.0.0"}
     again, _ = provider.check(inputs, _omitted(news))
     assert provider.diff(id_, outs, again).changes == provider_pb2.DiffResponse.DIFF_NONE
     provider.delete(id_, outs)
     # Given: one clear line saying to bump it.
-    _up(provider, {**news, "component_version": "3.0.0"})
+    up(provider, {**news, "component_version": "3.0.0"})
     inputs, _ = provider.check({}, {**news, "component_version": "1.0.0"})
     with pytest.raises(ProviderError) as info:
         provider.create(inputs)
@@ -212,12 +196,15 @@ def test_deleted_version_numbers_under_a_service_that_refuses_recreation(
 def test_recreating_after_out_of_band_deletion(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
-    id_, _, outs = _up(provider, news)
+    id_, _, outs = up(provider, news)
     gg.delete_component(arn=f"{X86_ARN}:versions:1.0.0")
     assert provider.read(id_, outs)[0] == ""
-    _id, _, again = _up(provider, news)  # the engine creates it again after the refresh
+    _id, _, again = up(provider, news)  # the engine creates it again after the refresh
     assert again["versions"] == outs["versions"]
-    assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@1.0.0"]
+    assert published_versions(gg) == [
+        "model-defects-jetson-xavier@1.0.0",
+        "model-defects-x86-64-cpu@1.0.0",
+    ]
 
 
 def test_a_crash_then_a_model_change_then_destroy_leaves_nothing(
@@ -228,16 +215,19 @@ def test_a_crash_then_a_model_change_then_destroy_leaves_nothing(
     gg: Any,
     s3: Any,
 ) -> None:
-    _up(provider, _omitted(news))  # state lost: the engine never saw this create finish
+    up(provider, _omitted(news))  # state lost: the engine never saw this create finish
     _rewrite_x86(upload, tmp_path)
-    id_, _, outs = _up(provider, _omitted(news))
+    id_, _, outs = up(provider, _omitted(news))
     assert outs["versions"]["x86_64-cpu"]["component_version"] == "2.0.0"
     # The up after the crash ends with one version per target: the crashed one is swept.
-    assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@2.0.0"]
-    assert len(_keys(s3)) == 2
+    assert published_versions(gg) == [
+        "model-defects-jetson-xavier@1.0.0",
+        "model-defects-x86-64-cpu@2.0.0",
+    ]
+    assert len(artifact_keys(s3)) == 2
     provider.delete(id_, outs)
-    assert _versions(gg) == []
-    assert _keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_an_exact_s3_version_is_a_source(
@@ -249,7 +239,7 @@ def test_an_exact_s3_version_is_a_source(
     version = s3.head_object(Bucket=MODELS_BUCKET, Key="neo/pinned/model.tar.gz")["VersionId"]
     pinned = f"s3://{MODELS_BUCKET}/neo/pinned/model.tar.gz?versionId={version}"
     source = {**news, "compiled_models": {"x86_64-cpu": pinned}}
-    id_, inputs, outs = _up(provider, source)
+    id_, inputs, outs = up(provider, source)
     identity = inputs["__source_identities"]["compiled_models.x86_64-cpu"]
     assert identity.endswith(f";version:{version}")
     # Someone overwrites the key: the pinned source is unaffected.
@@ -272,7 +262,7 @@ def test_the_trained_model_is_read_once_per_up_and_not_when_unchanged(
         return sum(1 for r in log if r.operation == "GetObject" and "train/" in r.path)
 
     ep.clear_request_log()
-    _id, inputs, _outs = _up(provider, news)
+    _id, inputs, _outs = up(provider, news)
     assert trained_reads() == 1  # at check; create packages from the manifest check recorded
     ep.clear_request_log()
     provider.check(inputs, news)

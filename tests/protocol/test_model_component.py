@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import ARTIFACT_BUCKET, OWNER, DynamicProviderProcess, ProviderError
+from dynamic_harness import OWNER, DynamicProviderProcess, ProviderError
+from lifecycle import artifact_keys, published_versions, up
 from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
@@ -25,30 +26,10 @@ from pulumi_dda.ownership import FINGERPRINT_TAG, OWNER_TAG, USER_TAG_PREFIX
 Provider = DynamicProviderProcess
 
 
-def _up(provider: Provider, news: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    inputs, failures = provider.check({}, news)
-    assert failures == []
-    id_, outs = provider.create(inputs)
-    return id_, inputs, outs
-
-
-def _artifact_keys(s3: Any) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("Contents", []))
-
-
-def _versions(gg: Any) -> list[str]:
-    return sorted(
-        f"{c['componentName']}@{v['componentVersion']}"
-        for c in gg.list_components(scope="PRIVATE")["components"]
-        if c["componentName"].startswith("model-")
-        for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
-    )
-
-
 def test_create_then_unchanged_check_and_diff_move_no_bytes(
     provider: Provider, ep: LocalEndpoint, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    id_, inputs, outs = _up(provider, news)
+    id_, inputs, outs = up(provider, news)
     assert id_ == "model-defects@1.0.0"
     assert set(inputs["__source_identities"]) == {
         "trained_model_uri", "compiled_models.x86_64-cpu", "compiled_models.jetson-xavier"
@@ -63,11 +44,11 @@ def test_create_then_unchanged_check_and_diff_move_no_bytes(
     )
     assert x86["adopted"] is False
     assert gg.describe_component(arn=x86["arn"])["status"]["componentState"] == "DEPLOYABLE"
-    assert _versions(gg) == [
+    assert published_versions(gg) == [
         "model-defects-jetson-xavier@1.0.0",
         "model-defects-x86-64-cpu@1.0.0",
     ]
-    assert len(_artifact_keys(s3)) == 2
+    assert len(artifact_keys(s3)) == 2
     # Bookkeeping is kept as __<key> (the engine shows none of it in a preview).
     assert not set(STATE_ONLY) & (set(inputs) | set(outs))
     assert {f"__{k}" for k in ("owner", "resources", "checked_versions")} <= set(outs)
@@ -93,7 +74,7 @@ def test_create_then_unchanged_check_and_diff_move_no_bytes(
 def test_progress_of_a_create_is_reported_on_stderr(
     provider: Provider, news: dict[str, Any]
 ) -> None:
-    _up(provider, news)
+    up(provider, news)
     text = provider.stderr()
     assert "pulumi-dda: [x86_64-cpu] uploaded s3://edge-artifacts/model_artifacts/" in text
     assert "] created arn:aws:greengrass:us-east-1:123456789012:components:" in text
@@ -102,7 +83,7 @@ def test_progress_of_a_create_is_reported_on_stderr(
 def test_tags_only_change_updates_in_place_and_read_sees_drift(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
-    id_, inputs, outs = _up(provider, news)
+    id_, inputs, outs = up(provider, news)
     arn = outs["components"]["x86_64-cpu"]["arn"]
     changed, _ = provider.check(inputs, {**news, "tags": {"team": "ml", "env": "dev"}})
     diff = provider.diff(id_, outs, changed)
@@ -131,7 +112,7 @@ def test_rewritten_model_needs_a_version_bump_then_replaces(
     upload: Callable[[str, Path], str],
     tmp_path: Path,
 ) -> None:
-    id_, inputs, outs = _up(provider, news)
+    id_, inputs, outs = up(provider, news)
     upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=9))
     _, failures = provider.check(inputs, news)
     assert len(failures) == 1
@@ -166,7 +147,7 @@ def test_plan_names_the_changed_manifest_fields(
     tmp_path: Path,
 ) -> None:
     omitted = {**news, "component_version": ""}
-    _id, inputs, _outs = _up(provider, omitted)
+    _id, inputs, _outs = up(provider, omitted)
     retrained = samples.write_trained_model(
         tmp_path / "t.tar.gz", config={"dataset": {"image_width": 256, "image_height": 224}}
     )
@@ -183,19 +164,19 @@ def test_omitted_version_takes_the_next_free_major(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
     other = {**news, "component_version": "4.0.0", "owner": "other/stack/model"}
-    _up(provider, {**other, "friendly_name": "Other content"})
-    _id, inputs, outs = _up(provider, {**news, "component_version": ""})
+    up(provider, {**other, "friendly_name": "Other content"})
+    _id, inputs, outs = up(provider, {**news, "component_version": ""})
     assert inputs["versions"]["jetson-xavier"]["component_version"] == "5.0.0"  # at preview
     assert outs["versions"]["jetson-xavier"]["component_version"] == "5.0.0"
     assert outs["components"]["jetson-xavier"]["component_version"] == "5.0.0"
-    assert "model-defects-jetson-xavier@5.0.0" in _versions(gg)
+    assert "model-defects-jetson-xavier@5.0.0" in published_versions(gg)
 
 
 def test_omitted_version_adopts_an_identical_newest_version_of_another_stack(
     provider: Provider, news: dict[str, Any]
 ) -> None:
-    _up(provider, {**news, "component_version": "4.0.0", "owner": "other/stack/model"})
-    _id, inputs, outs = _up(provider, {**news, "component_version": ""})
+    up(provider, {**news, "component_version": "4.0.0", "owner": "other/stack/model"})
+    _id, inputs, outs = up(provider, {**news, "component_version": ""})
     assert {v["component_version"] for v in inputs["versions"].values()} == {"4.0.0"}
     assert {c["adopted"] for c in outs["components"].values()} == {True}
 
@@ -203,29 +184,29 @@ def test_omitted_version_adopts_an_identical_newest_version_of_another_stack(
 def test_promotion_adopts_and_the_last_stack_to_go_cleans_up(
     provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    dev_id, _, dev = _up(provider, {**news, "owner": "pulumi-dda/dev/model"})
-    prod_id, _, prod = _up(provider, {**news, "owner": "pulumi-dda/prod/model"})
+    dev_id, _, dev = up(provider, {**news, "owner": "pulumi-dda/dev/model"})
+    prod_id, _, prod = up(provider, {**news, "owner": "pulumi-dda/prod/model"})
     assert {c["adopted"] for c in prod["components"].values()} == {True}
     assert prod["components"]["x86_64-cpu"]["digest"] == dev["components"]["x86_64-cpu"]["digest"]
     assert prod["components"]["x86_64-cpu"]["arn"] == dev["components"]["x86_64-cpu"]["arn"]
     provider.delete(dev_id, dev)
-    assert len(_versions(gg)) == 2  # prod still uses them
-    assert len(_artifact_keys(s3)) == 2
+    assert len(published_versions(gg)) == 2  # prod still uses them
+    assert len(artifact_keys(s3)) == 2
     arn = prod["components"]["x86_64-cpu"]["arn"]
     assert gg.describe_component(arn=arn)["status"]["componentState"] == "DEPLOYABLE"
     provider.delete(prod_id, prod)
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_destroying_the_adopter_keeps_the_creator_working(
     provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    _dev_id, _, dev = _up(provider, {**news, "owner": "pulumi-dda/dev/model"})
-    prod_id, _, prod = _up(provider, {**news, "owner": "pulumi-dda/prod/model"})
+    _dev_id, _, dev = up(provider, {**news, "owner": "pulumi-dda/dev/model"})
+    prod_id, _, prod = up(provider, {**news, "owner": "pulumi-dda/prod/model"})
     provider.delete(prod_id, prod)
-    assert len(_versions(gg)) == 2
-    assert len(_artifact_keys(s3)) == 2
+    assert len(published_versions(gg)) == 2
+    assert len(artifact_keys(s3)) == 2
     arn = dev["components"]["x86_64-cpu"]["arn"]
     assert gg.describe_component(arn=arn)["status"]["componentState"] == "DEPLOYABLE"
 
@@ -233,7 +214,7 @@ def test_destroying_the_adopter_keeps_the_creator_working(
 def test_a_version_not_made_by_pulumi_dda_is_never_adopted_nor_deleted(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
-    id_, _, made = _up(provider, news)
+    id_, _, made = up(provider, news)
     arn = made["components"]["x86_64-cpu"]["arn"]
     gg.untag_resource(
         resourceArn=arn, tagKeys=list(gg.list_tags_for_resource(resourceArn=arn)["tags"])
@@ -242,7 +223,7 @@ def test_a_version_not_made_by_pulumi_dda_is_never_adopted_nor_deleted(
     assert failures[0][0] == "component_version"
     assert f"{arn} exists, not made by pulumi-dda" in failures[0][1]
     provider.delete(id_, made)
-    assert _versions(gg) == ["model-defects-x86-64-cpu@1.0.0"]
+    assert published_versions(gg) == ["model-defects-x86-64-cpu@1.0.0"]
 
 
 def test_existing_version_with_other_content_is_refused(
@@ -251,18 +232,18 @@ def test_existing_version_with_other_content_is_refused(
     other = {**news, "owner": "x/y/z", "friendly_name": "Other content"}
     checked_before, failures = provider.check({}, other)
     assert failures == []
-    _up(provider, {**news, "owner": "a/b/c"})
+    up(provider, {**news, "owner": "a/b/c"})
     # Known at preview: the given version exists with other content.
     _inputs, failures = provider.check({}, other)
     assert failures[0][0] == "component_version"
     assert "made by a/b/c" in failures[0][1]
     assert "bump component_version to 2.0.0" in failures[0][1]
     # Created between this stack's check and its create: refused at create, nothing left.
-    keys_before = _artifact_keys(s3)
+    keys_before = artifact_keys(s3)
     with pytest.raises(ProviderError, match="already exists with other content"):
         provider.create(checked_before)
-    assert _artifact_keys(s3) == keys_before
-    assert len(_versions(gg)) == 2
+    assert artifact_keys(s3) == keys_before
+    assert len(published_versions(gg)) == 2
     x86 = "arn:aws:greengrass:us-east-1:123456789012:components:model-defects-x86-64-cpu"
     tags = gg.list_tags_for_resource(resourceArn=f"{x86}:versions:1.0.0")["tags"]
     assert [v for k, v in tags.items() if k.startswith(USER_TAG_PREFIX)] == ["a/b/c"]
@@ -271,28 +252,28 @@ def test_existing_version_with_other_content_is_refused(
 def test_second_create_after_a_crash_reclaims_and_destroy_cleans_up(
     provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    _up(provider, news)  # state lost: the engine never saw this create finish
-    id_, _, outs = _up(provider, news)
+    up(provider, news)  # state lost: the engine never saw this create finish
+    id_, _, outs = up(provider, news)
     assert {c["adopted"] for c in outs["components"].values()} == {False}
     provider.delete(id_, outs)
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_delete_is_idempotent_and_removes_everything(
     provider: Provider, news: dict[str, Any], gg: Any, s3: Any
 ) -> None:
-    id_, _, outs = _up(provider, news)
+    id_, _, outs = up(provider, news)
     provider.delete(id_, outs)
     provider.delete(id_, outs)
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_out_of_band_deletion_drops_the_resource_on_read(
     provider: Provider, news: dict[str, Any], gg: Any
 ) -> None:
-    id_, _, outs = _up(provider, news)
+    id_, _, outs = up(provider, news)
     gg.delete_component(arn=outs["components"]["jetson-xavier"]["arn"])
     read_id, _outs, _inputs = provider.read(id_, outs)
     assert read_id == ""
@@ -304,7 +285,7 @@ def test_a_throttling_storm_still_succeeds(
     ep.inject_fault("CreateComponentVersion", "ThrottlingException", count=3)
     ep.inject_fault("DescribeComponent", "ThrottlingException", count=4)
     ep.inject_fault("PutObject", "InternalError", count=2, status=500, service="s3")
-    _id, _, outs = _up(provider, news)
+    _id, _, outs = up(provider, news)
     assert len(outs["components"]) == 2
     throttled = [r for r in ep.request_log() if r.injected_fault]
     assert len(throttled) == 9
@@ -339,8 +320,8 @@ def test_a_failed_component_leaves_nothing_behind(
     assert "\n" not in message
     assert "FAILED" in message
     assert "artifact is corrupt" in message
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 BAD_INPUTS = [
@@ -418,8 +399,8 @@ def test_a_hostile_compiled_archive_fails_create_and_leaves_nothing(
     assert f"target jetson-xavier: packaging: {uri}: member '../../etc/cron.d/evil'" in str(
         info_.value
     )
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_the_provider_is_pickled_by_reference_and_holds_no_clients(provider: Provider) -> None:
@@ -447,11 +428,14 @@ def test_omitted_version_reclaims_its_own_identical_version_after_a_crash(
     upload: Callable[[str, Path], str],
 ) -> None:  # fmt: skip
     omitted = {**news, "component_version": ""}
-    _up(provider, omitted)  # state lost: the engine never saw this create finish
-    id_, inputs, outs = _up(provider, omitted)
+    up(provider, omitted)  # state lost: the engine never saw this create finish
+    id_, inputs, outs = up(provider, omitted)
     assert {v["component_version"] for v in outs["versions"].values()} == {"1.0.0"}
     assert {c["adopted"] for c in outs["components"].values()} == {False}
-    assert _versions(gg) == ["model-defects-jetson-xavier@1.0.0", "model-defects-x86-64-cpu@1.0.0"]
+    assert published_versions(gg) == [
+        "model-defects-jetson-xavier@1.0.0",
+        "model-defects-x86-64-cpu@1.0.0",
+    ]
     # New content for one target: that target takes the next major, the other keeps its own.
     upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=5))
     checked, failures = provider.check(inputs, omitted)  # the replacement's check
@@ -461,8 +445,8 @@ def test_omitted_version_reclaims_its_own_identical_version_after_a_crash(
     assert replaced["versions"]["jetson-xavier"]["component_version"] == "1.0.0"
     provider.delete(id_, outs)
     provider.delete(_new_id, replaced)
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
@@ -474,7 +458,7 @@ def test_the_engines_recheck_of_a_replacement_keeps_what_the_old_state_gave(
     """A diff that replaces is followed by Check with no old state (the engine recomputes
     defaults for the replacement); that re-check must give what the check before it gave."""
     omitted = {**news, "component_version": ""}
-    id_, inputs, outs = _up(provider, omitted)
+    id_, inputs, outs = up(provider, omitted)
     upload("neo/x86/model.tar.gz", samples.write_compiled_model(tmp_path / "n.tar.gz", seed=9))
     first, failures = provider.check(inputs, omitted)
     assert failures == []
@@ -502,8 +486,8 @@ def test_every_failed_target_has_its_own_line(
         assert [
             line for line in lines if line.startswith(f"target {target}: creating the component")
         ], lines
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 def test_a_trained_model_given_as_a_compiled_model_is_refused(
@@ -517,8 +501,8 @@ def test_a_trained_model_given_as_a_compiled_model_is_refused(
     assert "target jetson-xavier: packaging: " in str(info.value)
     assert "is a trained model's" in str(info.value)
     assert "Traceback" not in str(info.value)
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
 
 
 GDK_BUCKET = "dda-gdk-bucket"
@@ -548,7 +532,7 @@ def test_local_server_artifacts_are_the_newest_caret_1_recipes_known_at_check(
     _publish_local_server(gg, s3, "1.9.0", [old])
     _publish_local_server(gg, s3, "1.10.0", newest)  # newer than 1.9.0: semantic order
     _publish_local_server(gg, s3, "2.0.0", [f"s3://{GDK_BUCKET}/{AMD64_SERVER}/2.0.0/x.zip"])
-    _id, inputs, outs = _up(provider, news)
+    _id, inputs, outs = up(provider, news)
     expected = {"x86_64-cpu": sorted(newest), "jetson-xavier": []}  # the seeded arm64: none
     assert inputs["local_server_artifacts"] == expected
     assert outs["local_server_artifacts"] == expected

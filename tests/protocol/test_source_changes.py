@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess, ProviderError
+from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess, ProviderError
+from lifecycle import artifact_keys, published_versions, up
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
@@ -33,19 +34,6 @@ X86_URI = f"s3://{MODELS_BUCKET}/{X86_KEY}"
 OTHER_STACK = "pulumi-dda/prod/model"
 
 
-def _versions(gg: Any) -> list[str]:
-    return sorted(
-        f"{c['componentName']}@{v['componentVersion']}"
-        for c in gg.list_components(scope="PRIVATE")["components"]
-        if c["componentName"].startswith("model-")
-        for v in gg.list_component_versions(arn=c["arn"])["componentVersions"]
-    )
-
-
-def _artifact_keys(s3: Any) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET).get("Contents", []))
-
-
 def _etag(s3: Any, key: str) -> str:
     return str(s3.head_object(Bucket=MODELS_BUCKET, Key=key)["ETag"]).strip('"')
 
@@ -55,13 +43,6 @@ def _digest_of(compiled: Path, checked: dict[str, Any], out: Path) -> str:
     with compiled.open("rb") as stream:
         package = build_package(stream, checked["__manifest"], checked["model_name"], out)
     return package.digest
-
-
-def _up(provider: Provider, news: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    inputs, failures = provider.check({}, news)
-    assert failures == []
-    id_, outs = provider.create(inputs)
-    return id_, inputs, outs
 
 
 def test_a_source_overwritten_after_check_fails_create_and_is_never_adopted(
@@ -84,13 +65,13 @@ def test_a_source_overwritten_after_check_fails_create_and_is_never_adopted(
         error = ""
     except ProviderError as exc:
         error = str(exc)
-    left = (_versions(gg), _artifact_keys(s3))
+    left = (published_versions(gg), artifact_keys(s3))
 
     # A second stack whose source is the checked object (its bytes put back: the same ETag)
     # has the same fingerprint; whatever it finds or makes holds the checked object's bytes.
     upload(X86_KEY, tmp_path / "x86.tar.gz")
     assert _etag(s3, X86_KEY) == old_etag
-    _id, inputs, other = _up(provider, {**news, "owner": OTHER_STACK})
+    _id, inputs, other = up(provider, {**news, "owner": OTHER_STACK})
     assert inputs["__fingerprints"] == checked["__fingerprints"]
     x86 = other["components"]["x86_64-cpu"]
     assert x86["digest"] == _digest_of(tmp_path / "x86.tar.gz", checked, tmp_path / "expected")
@@ -130,7 +111,7 @@ def test_a_versioned_source_overwritten_after_check_publishes_the_checked_versio
     # A second stack pinned to that version has the same fingerprint and adopts it.
     pinned = f"{X86_URI}?versionId={version}"
     compiled = {**news["compiled_models"], "x86_64-cpu": pinned}
-    _id, _, other = _up(provider, {**news, "owner": OTHER_STACK, "compiled_models": compiled})
+    _id, _, other = up(provider, {**news, "owner": OTHER_STACK, "compiled_models": compiled})
     assert other["components"]["x86_64-cpu"]["adopted"] is True
     assert other["components"]["x86_64-cpu"]["arn"] == x86["arn"]
 
@@ -196,5 +177,5 @@ def test_a_local_source_changed_after_check_fails_create_and_leaves_nothing(
         f"target x86_64-cpu: packaging: compiled_models.x86_64-cpu {local} changed since the "
         f"preview (sha256 {old} → {new}): run up again"
     )
-    assert _versions(gg) == []
-    assert _artifact_keys(s3) == []
+    assert published_versions(gg) == []
+    assert artifact_keys(s3) == []
