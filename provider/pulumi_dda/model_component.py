@@ -611,8 +611,7 @@ def _resolve_versions(
     clients: AwsClients,
 ) -> dict[str, JSONDict]:
     """Each target's version: unchanged targets keep theirs, without any AWS call."""
-    same_place = all(olds.get(k, "") == inputs.get(k, "") for k in ("region", "role_arn"))
-    old_versions = (olds.get("versions") or {}) if same_place else {}
+    old_versions = _kept(olds, inputs, "versions")
     old_fingerprints = olds.get("fingerprints") or {}
     versions: dict[str, JSONDict] = {}
     changed_at_same_version = []
@@ -745,6 +744,13 @@ def _leaves(value: Any, path: str = "") -> dict[str, str]:
     }
 
 
+def _kept(olds: JSONDict, inputs: JSONDict, key: str) -> JSONDict:
+    """``olds[key]`` when it still applies: the same region and role (another account or region
+    has other versions and LocalServers), else nothing."""
+    same_place = all(olds.get(k, "") == inputs.get(k, "") for k in ("region", "role_arn"))
+    return dict(olds.get(key) or {}) if same_place else {}
+
+
 def _local_server_artifacts(
     olds: JSONDict, inputs: JSONDict, clients: AwsClients
 ) -> dict[str, list[str]]:
@@ -753,9 +759,8 @@ def _local_server_artifacts(
     Looked up (:func:`_check_local_servers`) only for targets that get a new version (or whose
     entry the old state lacks); the others keep theirs, so an unchanged preview costs nothing.
     """
-    same_place = all(olds.get(k, "") == inputs.get(k, "") for k in ("region", "role_arn"))
-    old_versions = (olds.get("versions") or {}) if same_place else {}
-    kept = (olds.get("local_server_artifacts") or {}) if same_place else {}
+    old_versions = _kept(olds, inputs, "versions")
+    kept = _kept(olds, inputs, "local_server_artifacts")
     found: dict[str, list[str]] = {}
     new = []
     for target, entry in inputs["versions"].items():
@@ -951,8 +956,8 @@ class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
     """Target → ``component_name`` and ``component_version``: known at preview, so wire
     deployments from this output."""
     plan: pulumi.Output[dict[str, str]]
-    """Target → how it comes to its version (``new compiled model (etag:…) → 2.0.0``), resolved
-    at check: a preview shows the line of each target that changes."""
+    """Target → what this update does to it (``new compiled model (etag:…) → 2.0.0``, or
+    ``unchanged``), resolved at check, so a preview shows it."""
     model_name: pulumi.Output[str]
     local_server_artifacts: pulumi.Output[dict[str, list[str]]]
     """Target → the sorted ``s3://`` artifact URIs of the newest published ``^1.0.0`` version of

@@ -207,9 +207,9 @@ MODEL = ResourceType(
              required=True),
         Prop("components", MapOf(Ref(PUBLISHED_COMPONENT)), "Target to the published component "
              "version (known after the resource is created or updated).", required=True),
-        Prop("plan", MapOf(STRING), "Target to how it comes to its version, e.g. `new "
-             "compiled model (etag:04f3ebe72528) → 2.0.0`; resolved at check, so a preview "
-             "shows the line of each target whose version changes.",
+        Prop("plan", MapOf(STRING), "Target to what this update does to it, e.g. `new "
+             "compiled model (etag:04f3ebe72528) → 2.0.0`, or `unchanged` when its version "
+             "stays; resolved at check, so a preview shows it.",
              required=True),
         Prop("model_name", STRING, "The model's type, `model_graph.stages[0].type` of the "
              "manifest.", required=True),
