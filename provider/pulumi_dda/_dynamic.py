@@ -120,7 +120,7 @@ def engine_gone() -> bool:
     return os.getppid() != _parent
 
 
-def watch_engine(exit_process: Callable[[int], None] = os._exit) -> None:
+def watch_engine() -> None:
     """Exit this process as soon as the engine that started it is gone (idempotent; see the
     module docstring). Nothing is undone: the next run reclaims or sweeps what is left."""
     with _watching:
@@ -130,7 +130,7 @@ def watch_engine(exit_process: Callable[[int], None] = os._exit) -> None:
         def watch() -> None:
             while not engine_gone():
                 time.sleep(WATCH_INTERVAL)
-            exit_process(EXIT_ENGINE_GONE)
+            os._exit(EXIT_ENGINE_GONE)
 
         _watcher.append(threading.Thread(target=watch, name="pulumi-dda-engine", daemon=True))
         _watcher[0].start()
