@@ -97,14 +97,15 @@ from .aws import AwsClients, aws_errors
 from .errors import DdaError, InputError, NotFoundError
 from .greengrass import find_deployment, user_tags
 from .ownership import OWNER_TAG, tag_value
+from .properties import DEPLOYMENT
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
 
-REPLACING_INPUTS = ("target_arn", "region", "role_arn")
-REVISION_INPUTS = ("components", "deployment_name", "deployment_policies", "iot_job_configuration")
-INPUT_KEYS = (*REPLACING_INPUTS, *REVISION_INPUTS, "tags", "take_over", "owner")
-NOT_COMPARED = ("owner", "take_over")
+REPLACING_INPUTS = DEPLOYMENT.changing("replace")
+REVISION_INPUTS = DEPLOYMENT.changing("new_version")
+INPUT_KEYS = (*DEPLOYMENT.input_names(), "owner")
+NOT_COMPARED = ("owner", *DEPLOYMENT.changing("none"))
 """Inputs a diff ignores: ``take_over`` is a permission, not a property of the deployment."""
 OUTPUT_KEYS = ("deployment_id", "arn", "iot_job_id", "iot_job_arn", "deployment_status")
 CHECK_FILLED = ("takes_over",)
@@ -112,15 +113,7 @@ CHECK_FILLED = ("takes_over",)
 next revision will supersede another owner's deployment (``take_over=True``), else empty."""
 OWN_HISTORY_LOOKS = 20
 """How many older revisions of a target check reads to name this resource's superseded one."""
-DEFAULTS: JSONDict = {
-    "take_over": False,
-    "deployment_name": "",
-    "deployment_policies": {},
-    "iot_job_configuration": {},
-    "tags": {},
-    "region": "",
-    "role_arn": "",
-}
+DEFAULTS: JSONDict = DEPLOYMENT.defaults()
 TARGET_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iot:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"(?P<kind>thing|thinggroup)/(?P<name>[a-zA-Z0-9:_-]{1,128})$"

@@ -81,6 +81,7 @@ from .inputs import ModelInputs, check_region
 from .manifest import DdaManifest
 from .ownership import DeploymentIndex, Holder
 from .package import PACKAGE_SUFFIX
+from .properties import MODEL
 from .recipe import (
     ComponentNaming,
     platform_for,
@@ -90,23 +91,7 @@ from .recipe import (
 )
 from .sources import ResolvedSource, content_identity, parse_s3_uri, recorded_source, resolve_source
 
-USER_INPUTS = (
-    "component_name",
-    "component_version",
-    "trained_model_uri",
-    "compiled_models",
-    "artifact_bucket",
-    "artifact_prefix",
-    "friendly_name",
-    "target_suffix",
-    "tags",
-    "role_arn",
-    "region",
-    "relax_device_checks",
-    "wait_timeout_seconds",
-    "archive_limits",
-    "owner",
-)
+USER_INPUTS = (*MODEL.input_names(), "owner")
 CHECK_FILLED = (
     "source_identities",
     "manifest",
@@ -118,7 +103,7 @@ CHECK_FILLED = (
     "local_server_artifacts",
 )
 INPUT_KEYS = USER_INPUTS + CHECK_FILLED
-REPLACING_INPUTS = ("versions", "region", "role_arn", "owner")
+REPLACING_INPUTS = ("versions", "owner", *MODEL.changing("replace"))
 NOT_COMPARED = ("predecessor", "plan")
 """``predecessor`` (the instance a replacement replaces, see :mod:`.ownership`) is bookkeeping;
 ``plan`` only describes the change ``versions`` makes. ``component_version`` is compared but
@@ -135,20 +120,10 @@ STATE_ONLY = (
     "resources",
 )
 """Kept in state as ``__<key>``, so a preview's diff never shows them (see ``_dynamic.hook``)."""
-DEFAULTS: JSONDict = {
-    "artifact_prefix": "",
-    "target_suffix": True,
-    "tags": {},
-    "archive_limits": {},
-}
+DEFAULTS: JSONDict = MODEL.defaults()
 TRAINED_KEY = "trained_model_uri"
-CONTENT_INPUTS = (
-    "manifest",
-    "component_name",
-    "friendly_name",
-    "artifact_bucket",
-    "artifact_prefix",
-)
+CONTENT_INPUTS = ("manifest", *MODEL.changing("new_version"))
+"""What every target's content depends on besides its own archive: a change moves every device."""
 MAX_VERSION_ATTEMPTS = 20
 UNCHANGED = "unchanged"
 """The ``plan`` line of a target whose version this update keeps."""

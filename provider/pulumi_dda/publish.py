@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from .errors import InputError
+from .properties import BOOLEAN, MODEL, NUMBER, Input, MapOf
 
 OWNER_PREFIX = "pulumi-dda-cli/"
 
@@ -31,47 +32,21 @@ def add_parser(sub: Any, compiled_pair: Any) -> None:
         "--compiled x86_64-cpu=s3://ml-models/neo/x86/model.tar.gz --component-name model-defects "
         "--bucket edge-artifacts --region eu-west-1",
     )
-    publish.add_argument(
-        "--trained",
-        required=True,
-        help="trained model .tar.gz (e.g. s3://ml-models/train/model.tar.gz)",
-    )
-    publish.add_argument(
-        "--compiled",
-        required=True,
-        action="append",
-        type=compiled_pair,
-        metavar="TARGET=SOURCE",
-        help="compiled model per target, repeatable (e.g. jetson-xavier=s3://ml-models/neo/jx.tar.gz)",
-    )
-    publish.add_argument("--component-name", required=True, help="e.g. model-defects")
-    publish.add_argument(
-        "--component-version",
-        default="",
-        help="e.g. 2.0.0; omitted: each target takes its next version (or an identical one)",
-    )
-    publish.add_argument("--friendly-name", default="", help='e.g. "Defect classifier"')
-    publish.add_argument("--bucket", required=True, help="artifact bucket, e.g. edge-artifacts")
-    publish.add_argument("--prefix", default="", help="key prefix ending in '/', e.g. dda/")
-    publish.add_argument(
-        "--no-target-suffix", action="store_true", help="one target, named as given"
-    )
-    publish.add_argument(
-        "--relax-device-checks", action="store_true", help="skip the device's manifest checks"
-    )
-    publish.add_argument(
-        "--region", default="", help="e.g. eu-west-1 (default: AWS_DEFAULT_REGION)"
-    )
-    publish.add_argument(
-        "--role-arn", default="", help="role to assume, e.g. arn:aws:iam::123456789012:role/dda"
-    )
-    publish.add_argument(
-        "--tag", action="append", default=[], type=compiled_pair, metavar="KEY=VALUE",
-        help="tag of every version, repeatable (e.g. team=vision)",
-    )  # fmt: skip
-    publish.add_argument(
-        "--wait-timeout", type=float, default=0, help="seconds to wait for DEPLOYABLE (e.g. 900)"
-    )
+    for prop in MODEL.inputs:
+        if prop.cli is not None:
+            publish.add_argument(prop.cli.flag, help=prop.cli.help, **_option(prop, compiled_pair))
+
+
+def _option(prop: Input, pair: Any) -> dict[str, Any]:
+    """``add_argument`` keywords for one input, from its type and default in the table."""
+    dest = {"dest": prop.snake}
+    if prop.kind == BOOLEAN:  # a flag that flips the default
+        return {**dest, "action": "store_false" if prop.default else "store_true"}
+    if isinstance(prop.kind, MapOf):  # KEY=VALUE, repeatable
+        return {**dest, "action": "append", "type": pair, "metavar": "KEY=VALUE",
+                "required": prop.required, "default": None if prop.required else []}  # fmt: skip
+    number = {"type": float} if prop.kind == NUMBER else {}
+    return {**dest, **number, "required": prop.required, "default": prop.default}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,21 +57,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     provider = DdaModelComponentProvider()
     props: dict[str, Any] = {
-        "component_name": args.component_name,
-        "component_version": args.component_version,
-        "trained_model_uri": args.trained,
-        "compiled_models": dict(args.compiled),
-        "artifact_bucket": args.bucket,
-        "artifact_prefix": args.prefix,
-        "friendly_name": args.friendly_name,
-        "target_suffix": not args.no_target_suffix,
-        "tags": dict(args.tag),
-        "role_arn": args.role_arn,
-        "region": args.region,
-        "relax_device_checks": args.relax_device_checks,
-        "wait_timeout_seconds": args.wait_timeout,
-        "owner": OWNER_PREFIX + args.component_name,
+        p.snake: dict(value) if isinstance(p.kind, MapOf) else value
+        for p in MODEL.inputs
+        if p.cli is not None and (value := getattr(args, p.snake)) is not None
     }
+    props["owner"] = OWNER_PREFIX + args.component_name
     checked = provider.check({}, props)
     if checked.failures:
         first = checked.failures[0]

@@ -38,10 +38,7 @@ def test_every_property_has_a_description_and_every_resource_one() -> None:
     assert missing == []
 
 
-def test_inputs_are_the_providers_own_and_outputs_are_typed() -> None:
-    user_inputs = set(model_component.USER_INPUTS) - {"owner"}
-    assert {p.snake for p in schema.MODEL.inputs} == user_inputs
-    assert {p.snake for p in schema.DEPLOYMENT.inputs} == set(deployment.INPUT_KEYS) - {"owner"}
+def test_outputs_are_the_providers_own_and_typed() -> None:
     assert {p.snake for p in schema.DEPLOYMENT.outputs} == {
         *deployment.OUTPUT_KEYS,
         "revision_count",
@@ -60,15 +57,6 @@ def test_inputs_are_the_providers_own_and_outputs_are_typed() -> None:
         "compiledModels",
         "artifactBucket",
     }
-
-
-def test_schema_defaults_are_the_providers_defaults() -> None:
-    for resource, defaults in (
-        (schema.MODEL, model_component.DEFAULTS),
-        (schema.DEPLOYMENT, deployment.DEFAULTS),
-    ):
-        declared = {p.snake: p.default for p in resource.inputs}
-        assert {k: declared[k] for k in defaults} == defaults
 
 
 def test_translation_is_camel_case_at_the_edge_only() -> None:
@@ -180,3 +168,15 @@ def test_hook_errors_carry_schema_names() -> None:
 
     with pytest.raises(server._Failed, match=r"^trainedModelUri s3://m/t changed"):
         server._calling("urn:pulumi:s::p::dda:index:ModelComponent::m", hook)
+
+
+def test_an_input_without_its_change_kind_cannot_be_declared() -> None:
+    """Every input says what a change to it does; a plain property among the inputs is refused
+    when the table is built, and the keyword itself is required."""
+    from pulumi_dda import properties
+
+    plain = properties.Prop("colour", properties.STRING, "A colour.")
+    with pytest.raises(TypeError, match=r"inputs \['colour'\] declare no change kind"):
+        properties.ResourceType("dda:index:X", "x", inputs=(plain,), outputs=())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="change"):
+        properties.Input("colour", properties.STRING, "A colour.")  # type: ignore[call-arg]

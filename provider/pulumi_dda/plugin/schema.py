@@ -13,269 +13,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 from pulumi_dda._types import JSONDict
-
-PACKAGE = "dda"
-MODEL_COMPONENT = f"{PACKAGE}:index:ModelComponent"
-GREENGRASS_DEPLOYMENT = f"{PACKAGE}:index:GreengrassDeployment"
-
-
-def camel(snake: str) -> str:
-    """``compiled_models`` → ``compiledModels``."""
-    head, *rest = snake.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-@dataclass(frozen=True)
-class Scalar:
-    name: Literal["string", "boolean", "number", "integer"]
-
-
-@dataclass(frozen=True)
-class AnyValue:
-    """JSON of any shape, passed through as it is."""
-
-
-@dataclass(frozen=True)
-class MapOf:
-    values: Kind
-
-
-@dataclass(frozen=True)
-class ListOf:
-    items: Kind
-
-
-@dataclass(frozen=True)
-class Ref:
-    object_type: ObjectType
-
-
-Kind: TypeAlias = Scalar | AnyValue | MapOf | ListOf | Ref
-STRING, BOOLEAN, NUMBER, INTEGER = (
-    Scalar("string"),
-    Scalar("boolean"),
-    Scalar("number"),
-    Scalar("integer"),
+from pulumi_dda.properties import (
+    CONFIG,
+    DEPLOYMENT,
+    GREENGRASS_DEPLOYMENT,
+    MODEL,
+    MODEL_COMPONENT,
+    OBJECT_TYPES,
+    PACKAGE,
+    RESOURCES,
+    AnyValue,
+    Kind,
+    ListOf,
+    MapOf,
+    Prop,
+    Ref,
+    ResourceType,
+    Scalar,
 )
 
-
-@dataclass(frozen=True)
-class Prop:
-    """One property, named as its provider names it (snake_case)."""
-
-    snake: str
-    kind: Kind
-    description: str
-    required: bool = False
-    default: Any = None
-    """Applied by the plugin's Check when the program leaves the input out (as the Python
-    resource classes do), so state and outputs hold the same values from any language."""
-
-    @property
-    def name(self) -> str:
-        return camel(self.snake)
-
-
-@dataclass(frozen=True)
-class ObjectType:
-    token: str
-    description: str
-    props: tuple[Prop, ...]
-
-
-@dataclass(frozen=True)
-class ResourceType:
-    token: str
-    description: str
-    inputs: tuple[Prop, ...]
-    outputs: tuple[Prop, ...]
-    """Outputs besides the inputs, which every resource also reports as outputs."""
-    by_name: dict[str, Prop] = field(init=False, repr=False, compare=False)
-    by_snake: dict[str, Prop] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        props = self.inputs + self.outputs
-        object.__setattr__(self, "by_name", {p.name: p for p in props})
-        object.__setattr__(self, "by_snake", {p.snake: p for p in props})
-
-
-def _obj(name: str, description: str, *props: Prop) -> ObjectType:
-    return ObjectType(f"{PACKAGE}:index:{name}", description, props)
-
-
-COMPONENT_VERSION = _obj(
-    "ComponentVersion",
-    "A Greengrass component name and version.",
-    Prop("component_name", STRING, "The target's component name: `<componentName>-<target>`, "
-         "or `componentName` itself with `targetSuffix: false`.", required=True),
-    Prop("component_version", STRING, "Its version (`N.0.0`).", required=True),
-)  # fmt: skip
-PUBLISHED_COMPONENT = _obj(
-    "PublishedComponent",
-    "A component version as published for one compilation target.",
-    *COMPONENT_VERSION.props,
-    Prop("arn", STRING, "ARN of the component version.", required=True),
-    Prop("platform", STRING, "Device architecture the recipe selects (`aarch64` or `amd64`).",
-         required=True),
-    Prop("local_server_component", STRING, "DDA LocalServer component the recipe depends on "
-         "(`aws.edgeml.dda.LocalServer.arm64` or `.amd64`).", required=True),
-    Prop("artifact_uri", STRING, "S3 URI of the model package the recipe downloads.",
-         required=True),
-    Prop("package_id", STRING, "Content id of the package (the artifact's file name).",
-         required=True),
-    Prop("digest", STRING, "Digest of the artifact as stored in the recipe.", required=True),
-    Prop("adopted", BOOLEAN, "True when an identical version made by another stack or "
-         "resource was taken over instead of created.", required=True),
-)  # fmt: skip
-CONFIGURATION_UPDATE = _obj(
-    "ConfigurationUpdate",
-    "What a deployment does to a component's configuration on the devices.",
-    Prop("merge", STRING, "JSON text of an object merged into the component's configuration."),
-    Prop("reset", ListOf(STRING), "JSON pointers of configuration values reset to their "
-         "defaults (before `merge` is applied)."),
-)  # fmt: skip
-DEPLOYMENT_COMPONENT = _obj(
-    "DeploymentComponent",
-    "One component of a deployment.",
-    Prop("component_version", STRING, "Version of the component to run (semantic version).",
-         required=True),
-    Prop("configuration_update", Ref(CONFIGURATION_UPDATE), "Configuration changes to apply."),
-)  # fmt: skip
-OBJECT_TYPES = (COMPONENT_VERSION, PUBLISHED_COMPONENT, CONFIGURATION_UPDATE, DEPLOYMENT_COMPONENT)
-
-_AWS_INPUTS = (
-    Prop("role_arn", STRING, "IAM role to assume for every AWS call of this resource (a "
-         "use-case account). Empty: the provider's own credentials. Changing it replaces the "
-         "resource.", default=""),
-)  # fmt: skip
-
-MODEL = ResourceType(
-    MODEL_COMPONENT,
-    "A DDA (Defect Detection Application) model component: the DDA manifest and a "
-    "reproducible model package in S3, and one Greengrass v2 component version per "
-    "compilation target, waited on until `DEPLOYABLE`. Check validates everything (names, "
-    "version, targets, the trained model's DDA manifest) at preview and resolves each "
-    "target's version, so `versions` is known in a preview. A changed version replaces the "
-    "resource (new versions first); tags and anything that leaves every version as it is "
-    "update in place. Destroy deletes a version only when no other stack holds it and no "
-    "latest deployment uses it.",
-    inputs=(
-        Prop("component_name", STRING, "Greengrass component name: starts with `model-`, at "
-             "most 128 characters of `[A-Za-z0-9._-]`. Each target's component is "
-             "`<componentName>-<target>` (`_` becomes `-`).", required=True),
-        Prop("component_version", STRING, "Version of every target's component, `N.0.0` with "
-             "N >= 1; a content change needs a bump. Omitted or empty: each target gets its "
-             "own version, the next free major version when its content changes.", default=""),
-        Prop("trained_model_uri", STRING, "The SageMaker training output archive "
-             "(`model.tar.gz`): an `s3://bucket/key` URI (`?versionId=<id>` pins one object "
-             "version) or a local path. The DDA manifest is built from it.", required=True),
-        Prop("compiled_models", MapOf(STRING), "Compilation target (`jetson-xavier`, "
-             "`arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its Neo-compiled model archive "
-             "(`s3://` URI or local path).", required=True),
-        Prop("artifact_bucket", STRING, "S3 bucket the model packages are uploaded to; the "
-             "devices' token-exchange role must be able to read them.", required=True),
-        Prop("artifact_prefix", STRING, "Key prefix for the packages in `artifactBucket`: "
-             "empty or ending in `/`.", default=""),
-        Prop("friendly_name", STRING, "Display name of the model; each target's is "
-             "`<friendlyName> (<target>)`. Empty: `componentName`.", default=""),
-        Prop("target_suffix", BOOLEAN, "False: notebook naming, exactly one target, and the "
-             "component named `componentName` as given.", default=True),
-        Prop("tags", MapOf(STRING), "Tags of every component version (keys starting with "
-             "`aws:` or `pulumi-dda:` are reserved). Changing them updates in place.",
-             default={}),
-        *_AWS_INPUTS,
-        Prop("region", STRING, "AWS region. Empty: the provider's `dda:region` config, else "
-             "the standard AWS environment. Changing it replaces the resource.", default=""),
-        Prop("relax_device_checks", BOOLEAN, "Accept a DDA manifest that misses what the "
-             "device needs (stage threshold, image size, input shape); for experiments only.",
-             default=False),
-        Prop("wait_timeout_seconds", NUMBER, "How long to wait for each version to become "
-             "`DEPLOYABLE`. 0 or omitted: 900 seconds.", default=0),
-        Prop("archive_limits", MapOf(INTEGER), "Caps on every archive read: `max_total_bytes` "
-             "(uncompressed, extension headers included, default 8 GiB), `max_members` (default "
-             "10000) and `max_compression_ratio` (decompressed per compressed byte past 64 MiB, "
-             "default 100).", default={}),
-    ),
-    outputs=(
-        Prop("versions", MapOf(Ref(COMPONENT_VERSION)), "Target to its component name and "
-             "version. Resolved at check, so known in a preview: wire deployments from it.",
-             required=True),
-        Prop("components", MapOf(Ref(PUBLISHED_COMPONENT)), "Target to the published component "
-             "version (known after the resource is created or updated).", required=True),
-        Prop("plan", MapOf(STRING), "Target to what this update does to it, e.g. `new "
-             "compiled model (etag:04f3ebe72528) → 2.0.0`, or `unchanged` when its version "
-             "stays; resolved at check, so a preview shows it.",
-             required=True),
-        Prop("model_name", STRING, "The model's type, `model_graph.stages[0].type` of the "
-             "manifest.", required=True),
-
-        Prop("local_server_artifacts", MapOf(ListOf(STRING)), "Target to the sorted `s3://` "
-             "artifact URIs of the newest published `^1.0.0` version of the DDA LocalServer its "
-             "recipe depends on; resolved at check (known in a preview) for each target whose "
-             "version changes. Grant the device role `s3:GetObject` on exactly these.",
-             required=True),
-    ),
-)  # fmt: skip
-
-DEPLOYMENT = ResourceType(
-    GREENGRASS_DEPLOYMENT,
-    "The Greengrass v2 deployment of one IoT thing or thing group. Its id is the target ARN; "
-    "a change is a new revision for the same target (a tags-only change just re-tags), and a "
-    "changed `targetArn`, `region` or `roleArn` replaces it. Destroy cancels the current "
-    "revision if it is still rolling out and deletes it: devices that applied it keep "
-    "running its components. Use one resource per target. Check fails when the target does "
-    "not exist, or when its current deployment belongs to another owner (tag "
-    "`pulumi-dda:owner`) unless `takeOver` is set.",
-    inputs=(
-        Prop("target_arn", STRING, "ARN of the IoT thing or thing group to deploy to.",
-             required=True),
-        Prop("components", MapOf(Ref(DEPLOYMENT_COMPONENT)), "Component name to what to run. "
-             "Wire model components from `ModelComponent.versions`.", required=True),
-        Prop("deployment_name", STRING, "Name of the deployment.", default=""),
-        Prop("deployment_policies", MapOf(AnyValue()), "Deployment policies in the "
-             "Greengrass API's shape (`failureHandlingPolicy`, "
-             "`componentUpdatePolicy`, `configurationValidationPolicy`).", default={}),
-        Prop("iot_job_configuration", MapOf(AnyValue()), "IoT job configuration in the "
-             "Greengrass API's shape (`jobExecutionsRolloutConfig`, `abortConfig`, "
-             "`timeoutConfig`).", default={}),
-        Prop("tags", MapOf(STRING), "Tags of the deployment (keys starting with `aws:` or "
-             "`pulumi-dda:` are reserved).", default={}),
-        Prop("region", STRING, "AWS region; must be the target's. Empty: the target ARN's "
-             "region.", default=""),
-        *_AWS_INPUTS,
-        Prop("take_over", BOOLEAN, "Allow superseding the target's current deployment when "
-             "another owner made it (another stack or resource, or not pulumi-dda: no "
-             "`pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a "
-             "stack whose deployment another owner superseded fails its preview instead of "
-             "deploying again. Changing only this input changes nothing.", default=False),
-    ),
-    outputs=(
-        Prop("deployment_id", STRING, "Id of the current revision.", required=True),
-        Prop("arn", STRING, "ARN of the current revision.", required=True),
-        Prop("iot_job_id", STRING, "Id of the IoT job of the current revision.", required=True),
-        Prop("iot_job_arn", STRING, "ARN of that IoT job.", required=True),
-        Prop("deployment_status", STRING, "Status of the current revision as last read.",
-             required=True),
-        Prop("revision_count", INTEGER, "Revisions this resource has deployed to the target.",
-             required=True),
-        Prop("takes_over", STRING, "Filled in at check, so a preview shows it: `takes over "
-             "deployment <id> \"<name>\" of <owner>` when the next revision supersedes another "
-             "owner's deployment (`takeOver: true`); empty otherwise.", required=True),
-    ),
-)  # fmt: skip
-
-RESOURCES = {r.token: r for r in (MODEL, DEPLOYMENT)}
-CONFIG = (
-    Prop("region", STRING, "AWS region of resources that name none (like `aws:region`). Unset: "
-         "`AWS_REGION` / `AWS_DEFAULT_REGION` or the AWS config file."),
-    Prop("profile", STRING, "Named profile of the AWS config and credentials files (like "
-         "`aws:profile`)."),
-)  # fmt: skip
+__all__ = [
+    "CONFIG",
+    "DEPLOYMENT",
+    "GREENGRASS_DEPLOYMENT",
+    "MODEL",
+    "MODEL_COMPONENT",
+    "PACKAGE",
+    "RESOURCES",
+    "ResourceType",
+]
 
 
 # -- translation at the plugin's edge ---------------------------------------------------------

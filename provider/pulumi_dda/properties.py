@@ -1,0 +1,364 @@
+"""Every input and output of the ``dda`` resources, declared once.
+
+One table per resource (:data:`MODEL`, :data:`DEPLOYMENT`): each property's name (the
+providers' snake_case; the schema's camelCase is derived), type, description, default and — for
+an input — what a change to it does (:data:`Change`), which the constructors
+(:func:`replaces`, :func:`new_version`, :func:`in_place`, :func:`no_change`) make impossible to
+leave out. Derived from these tables: the providers' key classifications
+(:meth:`ResourceType.changing`, :meth:`ResourceType.defaults`), the plugin's schema and its
+name translation (:mod:`.plugin.schema`), the Python resource classes' signatures and typed
+``…Args`` (:mod:`._resources`, generated from here and checked by a snapshot test) and
+``pulumi-dda publish``'s options (:attr:`Input.cli`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias
+
+PACKAGE = "dda"
+MODEL_COMPONENT = f"{PACKAGE}:index:ModelComponent"
+GREENGRASS_DEPLOYMENT = f"{PACKAGE}:index:GreengrassDeployment"
+
+Change: TypeAlias = Literal["replace", "new_version", "in_place", "none"]
+"""What changing an input does: ``replace`` replaces the resource; ``new_version`` gives every
+target a new component version (a model) or makes a new revision (a deployment), which moves
+every device it reaches; ``in_place`` updates the resource (a model's versions change only if
+their content does); ``none`` changes nothing (a permission, not a property)."""
+
+
+def camel(snake: str) -> str:
+    """``compiled_models`` → ``compiledModels``."""
+    head, *rest = snake.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    name: Literal["string", "boolean", "number", "integer"]
+
+
+@dataclass(frozen=True)
+class AnyValue:
+    """JSON of any shape, passed through as it is."""
+
+
+@dataclass(frozen=True)
+class MapOf:
+    values: Kind
+
+
+@dataclass(frozen=True)
+class ListOf:
+    items: Kind
+
+
+@dataclass(frozen=True)
+class Ref:
+    object_type: ObjectType
+
+
+Kind: TypeAlias = Scalar | AnyValue | MapOf | ListOf | Ref
+STRING, BOOLEAN, NUMBER, INTEGER = (
+    Scalar("string"),
+    Scalar("boolean"),
+    Scalar("number"),
+    Scalar("integer"),
+)
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One property, named as its provider names it (snake_case)."""
+
+    snake: str
+    kind: Kind
+    description: str
+    required: bool = False
+    default: Any = None
+    """Applied by the plugin's Check when the program leaves the input out (as the Python
+    resource classes do), so state and outputs hold the same values from any language."""
+
+    @property
+    def name(self) -> str:
+        return camel(self.snake)
+
+
+@dataclass(frozen=True)
+class Cli:
+    """How ``pulumi-dda publish`` takes an input: its option and a short help with an example."""
+
+    flag: str
+    help: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Input(Prop):
+    """An input: a property plus what a change to it does (no default: never left out)."""
+
+    change: Change
+    cli: Cli | None = None
+
+
+class _Declare(Protocol):
+    def __call__(
+        self,
+        snake: str,
+        kind: Kind,
+        description: str,
+        *,
+        required: bool = False,
+        default: Any = None,
+        cli: Cli | None = None,
+    ) -> Input: ...
+
+
+def _input(change: Change) -> _Declare:
+    def declare(
+        snake: str,
+        kind: Kind,
+        description: str,
+        *,
+        required: bool = False,
+        default: Any = None,
+        cli: Cli | None = None,
+    ) -> Input:
+        return Input(snake, kind, description, required, default, change=change, cli=cli)
+
+    return declare
+
+
+replaces = _input("replace")
+new_version = _input("new_version")
+in_place = _input("in_place")
+no_change = _input("none")
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    token: str
+    description: str
+    props: tuple[Prop, ...]
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    token: str
+    description: str
+    inputs: tuple[Input, ...]
+    outputs: tuple[Prop, ...]
+    """Outputs besides the inputs, which every resource also reports as outputs."""
+    by_name: dict[str, Prop] = field(init=False, repr=False, compare=False)
+    by_snake: dict[str, Prop] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        props = self.inputs + self.outputs
+        if untyped := [p.snake for p in self.inputs if not isinstance(p, Input)]:
+            raise TypeError(f"{self.token}: inputs {untyped} declare no change kind")
+        object.__setattr__(self, "by_name", {p.name: p for p in props})
+        object.__setattr__(self, "by_snake", {p.snake: p for p in props})
+
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(p.snake for p in self.inputs)
+
+    def changing(self, *changes: Change) -> tuple[str, ...]:
+        """The inputs a change of which does one of ``changes``."""
+        return tuple(p.snake for p in self.inputs if p.change in changes)
+
+    def defaults(self) -> dict[str, Any]:
+        """Each optional input's default (what the program's omission means)."""
+        return {p.snake: p.default for p in self.inputs if p.default is not None}
+
+
+def _obj(name: str, description: str, *props: Prop) -> ObjectType:
+    return ObjectType(f"{PACKAGE}:index:{name}", description, props)
+
+
+COMPONENT_VERSION = _obj(
+    "ComponentVersion",
+    "A Greengrass component name and version.",
+    Prop("component_name", STRING, "The target's component name: `<componentName>-<target>`, "
+         "or `componentName` itself with `targetSuffix: false`.", required=True),
+    Prop("component_version", STRING, "Its version (`N.0.0`).", required=True),
+)  # fmt: skip
+PUBLISHED_COMPONENT = _obj(
+    "PublishedComponent",
+    "A component version as published for one compilation target.",
+    *COMPONENT_VERSION.props,
+    Prop("arn", STRING, "ARN of the component version.", required=True),
+    Prop("platform", STRING, "Device architecture the recipe selects (`aarch64` or `amd64`).",
+         required=True),
+    Prop("local_server_component", STRING, "DDA LocalServer component the recipe depends on "
+         "(`aws.edgeml.dda.LocalServer.arm64` or `.amd64`).", required=True),
+    Prop("artifact_uri", STRING, "S3 URI of the model package the recipe downloads.",
+         required=True),
+    Prop("package_id", STRING, "Content id of the package (the artifact's file name).",
+         required=True),
+    Prop("digest", STRING, "Digest of the artifact as stored in the recipe.", required=True),
+    Prop("adopted", BOOLEAN, "True when an identical version made by another stack or "
+         "resource was taken over instead of created.", required=True),
+)  # fmt: skip
+CONFIGURATION_UPDATE = _obj(
+    "ConfigurationUpdate",
+    "What a deployment does to a component's configuration on the devices.",
+    Prop("merge", STRING, "JSON text of an object merged into the component's configuration."),
+    Prop("reset", ListOf(STRING), "JSON pointers of configuration values reset to their "
+         "defaults (before `merge` is applied)."),
+)  # fmt: skip
+DEPLOYMENT_COMPONENT = _obj(
+    "DeploymentComponent",
+    "One component of a deployment.",
+    Prop("component_version", STRING, "Version of the component to run (semantic version).",
+         required=True),
+    Prop("configuration_update", Ref(CONFIGURATION_UPDATE), "Configuration changes to apply."),
+)  # fmt: skip
+OBJECT_TYPES = (COMPONENT_VERSION, PUBLISHED_COMPONENT, CONFIGURATION_UPDATE, DEPLOYMENT_COMPONENT)
+
+
+def _role_arn(cli: Cli | None = None) -> Input:
+    return replaces(
+        "role_arn",
+        STRING,
+        "IAM role to assume for every AWS call of this resource (a use-case account). Empty: "
+        "the provider's own credentials. Changing it replaces the resource.",
+        default="",
+        cli=cli,
+    )
+
+
+MODEL = ResourceType(
+    MODEL_COMPONENT,
+    "A DDA (Defect Detection Application) model component: the DDA manifest and a "
+    "reproducible model package in S3, and one Greengrass v2 component version per "
+    "compilation target, waited on until `DEPLOYABLE`. Check validates everything (names, "
+    "version, targets, the trained model's DDA manifest) at preview and resolves each "
+    "target's version, so `versions` is known in a preview. A changed version replaces the "
+    "resource (new versions first); tags and anything that leaves every version as it is "
+    "update in place. Destroy deletes a version only when no other stack holds it and no "
+    "latest deployment uses it.",
+    inputs=(
+        new_version("component_name", STRING, "Greengrass component name: starts with `model-`, at "
+             "most 128 characters of `[A-Za-z0-9._-]`. Each target's component is "
+             "`<componentName>-<target>` (`_` becomes `-`).", required=True,
+             cli=Cli('--component-name', 'e.g. model-defects')),
+        in_place("component_version", STRING, "Version of every target's component, `N.0.0` with "
+             "N >= 1; a content change needs a bump. Omitted or empty: each target gets its "
+             "own version, the next free major version when its content changes.", default="",
+             cli=Cli('--component-version', 'e.g. 2.0.0; omitted: each target takes its next '
+                     'version (or an identical one)')),
+        in_place("trained_model_uri", STRING, "The SageMaker training output archive "
+             "(`model.tar.gz`): an `s3://bucket/key` URI (`?versionId=<id>` pins one object "
+             "version) or a local path. The DDA manifest is built from it.", required=True,
+             cli=Cli('--trained', 'trained model .tar.gz (e.g. s3://ml-models/train/model.tar.gz)')),
+        in_place("compiled_models", MapOf(STRING), "Compilation target (`jetson-xavier`, "
+             "`arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its Neo-compiled model archive "
+             "(`s3://` URI or local path).", required=True,
+             cli=Cli('--compiled', 'compiled model per target, repeatable (e.g. '
+                     'jetson-xavier=s3://ml-models/neo/jx.tar.gz)')),
+        new_version("artifact_bucket", STRING, "S3 bucket the model packages are uploaded to; the "
+             "devices' token-exchange role must be able to read them.", required=True,
+             cli=Cli('--bucket', 'artifact bucket, e.g. edge-artifacts')),
+        new_version("artifact_prefix", STRING, "Key prefix for the packages in `artifactBucket`: "
+             "empty or ending in `/`.", default="",
+             cli=Cli('--prefix', "key prefix ending in '/', e.g. dda/")),
+        new_version("friendly_name", STRING, "Display name of the model; each target's is "
+             "`<friendlyName> (<target>)`. Empty: `componentName`.", default="",
+             cli=Cli('--friendly-name', 'e.g. "Defect classifier"')),
+        in_place("target_suffix", BOOLEAN, "False: notebook naming, exactly one target, and the "
+             "component named `componentName` as given.", default=True,
+             cli=Cli('--no-target-suffix', 'one target, named as given')),
+        in_place("tags", MapOf(STRING), "Tags of every component version (keys starting with "
+             "`aws:` or `pulumi-dda:` are reserved). Changing them updates in place.",
+             default={},
+             cli=Cli('--tag', 'tag of every version, repeatable (e.g. team=vision)')),
+        _role_arn(Cli('--role-arn', 'role to assume, e.g. arn:aws:iam::123456789012:role/dda')),
+        replaces("region", STRING, "AWS region. Empty: the provider's `dda:region` config, else "
+             "the standard AWS environment. Changing it replaces the resource.", default="",
+             cli=Cli('--region', 'e.g. eu-west-1 (default: AWS_DEFAULT_REGION)')),
+        in_place("relax_device_checks", BOOLEAN, "Accept a DDA manifest that misses what the "
+             "device needs (stage threshold, image size, input shape); for experiments only.",
+             default=False,
+             cli=Cli('--relax-device-checks', "skip the device's manifest checks")),
+        in_place("wait_timeout_seconds", NUMBER, "How long to wait for each version to become "
+             "`DEPLOYABLE`. 0 or omitted: 900 seconds.", default=0,
+             cli=Cli('--wait-timeout', 'seconds to wait for DEPLOYABLE (e.g. 900)')),
+        in_place("archive_limits", MapOf(INTEGER), "Caps on every archive read: `max_total_bytes` "
+             "(uncompressed, extension headers included, default 8 GiB), `max_members` (default "
+             "10000) and `max_compression_ratio` (decompressed per compressed byte past 64 MiB, "
+             "default 100).", default={}),
+    ),
+    outputs=(
+        Prop("versions", MapOf(Ref(COMPONENT_VERSION)), "Target to its component name and "
+             "version. Resolved at check, so known in a preview: wire deployments from it.",
+             required=True),
+        Prop("components", MapOf(Ref(PUBLISHED_COMPONENT)), "Target to the published component "
+             "version (known after the resource is created or updated).", required=True),
+        Prop("plan", MapOf(STRING), "Target to what this update does to it, e.g. `new "
+             "compiled model (etag:04f3ebe72528) → 2.0.0`, or `unchanged` when its version "
+             "stays; resolved at check, so a preview shows it.",
+             required=True),
+        Prop("model_name", STRING, "The model's type, `model_graph.stages[0].type` of the "
+             "manifest.", required=True),
+
+        Prop("local_server_artifacts", MapOf(ListOf(STRING)), "Target to the sorted `s3://` "
+             "artifact URIs of the newest published `^1.0.0` version of the DDA LocalServer its "
+             "recipe depends on; resolved at check (known in a preview) for each target whose "
+             "version changes. Grant the device role `s3:GetObject` on exactly these.",
+             required=True),
+    ),
+)  # fmt: skip
+
+DEPLOYMENT = ResourceType(
+    GREENGRASS_DEPLOYMENT,
+    "The Greengrass v2 deployment of one IoT thing or thing group. Its id is the target ARN; "
+    "a change is a new revision for the same target (a tags-only change just re-tags), and a "
+    "changed `targetArn`, `region` or `roleArn` replaces it. Destroy cancels the current "
+    "revision if it is still rolling out and deletes it: devices that applied it keep "
+    "running its components. Use one resource per target. Check fails when the target does "
+    "not exist, or when its current deployment belongs to another owner (tag "
+    "`pulumi-dda:owner`) unless `takeOver` is set.",
+    inputs=(
+        replaces("target_arn", STRING, "ARN of the IoT thing or thing group to deploy to.",
+             required=True),
+        new_version("components", MapOf(Ref(DEPLOYMENT_COMPONENT)), "Component name to what to "
+             "run. Wire model components from `ModelComponent.versions`.", required=True),
+        new_version("deployment_name", STRING, "Name of the deployment.", default=""),
+        new_version("deployment_policies", MapOf(AnyValue()), "Deployment policies in the "
+             "Greengrass API's shape (`failureHandlingPolicy`, "
+             "`componentUpdatePolicy`, `configurationValidationPolicy`).", default={}),
+        new_version("iot_job_configuration", MapOf(AnyValue()), "IoT job configuration in the "
+             "Greengrass API's shape (`jobExecutionsRolloutConfig`, `abortConfig`, "
+             "`timeoutConfig`).", default={}),
+        in_place("tags", MapOf(STRING), "Tags of the deployment (keys starting with `aws:` or "
+             "`pulumi-dda:` are reserved).", default={}),
+        replaces("region", STRING, "AWS region; must be the target's. Empty: the target ARN's "
+             "region.", default=""),
+        _role_arn(),
+        no_change("take_over", BOOLEAN, "Allow superseding the target's current deployment when "
+             "another owner made it (another stack or resource, or not pulumi-dda: no "
+             "`pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a "
+             "stack whose deployment another owner superseded fails its preview instead of "
+             "deploying again. Changing only this input changes nothing.", default=False),
+    ),
+    outputs=(
+        Prop("deployment_id", STRING, "Id of the current revision.", required=True),
+        Prop("arn", STRING, "ARN of the current revision.", required=True),
+        Prop("iot_job_id", STRING, "Id of the IoT job of the current revision.", required=True),
+        Prop("iot_job_arn", STRING, "ARN of that IoT job.", required=True),
+        Prop("deployment_status", STRING, "Status of the current revision as last read.",
+             required=True),
+        Prop("revision_count", INTEGER, "Revisions this resource has deployed to the target.",
+             required=True),
+        Prop("takes_over", STRING, "Filled in at check, so a preview shows it: `takes over "
+             "deployment <id> \"<name>\" of <owner>` when the next revision supersedes another "
+             "owner's deployment (`takeOver: true`); empty otherwise.", required=True),
+    ),
+)  # fmt: skip
+
+RESOURCES = {r.token: r for r in (MODEL, DEPLOYMENT)}
+CONFIG = (
+    Prop("region", STRING, "AWS region of resources that name none (like `aws:region`). Unset: "
+         "`AWS_REGION` / `AWS_DEFAULT_REGION` or the AWS config file."),
+    Prop("profile", STRING, "Named profile of the AWS config and credentials files (like "
+         "`aws:profile`)."),
+)  # fmt: skip
