@@ -2,9 +2,9 @@
 
 The three DDA phases are pure functions (:mod:`.manifest`, :mod:`.package`, :mod:`.recipe`),
 the AWS side is in :mod:`.artifacts` and :mod:`.greengrass` (errors translated once, in
-:mod:`.aws`), and the Pulumi resources orchestrate them (:mod:`.model_component`,
-:mod:`.deployment`); the provider plugin (:mod:`.plugin`) serves the same resources to Pulumi
-programs in other languages.
+:mod:`.aws`), and the Pulumi resources' lifecycles orchestrate them (:mod:`.model_component`,
+:mod:`.deployment`), served to programs in every language by the provider plugin
+(:mod:`.plugin`); :mod:`.resources` are the Python classes, generated from :mod:`.properties`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from .manifest import DdaManifest
 from .package import ArchiveLimits, Package
 
 if TYPE_CHECKING:
-    from .deployment import ConfigurationUpdate, DeploymentComponent, GreengrassDeployment
-    from .model_component import DdaModelComponent, DdaModelComponentProvider
+    from .deployment import ConfigurationUpdate, DeploymentComponent
+    from .model_component import DdaModelComponentProvider
+    from .resources import DdaModelComponent, GreengrassDeployment
 
 # The Pulumi resources import the Pulumi SDK (gRPC, protobuf); the CLI and the phases do not
 # need it, so those names load on first use.
 _LAZY = {
     "ConfigurationUpdate": "deployment",
     "DeploymentComponent": "deployment",
-    "GreengrassDeployment": "deployment",
-    "DdaModelComponent": "model_component",
+    "GreengrassDeployment": "resources",
+    "DdaModelComponent": "resources",
     "DdaModelComponentProvider": "model_component",
 }
 

@@ -62,10 +62,10 @@ from .errors import DdaError
 
 H = TypeVar("H", bound=Callable[..., Any])
 
-_progress_sinks: list[Callable[[str], None]] = []
+_progress_sinks: list[Callable[[str, bool], None]] = []
 
 
-def add_progress_sink(sink: Callable[[str], None]) -> None:
+def add_progress_sink(sink: Callable[[str, bool], None]) -> None:
     """Also send every progress line to ``sink`` (the provider plugin logs them to the engine,
     which hides a provider plugin's stderr)."""
     _progress_sinks.append(sink)
@@ -103,7 +103,7 @@ def progress(message: str, *, keep: bool = False, urn: str = "") -> None:
         sys.stderr.flush()
     for sink in _progress_sinks:
         with contextlib.suppress(Exception):
-            sink(message)
+            sink(message, keep)
 
 
 LOG_TIMEOUT = 10.0
@@ -254,6 +254,8 @@ class AwsResourceProvider(ResourceProvider):
 
     aws_region: str = ""
     aws_profile: str = ""
+    STATE_ONLY: tuple[str, ...] = ()
+    """Bookkeeping kept in state as ``__<key>`` (see :func:`hook`)."""
 
     def configure(self, req: ConfigureRequest) -> None:
         if _engine() is not None:

@@ -71,14 +71,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 
-import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     UpdateResult,
 )
 from pulumi.runtime.rpc import UNKNOWN
@@ -90,7 +88,6 @@ from ._dynamic import (
     is_known,
     is_unknown,
     progress,
-    typed_options,
 )
 from ._types import JSONDict
 from .aws import AwsClients, aws_errors
@@ -558,48 +555,3 @@ class DeploymentComponent(TypedDict, total=False):
 
     component_version: Required[str]
     configuration_update: ConfigurationUpdate
-
-
-class GreengrassDeployment(Resource, module="dda", name="GreengrassDeployment"):
-    """The Greengrass v2 deployment of one IoT thing or thing group; changes are new revisions."""
-
-    deployment_id: pulumi.Output[str]
-    arn: pulumi.Output[str]
-    iot_job_id: pulumi.Output[str]
-    iot_job_arn: pulumi.Output[str]
-    deployment_status: pulumi.Output[str]
-    revision_count: pulumi.Output[int]
-    takes_over: pulumi.Output[str]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        target_arn: pulumi.Input[str],
-        components: pulumi.Input[Mapping[str, pulumi.Input[DeploymentComponent]]],
-        deployment_name: pulumi.Input[str] | None = None,
-        deployment_policies: pulumi.Input[Mapping[str, Any]] | None = None,
-        iot_job_configuration: pulumi.Input[Mapping[str, Any]] | None = None,
-        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        region: pulumi.Input[str] | None = None,
-        role_arn: pulumi.Input[str] | None = None,
-        take_over: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """``take_over=True`` allows superseding the target's current deployment when another
-        owner (another stack, or not pulumi-dda) made it; see the module docstring."""
-        props = {
-            "target_arn": target_arn,
-            "components": components,
-            "deployment_name": deployment_name or "",
-            "deployment_policies": deployment_policies or {},
-            "iot_job_configuration": iot_job_configuration or {},
-            "tags": tags or {},
-            "region": region or "",
-            "role_arn": role_arn or "",
-            "take_over": take_over if take_over is not None else False,
-            "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
-            **dict.fromkeys((*OUTPUT_KEYS, "revision_count", *CHECK_FILLED)),
-        }
-        opts = typed_options(f"pulumi-python:{self._resource_type_name}", opts)
-        super().__init__(GreengrassDeploymentProvider(), resource_name, props, opts)

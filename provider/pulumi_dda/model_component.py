@@ -43,14 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     UpdateResult,
 )
 from pulumi.runtime.rpc import UNKNOWN
@@ -63,7 +61,6 @@ from ._dynamic import (
     is_known,
     progress,
     progress_here,
-    typed_options,
 )
 from ._parallel import fan_out
 from ._types import JSONDict, Progress
@@ -143,6 +140,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     @hook()
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
+        first_look = bool(olds)  # not the engine's re-check of a replacement
         olds = _replaced_olds(olds, news)
         inputs = dict(news)
         for key, default in DEFAULTS.items():
@@ -150,6 +148,9 @@ class DdaModelComponentProvider(AwsResourceProvider):
                 inputs[key] = default
         try:
             self._check(olds, inputs)
+            if first_look and is_known(inputs.get("versions")):
+                for line in preview_lines(olds, inputs):
+                    progress(line, keep=True)
         except InputError as exc:
             return CheckResult(inputs, [CheckFailure(exc.field, str(exc))])
         except DdaError as exc:
@@ -680,6 +681,36 @@ def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
     return plan
 
 
+def preview_lines(olds: JSONDict, inputs: JSONDict) -> list[str]:
+    """What a reviewer must see without ``--diff``: per target the version it moves to and the
+    version it releases, and one line when every device moves (check logs them, so every
+    preview shows them under the resource)."""
+    old_versions = olds.get("versions") or {}
+    released = "released after the update (deleted unless another stack or a deployment uses it)"
+    lines = []
+    for target, line in inputs["plan"].items():
+        if line == UNCHANGED:
+            continue
+        old = (old_versions.get(target) or {}).get("component_version")
+        new = inputs["versions"][target]["component_version"]
+        why = line.rpartition(" → ")[0]
+        lines.append(
+            f"{target}: {old or 'new'} → {new}, {why}" + (f"; {old} {released}" if old else "")
+        )
+    for target, entry in old_versions.items():
+        if target not in inputs["versions"]:
+            lines.append(f"{target}: removed; {entry['component_version']} {released}")
+    everything = _manifest_changes(olds.get("manifest"), inputs["manifest"])[:1] + [
+        f"{k} changed" for k in CONTENT_INPUTS[1:] if olds.get(k) != inputs.get(k)
+    ]
+    if everything and len(inputs["versions"]) > 1:
+        lines.append(
+            f"every target gets a new version ({', '.join(everything)}): this moves every "
+            "device that its deployments reach"
+        )
+    return lines
+
+
 def _updated(olds: JSONDict, news: JSONDict) -> JSONDict:
     """An update's outputs: the old ones with the new inputs (an update keeps every version)."""
     outs = {k: v for k, v in olds.items() if not k.startswith("__")}
@@ -919,64 +950,3 @@ def _resolve(uri: str, clients: AwsClients, key: str) -> ResolvedSource:
         return resolve_source(uri, clients)
     except DdaError as exc:
         raise InputError(f"{key} {uri}: {exc}", field=key) from exc
-
-
-class DdaModelComponent(Resource, module="dda", name="ModelComponent"):
-    """A DDA model component: one Greengrass component version per compilation target."""
-
-    components: pulumi.Output[dict[str, Any]]
-    """Target → ``component_name``, ``component_version``, ``arn``, ``platform``,
-    ``local_server_component``, ``artifact_uri``, ``package_id``, ``digest``, ``adopted``."""
-    versions: pulumi.Output[dict[str, Any]]
-    """Target → ``component_name`` and ``component_version``: known at preview, so wire
-    deployments from this output."""
-    plan: pulumi.Output[dict[str, str]]
-    """Target → what this update does to it (``new compiled model (etag:…) → 2.0.0``, or
-    ``unchanged``), resolved at check, so a preview shows it."""
-    model_name: pulumi.Output[str]
-    local_server_artifacts: pulumi.Output[dict[str, list[str]]]
-    """Target → the sorted ``s3://`` artifact URIs of the newest published ``^1.0.0`` version of
-    the LocalServer its recipe depends on, resolved at check (known at preview): grant the
-    device role ``s3:GetObject`` on exactly these."""
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        component_name: pulumi.Input[str],
-        trained_model_uri: pulumi.Input[str],
-        compiled_models: pulumi.Input[dict[str, pulumi.Input[str]]],
-        artifact_bucket: pulumi.Input[str],
-        component_version: pulumi.Input[str] | None = None,
-        artifact_prefix: pulumi.Input[str] = "",
-        friendly_name: pulumi.Input[str] | None = None,
-        target_suffix: bool = True,
-        tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
-        role_arn: pulumi.Input[str] | None = None,
-        region: pulumi.Input[str] | None = None,
-        relax_device_checks: bool = False,
-        wait_timeout_seconds: float | None = None,
-        archive_limits: pulumi.Input[dict[str, int]] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "component_name": component_name,
-            "component_version": component_version or "",
-            "trained_model_uri": trained_model_uri,
-            "compiled_models": compiled_models,
-            "artifact_bucket": artifact_bucket,
-            "artifact_prefix": artifact_prefix,
-            "friendly_name": friendly_name or "",
-            "target_suffix": target_suffix,
-            "tags": tags or {},
-            "role_arn": role_arn or "",
-            "region": region or "",
-            "relax_device_checks": relax_device_checks,
-            "wait_timeout_seconds": wait_timeout_seconds or 0,
-            "archive_limits": archive_limits or {},
-            "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
-            **dict.fromkeys(k for k in CHECK_FILLED if k not in STATE_ONLY),
-            "components": None,
-        }
-        opts = typed_options(f"pulumi-python:{self._resource_type_name}", opts)
-        super().__init__(DdaModelComponentProvider(), resource_name, props, opts)

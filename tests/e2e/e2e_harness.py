@@ -23,11 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import demo  # tools/demo.py: the engine build and CLI environment `make demo` uses
 
 REPO = Path(__file__).resolve().parents[2]
-TYPES = (
+TYPES = ("dda:index:ModelComponent", "dda:index:GreengrassDeployment")
+LEGACY_TYPES = (
     "pulumi-python:dynamic/dda:ModelComponent",
     "pulumi-python:dynamic/dda:GreengrassDeployment",
 )
-LEGACY_TYPE = "pulumi-python:dynamic:Resource"
+PLUGIN = REPO / "provider" / "pulumi-resource-dda"
 REGION = "us-east-1"
 MODELS = "ml-models"
 ARTIFACTS = "edge-artifacts"
@@ -112,7 +113,7 @@ class Events:
 
     def __call__(self, event: auto.EngineEvent) -> None:
         pre = event.resource_pre_event
-        if pre is not None and pre.metadata.type in (*TYPES, LEGACY_TYPE):
+        if pre is not None and pre.metadata.type in (*TYPES, *LEGACY_TYPES):
             name = pre.metadata.urn.rsplit("::", 1)[-1]
             meta = pre.metadata
             self.ops.setdefault(name, []).append(meta.op.value)
@@ -123,7 +124,7 @@ class Events:
         diag = event.diagnostic_event
         if diag is not None:
             self.messages.append(diag.message)
-            if "pulumi-dda" in diag.message or (diag.urn and "dynamic" in diag.urn):
+            if "pulumi-dda" in diag.message or (diag.urn and "dda:" in diag.urn):
                 name = (diag.urn or "").rsplit("::", 1)[-1]
                 self.resource_messages.append((name, bool(diag.ephemeral), diag.message))
 
@@ -140,6 +141,7 @@ def make_project(tmp: Path, name: str = "dda-e2e") -> Path:
             {
                 "name": name,
                 "runtime": {"name": "python", "options": {"virtualenv": sys.prefix}},
+                "packages": {"dda": str(PLUGIN)},
             }
         )
     )

@@ -49,6 +49,7 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
     spec = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     spec["runtime"]["options"] = {"virtualenv": sys.prefix}
+    spec["packages"] = {name: str(REPO / path) for name, path in spec["packages"].items()}
     (root / "Pulumi.yaml").write_text(yaml.safe_dump(spec))
     return root
 

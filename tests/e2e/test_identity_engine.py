@@ -162,24 +162,40 @@ def test_prod_adopts_dev_against_the_services_rewritten_recipe(
     assert model_components(gg) == []
 
 
-def test_each_resource_has_its_own_type_and_old_stacks_upgrade_without_replacement(
-    new_stack: Callable[..., auto.Stack], model_config: dict[str, Any], gg: Any
+def test_stacks_of_the_dynamic_resources_move_to_the_plugin_without_replacing_anything(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    ep: LocalEndpoint,
+    gg: Any,
+    s3: Any,
 ) -> None:
-    stack = new_stack(
-        "dev", {"model": model_config, "artifactBucket": ARTIFACTS, "legacyType": "true"}
-    )
+    """A stack made by the dynamic resources of earlier releases: the next ``up`` with the
+    plugin-served classes updates both resources in place (aliases), publishes nothing and
+    keeps every version; the stack is then clean and destroys cleanly."""
+    groups = thing_groups(ep, {"x86_64-cpu": ""})
+    config = {"model": model_config, "artifactBucket": ARTIFACTS, "deployTo": groups}
+    stack = new_stack("dev", {**config, "legacyDynamic": "true"})
     stack.up()
+    legacy = {r["urn"].rsplit("::", 1)[-1]: r["type"] for r in _resources(stack)}
+    assert legacy["model"] == "pulumi-python:dynamic/dda:ModelComponent"
     before = _versions(gg, "model-defects-x86-64-cpu")
-    set_config(stack, "legacyType", "false")
+    packages = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS).get("Contents", []))
+    set_config(stack, "legacyDynamic", "false")
     events = Events()
     stack.preview(on_event=events)
-    assert events.ops["model"] == ["same"]
-    assert stack.up().summary.resource_changes == {"same": 2}
-    types = {
-        r["urn"].rsplit("::", 1)[-1]: r["type"]
-        for r in stack.export_stack().deployment["resources"]
-    }
-    assert types["model"] == "pulumi-python:dynamic/dda:ModelComponent"
+    assert events.ops["model"] == ["update"]
+    changes = stack.up().summary.resource_changes or {}
+    assert not {"create", "replace", "create-replacement", "delete-replaced"} & set(changes)
+    types = {r["urn"].rsplit("::", 1)[-1]: r["type"] for r in _resources(stack)}
+    assert types["model"] == "dda:index:ModelComponent"
+    assert types["deployment-x86_64-cpu"] == "dda:index:GreengrassDeployment"
     assert _versions(gg, "model-defects-x86-64-cpu") == before
+    after = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS).get("Contents", []))
+    assert after == packages
     stack.preview(expect_no_changes=True)
     stack.destroy()
+    assert model_components(gg) == []
+
+
+def _resources(stack: auto.Stack) -> list[dict[str, Any]]:
+    return list(stack.export_stack().deployment["resources"])

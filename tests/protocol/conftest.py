@@ -36,7 +36,8 @@ def endpoint() -> Iterator[LocalEndpoint]:
         yield ep
 
 
-PROVIDER_KINDS = {"dynamic": start_provider, "plugin": start_plugin}
+PROVIDER_KINDS = {"plugin": start_plugin}
+"""The plugin is the one host of the lifecycle (Python programs use it too)."""
 Provider = DynamicProviderProcess | PluginProviderProcess
 
 

@@ -42,8 +42,8 @@ with warnings.catch_warnings():
 
 PROJECT = "pulumi-dda"
 ACCOUNT = "111122223333"
-MODEL = "pulumi-python:dynamic/dda:ModelComponent"
-DEPLOYMENT = "pulumi-python:dynamic/dda:GreengrassDeployment"
+MODEL = "dda:index:ModelComponent"
+DEPLOYMENT = "dda:index:GreengrassDeployment"
 DYNAMIC = (MODEL, DEPLOYMENT)
 PROVIDER_KEY = "__provider"
 DEV_CONFIG_AS_PROD = "dev-config-as-prod"

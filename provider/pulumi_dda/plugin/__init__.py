@@ -18,12 +18,17 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the provider (the engine passes its address and logging flags: unused), or print
-    the schema with ``--schema``."""
+    the schema with ``--schema``, or the Python resource classes with ``--python``."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--schema"]:
         from .schema import package_schema
 
         sys.stdout.write(json.dumps(package_schema(), indent=2) + "\n")
+        return
+    if args[:1] == ["--python"]:
+        from .pysdk import python_module
+
+        sys.stdout.write(python_module())
         return
     from .server import serve
 

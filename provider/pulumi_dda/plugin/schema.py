@@ -53,17 +53,19 @@ __all__ = [
 Direction = Literal["in", "out"]
 
 
-def _convert(kind: Kind, value: Any, direction: Direction) -> Any:
+def convert(kind: Kind, value: Any, direction: Direction = "in") -> Any:
+    """``value`` of type ``kind`` with its objects' keys renamed: ``in`` schema → provider
+    (camelCase → snake_case), ``out`` the reverse."""
     if isinstance(kind, MapOf) and isinstance(value, Mapping):
-        return {k: _convert(kind.values, v, direction) for k, v in value.items()}
+        return {k: convert(kind.values, v, direction) for k, v in value.items()}
     if isinstance(kind, ListOf) and isinstance(value, list):
-        return [_convert(kind.items, v, direction) for v in value]
+        return [convert(kind.items, v, direction) for v in value]
     if isinstance(kind, Ref) and isinstance(value, Mapping):
         props = kind.object_type.props
         names = {p.name: p for p in props} if direction == "in" else {p.snake: p for p in props}
         return {
             (_rename(names[k], direction) if k in names else k): (
-                _convert(names[k].kind, v, direction) if k in names else v
+                convert(names[k].kind, v, direction) if k in names else v
             )
             for k, v in value.items()
         }
@@ -79,7 +81,7 @@ def to_provider(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
     result: JSONDict = {}
     for key, value in props.items():
         prop = resource.by_name.get(key)
-        result[prop.snake if prop else key] = _convert(prop.kind, value, "in") if prop else value
+        result[prop.snake if prop else key] = convert(prop.kind, value, "in") if prop else value
     return result
 
 
@@ -88,7 +90,7 @@ def from_provider(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
     result: JSONDict = {}
     for key, value in props.items():
         prop = resource.by_snake.get(key)
-        result[prop.name if prop else key] = _convert(prop.kind, value, "out") if prop else value
+        result[prop.name if prop else key] = convert(prop.kind, value, "out") if prop else value
     return result
 
 
@@ -135,8 +137,8 @@ def _all_props() -> list[Prop]:
     return props + [p for t in OBJECT_TYPES for p in t.props]
 
 
-_SNAKE_TO_NAME = {p.snake: p.name for p in _all_props() if p.snake != p.name}
-_NAME_TO_SNAKE = {name: snake for snake, name in _SNAKE_TO_NAME.items()}
+SNAKE_TO_NAME = {p.snake: p.name for p in _all_props() if p.snake != p.name}
+NAME_TO_SNAKE = {name: snake for snake, name in SNAKE_TO_NAME.items()}
 
 
 def _identifiers(names: Mapping[str, str]) -> re.Pattern[str]:
@@ -144,8 +146,8 @@ def _identifiers(names: Mapping[str, str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])")
 
 
-_SNAKE_WORDS = _identifiers(_SNAKE_TO_NAME)
-_NAME_WORDS = _identifiers(_NAME_TO_SNAKE)
+_SNAKE_WORDS = _identifiers(SNAKE_TO_NAME)
+_NAME_WORDS = _identifiers(NAME_TO_SNAKE)
 _CONFIG_KEYS = {f"aws:{p.name}": f"{PACKAGE}:{p.name}" for p in CONFIG}
 """The hooks read ``aws:region`` / ``aws:profile``; the plugin's own config is ``dda:*``."""
 
@@ -155,14 +157,14 @@ def schema_names(text: str) -> str:
     property names (``compiledModels.x86_64-cpu``) and config keys (``dda:region``)."""
     for key, name in _CONFIG_KEYS.items():
         text = text.replace(key, name)
-    return _SNAKE_WORDS.sub(lambda m: _SNAKE_TO_NAME[m.group(1)], text)
+    return _SNAKE_WORDS.sub(lambda m: SNAKE_TO_NAME[m.group(1)], text)
 
 
 def provider_names(text: str) -> str:
     """The inverse of :func:`schema_names`."""
     for key, name in _CONFIG_KEYS.items():
         text = text.replace(name, key)
-    return _NAME_WORDS.sub(lambda m: _NAME_TO_SNAKE[m.group(1)], text)
+    return _NAME_WORDS.sub(lambda m: NAME_TO_SNAKE[m.group(1)], text)
 
 
 # -- the published schema ----------------------------------------------------------------------
@@ -243,3 +245,42 @@ def package_schema() -> JSONDict:
             }
         },
     }
+
+
+# -- what a preview shows ----------------------------------------------------------------------
+
+ADD, ADD_REPLACE, DELETE, DELETE_REPLACE, UPDATE, UPDATE_REPLACE = range(6)
+"""``PropertyDiff.Kind`` of the provider protocol."""
+QUIET_LINES = {"plan": "unchanged"}
+"""Map entries not worth a line when they take this value (a target this update keeps)."""
+
+
+def detailed_diff(
+    resource: ResourceType, olds: Mapping[str, Any], news: Mapping[str, Any], replaces: set[str]
+) -> dict[str, int]:
+    """Property path → change kind, per map entry (one target, one tag) rather than per
+    property, for the properties the resource declares (schema names on both sides): what
+    the engine shows for an update or replacement, so a one-target change reads as a change
+    to that target alone, and nothing unchanged or internal is listed."""
+    found: dict[str, int] = {}
+    for prop in resource.inputs + resource.outputs:
+        key = prop.name
+        if key not in news or olds.get(key) == news.get(key):
+            continue
+        replace = key in replaces
+        old, new = olds.get(key), news.get(key)
+        if isinstance(prop.kind, MapOf) and isinstance(old, Mapping) and isinstance(new, Mapping):
+            quiet = QUIET_LINES.get(prop.snake)
+            for entry in sorted(old.keys() | new.keys()):
+                path = f'{key}["{entry}"]'
+                if entry not in new:
+                    found[path] = DELETE_REPLACE if replace else DELETE
+                elif entry not in old:
+                    found[path] = ADD_REPLACE if replace else ADD
+                elif old[entry] != new[entry] and new[entry] != quiet:
+                    found[path] = UPDATE_REPLACE if replace else UPDATE
+        elif old in (None, "", {}) and new not in (None, "", {}):
+            found[key] = ADD_REPLACE if replace else ADD
+        else:
+            found[key] = UPDATE_REPLACE if replace else UPDATE
+    return found

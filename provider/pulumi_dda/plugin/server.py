@@ -36,7 +36,7 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from pulumi_dda._dynamic import AwsResourceProvider, add_progress_sink, watch_engine
+from pulumi_dda._dynamic import AwsResourceProvider, add_progress_sink, from_state, watch_engine
 from pulumi_dda._types import JSONDict
 from pulumi_dda.deployment import GreengrassDeploymentProvider
 from pulumi_dda.errors import DdaError
@@ -52,6 +52,8 @@ _RUNNING: dict[str, int] = {}
 """URNs of the hooks running now: a line from a thread that has no context (boto3's transfer
 threads) belongs to the one resource whose hook runs, if there is only one."""
 _RUNNING_LOCK = threading.Lock()
+LEGACY_STATE_KEY = "__provider"
+"""The pickled provider every Pulumi dynamic resource keeps in its state."""
 
 
 def owner_of(urn: str) -> str:
@@ -201,21 +203,33 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     @_rpc
     def Diff(self, request: Any, context: Any) -> Any:
         resource, provider = self._resource(request.urn)
-        olds = schema.to_provider(resource, _props(request.olds, keep_unknowns=True))
+        raw_olds = _props(request.olds, keep_unknowns=True)
+        olds = schema.to_provider(resource, raw_olds)
         news = schema.to_provider(resource, _props(request.news, keep_unknowns=True))
         result = _calling(request.urn, lambda: provider.diff(request.id, olds, news))
-        fields: JSONDict = {
-            "changes": proto.DiffResponse.DIFF_UNKNOWN
-            if result.changes is None
-            else proto.DiffResponse.DIFF_SOME
-            if result.changes
-            else proto.DiffResponse.DIFF_NONE
-        }
-        if result.replaces is not None:
-            fields["replaces"] = [schema.schema_names(k) for k in result.replaces]
-        if result.delete_before_replace is not None:
-            fields["deleteBeforeReplace"] = result.delete_before_replace
-        return proto.DiffResponse(**fields)
+        # State a dynamic resource left (a stack from before the plugin served Python
+        # programs, moved here by an alias): rewritten by an update, nothing replaced.
+        legacy = LEGACY_STATE_KEY in raw_olds
+        if not result.changes and not legacy:
+            return proto.DiffResponse(changes=proto.DiffResponse.DIFF_NONE)
+        replaces = [schema.schema_names(k) for k in result.replaces or []]
+        detailed = schema.detailed_diff(
+            resource,
+            schema.from_provider(resource, from_state(olds, provider.STATE_ONLY)),
+            schema.from_provider(resource, news),
+            set(replaces),
+        )
+        return proto.DiffResponse(
+            changes=proto.DiffResponse.DIFF_SOME,
+            replaces=replaces,
+            deleteBeforeReplace=bool(result.delete_before_replace),
+            diffs=sorted({path.split("[")[0] for path in detailed}),
+            detailedDiff={
+                path: proto.PropertyDiff(kind=kind, inputDiff=True)  # type: ignore[arg-type]
+                for path, kind in detailed.items()
+            },
+            hasDetailedDiff=True,
+        )
 
     @_rpc
     def Create(self, request: Any, context: Any) -> Any:
@@ -272,9 +286,12 @@ class EngineLog:
     def __init__(self, address: str) -> None:
         self._engine = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, message: str, keep: bool) -> None:
         request = engine_pb2.LogRequest(
-            severity=engine_pb2.INFO, message=schema.schema_names(message), urn=_current_urn()
+            severity=engine_pb2.INFO,
+            message=schema.schema_names(message),
+            urn=_current_urn(),
+            ephemeral=not keep,
         )
         # A lost progress line must not fail the operation (stderr has it).
         with contextlib.suppress(grpc.RpcError):

@@ -1,5 +1,7 @@
 """End-to-end test program: DdaModelComponents declared from stack config.
 
+``legacyDynamic`` (optional): declare them as the dynamic resources of earlier releases.
+
 ``deployTo`` (optional) maps a compilation target to a thing-group ARN: each gets a
 GreengrassDeployment of that target's component, wired from ``versions`` (known at preview).
 ``takeOver`` (optional, false): the deployments may supersede another owner's deployment.
@@ -12,13 +14,11 @@ from pulumi_dda import DdaModelComponent, GreengrassDeployment
 config = pulumi.Config()
 model = config.require_object("model")
 count = config.get_int("count") or 1
-model_class = DdaModelComponent
-if config.get_bool("legacyType"):
+model_class, deployment_class = DdaModelComponent, GreengrassDeployment
+if config.get_bool("legacyDynamic"):
+    import legacy  # the dynamic resources of earlier releases (the upgrade test)
 
-    class LegacyModelComponent(DdaModelComponent, module="", name="Resource"):
-        """The type every model component had before it had its own."""
-
-    model_class = LegacyModelComponent
+    model_class, deployment_class = legacy.DdaModelComponent, legacy.GreengrassDeployment
 components = {}
 for index in range(count):
     suffix = f"-{index}" if count > 1 else ""
@@ -38,7 +38,7 @@ for index in range(count):
 
 deployments = {}
 for target, group in (config.get_object("deployTo") or {}).items():
-    deployment = GreengrassDeployment(
+    deployment = deployment_class(
         f"deployment-{target}",
         target_arn=group,
         components=resource.versions.apply(

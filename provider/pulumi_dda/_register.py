@@ -1,0 +1,59 @@
+"""How a Python program's resource reaches the ``dda`` plugin (used by :mod:`.resources`).
+
+The plugin is the one host of the lifecycle for every language: a Python program registers
+``dda:index:ModelComponent`` / ``dda:index:GreengrassDeployment`` like any provider's resource
+(the project's ``Pulumi.yaml`` names the plugin under ``packages:``). Properties and the keys
+of nested objects are snake_case in Python and camelCase in the schema: the SDK renames them
+both ways with :func:`input_name` / :func:`output_name`.
+
+**Upgrading stacks.** These resources used to be Pulumi dynamic resources, served by the SDK's
+dynamic provider (types ``pulumi-python:dynamic/dda:…``, before that the generic
+``pulumi-python:dynamic:Resource``). Aliases to both types move an existing stack's resources to
+the plugin in place: the engine diffs the old state with the plugin, which reads the dynamic
+state (snake_case keys, ``__``-prefixed bookkeeping) and rewrites it in an update that calls
+no AWS API besides re-tagging (see :meth:`pulumi_dda.plugin.server.DdaProviderServicer.Diff`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from .plugin.schema import NAME_TO_SNAKE, SNAKE_TO_NAME
+from .properties import ResourceType
+
+LEGACY_TYPES = {
+    "dda:index:ModelComponent": "pulumi-python:dynamic/dda:ModelComponent",
+    "dda:index:GreengrassDeployment": "pulumi-python:dynamic/dda:GreengrassDeployment",
+}
+GENERIC_DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+
+
+def register(
+    resource: pulumi.CustomResource,
+    table: ResourceType,
+    name: str,
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions | None,
+) -> None:
+    """Register ``resource`` (of ``table``'s type) with the inputs given in ``values``."""
+    missing = [p.snake for p in table.inputs if p.required and values.get(p.snake) is None]
+    if missing:
+        raise TypeError(f"{name}: missing required inputs {', '.join(missing)}")
+    props = {p.snake: values[p.snake] for p in table.inputs if values.get(p.snake) is not None}
+    props.update(dict.fromkeys(p.snake for p in table.outputs))
+    aliases = [pulumi.Alias(type_=t) for t in (LEGACY_TYPES[table.token], GENERIC_DYNAMIC_TYPE)]
+    opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
+    pulumi.CustomResource.__init__(resource, table.token, name, props, opts)
+
+
+def input_name(prop: str) -> str:
+    """The schema's name of a property or object key (``model_name`` → ``modelName``); the SDK
+    applies it to every key it sends, nested ones included."""
+    return SNAKE_TO_NAME.get(prop, prop)
+
+
+def output_name(prop: str) -> str:
+    """The inverse of :func:`input_name`, for every key the engine sends back."""
+    return NAME_TO_SNAKE.get(prop, prop)
