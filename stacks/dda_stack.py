@@ -92,8 +92,7 @@ from dda_policies import (
     token_exchange_policy,
     token_exchange_trust_policy,
 )
-from pulumi_dda.deployment import GreengrassDeployment
-from pulumi_dda.model_component import DdaModelComponent
+from pulumi_dda.resources import DdaModelComponent, GreengrassDeployment
 from pulumi_dda.recipe import platform_for
 
 __all__ = ["define_stack", "main", "read_config"]

@@ -19,7 +19,6 @@ from dynamic_harness import (
     OWNER,
     REGION,
     DynamicProviderProcess,
-    start_provider,
 )
 from plugin_harness import PluginProviderProcess, start_plugin
 

@@ -23,6 +23,7 @@ import pulumi
 import yaml
 from pulumi.runtime import settings
 
+from pulumi_dda.plugin import schema
 from pulumi_dda.recipe import TARGETS
 
 STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
@@ -123,11 +124,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = {k: v for k, v in args.inputs.items() if k != PROVIDER_KEY}
+        table = schema.RESOURCES.get(args.typ)
+        if table is not None:  # the dda plugin's resources: what its check hands the provider
+            inputs = schema.with_defaults(table, schema.to_provider(table, inputs))
         id_, outputs = self._answer(args.typ, args.name, inputs)
         self.registered.append(
             Registered(args.typ, args.name, inputs, id_, outputs, args.provider or None)
         )
-        return id_, outputs
+        return id_, schema.from_provider(table, outputs) if table is not None else outputs
 
     def _answer(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if typ == MODEL:

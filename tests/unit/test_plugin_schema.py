@@ -180,3 +180,25 @@ def test_an_input_without_its_change_kind_cannot_be_declared() -> None:
         properties.ResourceType("dda:index:X", "x", inputs=(plain,), outputs=())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="change"):
         properties.Input("colour", properties.STRING, "A colour.")  # type: ignore[call-arg]
+
+
+def test_the_python_resource_classes_are_generated_from_the_tables() -> None:
+    """``pulumi_dda/resources.py`` is what the generator writes (formatted by ruff): a changed
+    declaration without regenerating fails here."""
+    import subprocess
+    import sys
+
+    from pulumi_dda.plugin.pysdk import python_module
+
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", "resources.py", "-"],
+        input=python_module(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(__file__).resolve().parents[2] / "provider" / "pulumi_dda" / "resources.py"
+    assert formatted == path.read_text(), (
+        "regenerate: uv run python -m pulumi_dda.plugin --python > provider/pulumi_dda/resources.py"
+        " && uv run ruff format provider/pulumi_dda/resources.py"
+    )
