@@ -24,7 +24,7 @@ ARTIFACT_BUCKET = "gg-artifacts"
 Versions = dict[str, list[str]]
 
 
-@pytest.fixture(scope="session", params=["dynamic", "plugin"])
+@pytest.fixture(scope="session", params=["plugin"])
 def deployment_provider(
     request: pytest.FixtureRequest,
     endpoint: LocalEndpoint,

@@ -360,7 +360,7 @@ def test_one_failing_object_does_not_stop_or_hide_the_others(
 # Through the provider: destroy tags, a later create deletes --------------------------------
 
 
-@pytest.mark.parametrize("kind", ["dynamic", "plugin"])
+@pytest.mark.parametrize("kind", ["plugin"])
 @pytest.mark.parametrize("grace", ["1", ""])
 def test_a_destroy_tags_its_artifacts_and_a_create_after_the_grace_period_deletes_them(
     provider_with_grace: Callable[[str, str], Any], kind: str, grace: str, news: dict[str, Any],
@@ -398,7 +398,7 @@ def test_a_destroy_tags_its_artifacts_and_a_create_after_the_grace_period_delete
     assert not any(RELEASED_TAG in _tags(s3, key) for key in prod_keys)
 
 
-@pytest.mark.parametrize("kind", ["dynamic", "plugin"])
+@pytest.mark.parametrize("kind", ["plugin"])
 def test_a_create_reusing_a_released_artifact_takes_the_tag_off_before_creating_its_version(
     provider_with_grace: Callable[[str, str], Any], kind: str, ep: LocalEndpoint,
     news: dict[str, Any], s3: Any, gg: Any,

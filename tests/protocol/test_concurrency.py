@@ -38,7 +38,7 @@ RACES = [
 ]
 
 
-@pytest.fixture(params=["dynamic", "plugin"])
+@pytest.fixture(params=["plugin"])
 def patient(request: pytest.FixtureRequest, provider_with_grace: Callable[..., Provider]) -> Any:
     """A provider with the default grace period."""
     return provider_with_grace(request.param, "")
