@@ -82,7 +82,7 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import UNKNOWN
 
 from . import greengrass
-from ._dynamic import (
+from ._host import (
     AwsResourceProvider,
     hook,
     is_known,
@@ -125,13 +125,13 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     """The dynamic provider behind :class:`GreengrassDeployment`. Never rename or move it."""
 
     STATE_ONLY = ("owner",)
-    """Kept in state as ``__owner``: no preview shows it (see ``_dynamic.hook``)."""
+    """Kept in state as ``__owner``: no preview shows it (see ``_host.hook``)."""
 
     def _clients(self, props: JSONDict) -> AwsClients:
         target = TARGET_ARN.match(str(props.get("target_arn") or ""))
         return self.clients(props, target["region"] if target else "")
 
-    @hook()
+    @hook
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
         inputs = dict(news)
         for key, default in DEFAULTS.items():
@@ -184,7 +184,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             raise InputError(_superseded(mine, target, current), field="target_arn")
         raise InputError(_refusal(target, current), field="target_arn")
 
-    @hook()
+    @hook
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
         changed = [k for k in INPUT_KEYS if k not in NOT_COMPARED and olds.get(k) != news.get(k)]
         if _takes_over(news):
@@ -195,7 +195,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             delete_before_replace=False,
         )
 
-    @hook(CreateResult("", {}))
+    @hook
     def create(self, props: JSONDict) -> CreateResult:
         gg = self._clients(props).greengrass
         target = str(props["target_arn"])
@@ -204,7 +204,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs = {**inputs, **_deploy(gg, props), "revision_count": 1, "takes_over": ""}
         return CreateResult(target, outs)
 
-    @hook(UpdateResult({}))
+    @hook
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         gg = self._clients(news).greengrass
         outs = _updated(olds, news)
@@ -217,7 +217,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             progress(f"re-tagged {olds['arn']}")
         return UpdateResult(outs)
 
-    @hook(UpdateResult({}))
+    @hook
     def planned_update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         """What :meth:`update` will return, for a preview (the ``dda`` plugin's provider
         previews): a new revision's ids and status are unknown until it is created."""
@@ -226,7 +226,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             outs.update(dict.fromkeys(OUTPUT_KEYS, UNKNOWN))
         return UpdateResult(outs)
 
-    @hook(ReadResult("", {}))
+    @hook
     def read(self, id_: str, props: JSONDict) -> ReadResult:
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")
@@ -253,7 +253,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs["tags"] = user_tags(greengrass.get_tags(gg, str(props["arn"])))
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
 
-    @hook(None)
+    @hook
     def delete(self, id_: str, props: JSONDict) -> None:
         gg = self._clients(props).greengrass
         deployment_id = str(props.get("deployment_id") or "")

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from pulumi.dynamic import (
 from pulumi.runtime.rpc import UNKNOWN
 
 from . import artifacts, greengrass, ownership
-from ._dynamic import (
+from ._host import (
     AwsResourceProvider,
     engine_gone,
     hook,
@@ -116,7 +117,7 @@ STATE_ONLY = (
     "checked_versions",
     "resources",
 )
-"""Kept in state as ``__<key>``, so a preview's diff never shows them (see ``_dynamic.hook``)."""
+"""Kept in state as ``__<key>``, so a preview's diff never shows them (see ``_host.hook``)."""
 DEFAULTS: JSONDict = MODEL.defaults()
 TRAINED_KEY = "trained_model_uri"
 CONTENT_INPUTS = ("manifest", *MODEL.changing("new_version"))
@@ -138,7 +139,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # check ---------------------------------------------------------------------------------
 
-    @hook()
+    @hook
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
         first_look = bool(olds)  # not the engine's re-check of a replacement
         olds = _replaced_olds(olds, news)
@@ -202,7 +203,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # diff ----------------------------------------------------------------------------------
 
-    @hook()
+    @hook
     def diff(self, _id: str, olds: JSONDict, news: JSONDict) -> DiffResult:
         old_inputs, news = _compared(_inputs_of(olds)), _compared(news)
         changed = [
@@ -210,17 +211,19 @@ class DdaModelComponentProvider(AwsResourceProvider):
         ]
         replaces = [k for k in changed if k in REPLACING_INPUTS]
         owner = str(news.get("owner") or "")
-        if owner in _CHECKED and replaces:
-            _CHECKED[owner].replacing = True  # the engine's re-check comes next: _replaced_olds
-        else:
-            _CHECKED.pop(owner, None)
+        with _CHECKED_LOCK:
+            if owner in _CHECKED and replaces:
+                _CHECKED[owner].replacing = True  # the engine's re-check comes next
+            else:
+                _CHECKED.pop(owner, None)
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     # create --------------------------------------------------------------------------------
 
-    @hook(CreateResult("", {}))
+    @hook
     def create(self, props: JSONDict) -> CreateResult:
-        _CHECKED.pop(str(props.get("owner") or ""), None)
+        with _CHECKED_LOCK:
+            _CHECKED.pop(str(props.get("owner") or ""), None)
         model = ModelInputs.parse(props)
         clients = self.clients(props)
         holder = Holder(model.owner, ownership.instance_of(props), props.get("predecessor") or "")
@@ -256,7 +259,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
 
     # update / read / delete ----------------------------------------------------------------
 
-    @hook(UpdateResult({}))
+    @hook
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         model = ModelInputs.parse(news)
         old_tags = dict(olds.get("tags") or {})
@@ -267,13 +270,13 @@ class DdaModelComponentProvider(AwsResourceProvider):
                     greengrass.set_tags(gg, state["arn"], old_tags, model.tags)
         return UpdateResult(_updated(olds, news))
 
-    @hook(UpdateResult({}))
+    @hook
     def planned_update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
         """What :meth:`update` will return, for a preview (the ``dda`` plugin's provider
         previews): every version stays, so every output is known."""
         return UpdateResult(_updated(olds, news))
 
-    @hook(ReadResult("", {}))
+    @hook
     def read(self, id_: str, props: JSONDict) -> ReadResult:
         gg = self.clients(props).greengrass
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
@@ -290,7 +293,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
                     outs["tags"] = found_tags  # drift on any version shows; the next up re-tags
         return ReadResult(id_, outs, _inputs_of(outs))
 
-    @hook(None)
+    @hook
     def delete(self, _id: str, props: JSONDict) -> None:
         clients = self.clients(props)
         gg = clients.greengrass
@@ -546,7 +549,7 @@ class _Create:
 
         Nothing is undone once the engine is gone (the CLI was killed): a retried ``up`` may
         already hold these versions as the same instance, and what it does not take, its sweep
-        releases (see ``_dynamic.watch_engine``)."""
+        releases (see ``_host.watch_engine``)."""
         if engine_gone():
             progress("the engine is gone: leaving clean-up to the next run", keep=True)
             return
@@ -625,7 +628,9 @@ class _Checked:
 
 
 _CHECKED: dict[str, _Checked] = {}
-"""Owner → this process's last check of it that had an old state (see :func:`_replaced_olds`)."""
+"""Owner → this process's last check of it that had an old state (see :func:`_replaced_olds`);
+the plugin serves hooks on several threads, so every access holds :data:`_CHECKED_LOCK`."""
+_CHECKED_LOCK = threading.Lock()
 
 
 def _replaced_olds(olds: JSONDict, news: JSONDict) -> JSONDict:
@@ -642,10 +647,11 @@ def _replaced_olds(olds: JSONDict, news: JSONDict) -> JSONDict:
     the re-check in the same provider process, takes it."""
     owner = str(news.get("owner") or "")
     key = json.dumps(news, sort_keys=True, default=str)
-    if olds:
-        _CHECKED[owner] = _Checked(key, olds)
-        return olds
-    last = _CHECKED.pop(owner, None)
+    with _CHECKED_LOCK:
+        if olds:
+            _CHECKED[owner] = _Checked(key, olds)
+            return olds
+        last = _CHECKED.pop(owner, None)
     return last.olds if last and last.replacing and last.inputs == key else olds
 
 

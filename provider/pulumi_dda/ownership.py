@@ -44,7 +44,7 @@ The rules:
   (a replacement deletes its predecessor while the successor is live); one whose pending tag
   is still there crashed, so a destroy right after a crashed replacement leaves nothing. The
   same stack never runs two operations at once (the engine's stack lock; a provider whose
-  engine died exits, see ``_dynamic.watch_engine``), so a pending tag of the own owner seen by
+  engine died exits, see ``_host.watch_engine``), so a pending tag of the own owner seen by
   a delete is never a create still running.
 - **Whoever looks last sweeps.** A release reads the holders again *after* removing its own
   tag, so of two stacks releasing one version at once, at least one sees the other's tag gone

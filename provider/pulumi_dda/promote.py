@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from ._dynamic import from_state
+from ._host import from_state
 from .aws import AwsClients, AwsSettings
 from .errors import DdaError, NotFoundError
 from .sources import is_s3, parse_s3_source, source_identity

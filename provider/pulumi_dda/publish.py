@@ -52,7 +52,7 @@ def _option(prop: Input, pair: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Publish; returns ``{"manifest": ..., "components": {target: {..., "arn": ...}}}``."""
     # the Pulumi SDK: only when needed
-    from ._dynamic import from_state
+    from ._host import from_state
     from .model_component import DdaModelComponentProvider
 
     provider = DdaModelComponentProvider()

@@ -17,7 +17,7 @@ from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
 
 from pulumi_dda import ownership, samples
-from pulumi_dda._dynamic import from_state
+from pulumi_dda._host import from_state
 from pulumi_dda.greengrass import user_tags
 from pulumi_dda.local import LocalEndpoint, local_server
 from pulumi_dda.model_component import STATE_ONLY

@@ -36,7 +36,7 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from pulumi_dda._dynamic import AwsResourceProvider, add_progress_sink, from_state, watch_engine
+from pulumi_dda._host import AwsResourceProvider, add_progress_sink, from_state, watch_engine
 from pulumi_dda._types import JSONDict
 from pulumi_dda.deployment import GreengrassDeploymentProvider
 from pulumi_dda.errors import DdaError
