@@ -36,7 +36,7 @@ The rules:
 - **Dead instances.** While a resource is created, the only live instances of its owner are
   itself and the instance it replaces (its *predecessor*, known at check from the old
   inputs; the engine's re-check of a replacement, which has none, is given them by
-  ``model_component._replaced_olds``). Every other instance of the same owner is dead: a
+  :class:`ReplacedOlds`). Every other instance of the same owner is dead: a
   create that crashed before Pulumi saved its state, or one a refresh dropped. A successful
   create removes their tags and releases the versions only they held (**sweep**), so an
   ``up`` after a crash ends with one version per target. Delete and the cleanup of a failed
@@ -368,3 +368,70 @@ def orphans(
         if not [k for k in tags if k.startswith(USER_TAG_PREFIX) and k not in dead]:
             found.append(arn)
     return found
+
+
+class ReplacedOlds:
+    """The old state a check is about: ``olds``, or for the engine's re-check of a resource it
+    replaces, the old state of the check before (thread-safe: the plugin serves on several
+    threads).
+
+    When a diff says replace, the engine calls Check again with *no* old state ("recompute the
+    default values", ``pkg/resource/deploy/step_generator.go``), and that re-check's result is
+    what the replacement is created from and what the preview shows. Everything check derives
+    from the old state (the manifest kept without reading the trained model again, the
+    predecessor instance, the plan's reasons) would be lost. So a check with an old state is
+    remembered per owner, armed by a diff that replaces (dropped by one that does not, and by
+    create), and the next check of that owner with the same inputs and no old state, which is
+    the re-check in the same provider process, takes it."""
+
+    @dataclass
+    class _Checked:
+        inputs: str
+        olds: JSONDict
+        replacing: bool = False
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._checked: dict[str, ReplacedOlds._Checked] = {}
+
+    def of(self, olds: JSONDict, news: JSONDict) -> JSONDict:
+        """The old state for the check of ``news`` (see the class docstring)."""
+        owner = str(news.get("owner") or "")
+        key = json.dumps(news, sort_keys=True, default=str)
+        with self._lock:
+            if olds:
+                self._checked[owner] = self._Checked(key, olds)
+                return olds
+            last = self._checked.pop(owner, None)
+        return last.olds if last and last.replacing and last.inputs == key else olds
+
+    def diffed(self, owner: str, *, replaces: bool) -> None:
+        """A diff of ``owner``: one that replaces arms its last check for the re-check."""
+        with self._lock:
+            if owner in self._checked and replaces:
+                self._checked[owner].replacing = True
+            else:
+                self._checked.pop(owner, None)
+
+    def forget(self, owner: str) -> None:
+        with self._lock:
+            self._checked.pop(owner, None)
+
+
+def sweep(
+    gg: GreengrassV2Client,
+    holder: Holder,
+    deployments: DeploymentIndex,
+    components: set[str],
+    *,
+    sweep_dead: bool,
+    say: Callable[[str], None],
+) -> set[str]:
+    """Release the orphans of ``components`` (see :func:`orphans`); their artifact URIs."""
+    uris = set()
+    for component in sorted(components):
+        for arn in orphans(gg, component, holder, sweep_dead=sweep_dead):
+            uris.add(greengrass.stored_artifact(greengrass.get_recipe(gg, arn))[0])
+            outcome = release(gg, arn, holder, deployments, sweep_dead=sweep_dead)
+            say(f"{arn} (left behind by this resource earlier): {outcome}")
+    return uris
