@@ -34,7 +34,7 @@ the bytes sent; states REQUESTED -> INITIATED -> DEPLOYABLE after
 ``clientToken`` idempotency; one deployment per target, a new one supersedes the previous
 (``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment only
 when cancelled or superseded; ``nextToken`` paging (default 50) on every list operation.
-A deleted name+version can be created again (the evidence is in ``BackendSettings``; setting
+A deleted name+version can be created again (the evidence is in ``models._refuse_existing``; setting
 ``allow_recreate_deleted_versions`` False refuses it with ConflictException). Tags: at most
 50 per resource (TagResource counts those already there), keys 1-128 characters, values
 0-256, ``aws:`` reserved (``greengrass.tags``; the botocore model would allow 200).

@@ -21,8 +21,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from . import settings as endpoint_settings
 from .control import Fault, RequestRecord
-from .greengrass import BackendSettings
 from .server import LocalAWSApp
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -82,9 +82,10 @@ class LocalEndpoint:
     """Greengrass v2 (ours) and every other AWS service (moto's) on one local port.
 
     moto's state is global to the process: two endpoints in one process share S3, IoT and
-    the rest, but each has its own Greengrass v2 state, faults and request log. Settings
-    given here are the ones :meth:`reset` returns to (see ``BackendSettings``). A host that is
-    not a loopback address raises :class:`RemoteBindError` unless ``allow_remote``.
+    the rest, but each has its own Greengrass v2 state, faults and request log. ``settings``
+    are keyword arguments named as the fields of ``EndpointSettings`` (``state_delay=0.05``);
+    they are the values :meth:`reset` returns to. A host that is not a loopback address raises
+    :class:`RemoteBindError` unless ``allow_remote``.
     """
 
     def __init__(
@@ -92,21 +93,17 @@ class LocalEndpoint:
         host: str = "127.0.0.1",
         port: int = 0,
         region: str = "us-east-1",
-        state_delay: float = 0.2,
         *,
         quiet: bool = True,
-        allow_recreate_deleted_versions: bool = True,
-        connection_bandwidth: float = 0.0,
         allow_remote: bool = False,
+        **settings: Any,
     ) -> None:
         self.warning = check_bind(host, allow_remote)
         self.host = host
         self.region = region
-        settings = BackendSettings(
-            state_delay=state_delay,
-            allow_recreate_deleted_versions=allow_recreate_deleted_versions,
-        )
-        self.app = LocalAWSApp(region, settings, connection_bandwidth=connection_bandwidth)
+        initial = endpoint_settings.EndpointSettings()
+        endpoint_settings.apply(initial, settings)
+        self.app = LocalAWSApp(region, initial)
         self._requested_port = port
         self._quiet = quiet
         self._server: BaseWSGIServer | None = None
@@ -205,20 +202,9 @@ class LocalEndpoint:
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         self.app.force_failed(arn, message, errors)
 
-    def configure(
-        self,
-        *,
-        state_delay: float | None = None,
-        allow_recreate_deleted_versions: bool | None = None,
-        check_deployment_targets: bool | None = None,
-        connection_bandwidth: float | None = None,
-    ) -> dict[str, Any]:
-        return self.app.configure(
-            state_delay=state_delay,
-            allow_recreate_deleted_versions=allow_recreate_deleted_versions,
-            check_deployment_targets=check_deployment_targets,
-            connection_bandwidth=connection_bandwidth,
-        )
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change the named settings (fields of ``EndpointSettings``); return all of them."""
+        return self.app.configure(**changes)
 
     def set_state_delay(self, seconds: float) -> None:
         self.app.set_state_delay(seconds)

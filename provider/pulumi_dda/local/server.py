@@ -22,16 +22,16 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.http import HTTP_STATUS_CODES
 
 from . import moto_side
+from . import settings as endpoint_settings
 from .control import BandwidthCap, Fault, FaultInjector, RequestLog, RequestRecord
 from .greengrass import (
-    BackendSettings,
     GreengrassV2Backends,
     GreengrassV2Responses,
     IncomingRequest,
@@ -80,23 +80,21 @@ class LocalAWSApp:
     def __init__(
         self,
         default_region: str = "us-east-1",
-        settings: BackendSettings | None = None,
+        settings: endpoint_settings.EndpointSettings | None = None,
         peers: Peers | None = None,
-        connection_bandwidth: float = 0.0,
     ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from .admin import AdminAPI
 
         self.default_region = default_region
-        self.settings = settings or BackendSettings()
+        self.settings = settings or endpoint_settings.EndpointSettings()
         self._initial_settings = replace(self.settings)
         self.greengrass = GreengrassV2Backends(peers or MotoPeers(), self.settings)
         self.responses = GreengrassV2Responses(self.greengrass)
         self.fault_injector = FaultInjector()
         self.log = RequestLog()
-        self.bandwidth = BandwidthCap(connection_bandwidth)
-        self._initial_bandwidth = connection_bandwidth
+        self.bandwidth = BandwidthCap(lambda: self.settings.connection_bandwidth)
         self.moto: WSGIApp = DomainDispatcherApplication(create_backend_app)
         self.admin = AdminAPI(self)
 
@@ -231,28 +229,11 @@ class LocalAWSApp:
         """Put a component version into FAILED with ``message`` (and ``status.errors``)."""
         self.greengrass.force_failed(arn, message, errors)
 
-    def configure(
-        self,
-        *,
-        state_delay: float | None = None,
-        allow_recreate_deleted_versions: bool | None = None,
-        check_deployment_targets: bool | None = None,
-        connection_bandwidth: float | None = None,
-    ) -> dict[str, Any]:
-        """Change the given settings; return all of them."""
-        if state_delay is not None:
-            if state_delay < 0:
-                raise ValueError("state_delay must be >= 0")
-            self.settings.state_delay = float(state_delay)
-        if connection_bandwidth is not None:
-            if connection_bandwidth < 0:
-                raise ValueError("connection_bandwidth must be >= 0 (0: no cap)")
-            self.bandwidth.bytes_per_second = float(connection_bandwidth)
-        if allow_recreate_deleted_versions is not None:
-            self.settings.allow_recreate_deleted_versions = allow_recreate_deleted_versions
-        if check_deployment_targets is not None:
-            self.settings.check_deployment_targets = check_deployment_targets
-        return {**asdict(self.settings), "connection_bandwidth": self.bandwidth.bytes_per_second}
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change the given settings (names and types as in ``EndpointSettings``; ``None``
+        leaves one alone); return all of them."""
+        endpoint_settings.apply(self.settings, changes)
+        return endpoint_settings.as_dict(self.settings)
 
     def set_state_delay(self, seconds: float) -> None:
         self.configure(state_delay=seconds)
@@ -269,6 +250,4 @@ class LocalAWSApp:
         moto_side.reset_moto()
         self.fault_injector.clear()
         self.log.clear()
-        for name, value in asdict(self._initial_settings).items():
-            setattr(self.settings, name, value)
-        self.bandwidth.bytes_per_second = self._initial_bandwidth
+        endpoint_settings.restore(self.settings, self._initial_settings)

@@ -20,8 +20,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from pulumi_dda.local.settings import EndpointSettings
 
 from . import recipes
 from .exceptions import ConflictException, ResourceNotFoundException, ValidationException
@@ -53,30 +54,6 @@ ARTIFACT_ERROR = "Specified artifact resource cannot be accessed"
 PUBLIC_COMPONENT_PREFIX = "aws.greengrass."
 
 
-@dataclass
-class BackendSettings:
-    """Knobs shared by every backend of one endpoint, changeable while it runs.
-
-    ``allow_recreate_deleted_versions``: whether CreateComponentVersion accepts a
-    name+version that DeleteComponent removed. Default True, the service's behaviour as far
-    as public evidence goes [medium]: CloudFormation's ``AWS::GreengrassV2::ComponentVersion``
-    contract tests and canaries create and delete the same fixed version over and over
-    (github.com/aws-cloudformation/aws-cloudformation-resource-providers-greengrassv2,
-    ``aws-greengrassv2-componentversion/contract-tests-artifacts/inputs_1.json`` and
-    ``canary-bundle/canary/canaryinline_001.yaml``: ``component1`` 1.0.14 and 1.0.24, created
-    and deleted on every run); after DeleteComponent, DescribeComponent answers
-    ResourceNotFoundException [medium-high]. False is the strict reading (ConflictException
-    as for an existing version), for code that must survive either.
-    """
-
-    #: Seconds spent in each of REQUESTED and INITIATED.
-    state_delay: float = 0.2
-    #: Default True, see the class docstring; False refuses with ConflictException.
-    allow_recreate_deleted_versions: bool = True
-    #: Stricter reading: a deployment target must exist as an IoT thing or thing group.
-    check_deployment_targets: bool = True
-
-
 def _locked(
     method: Callable[Concatenate[GreengrassV2Backend, P], R],
 ) -> Callable[Concatenate[GreengrassV2Backend, P], R]:
@@ -106,7 +83,7 @@ class GreengrassV2Backend:
         self,
         account_id: str,
         region_name: str,
-        settings: BackendSettings,
+        settings: EndpointSettings,
         peers: Peers,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -197,6 +174,19 @@ class GreengrassV2Backend:
         return created.to_created(REQUESTED)
 
     def _refuse_existing(self, name: str, version: str) -> None:
+        """An existing name+version is a ConflictException; so is a deleted one unless the
+        setting ``allow_recreate_deleted_versions`` (default True) allows it again.
+
+        True is the service's behaviour as far as public evidence goes [medium]:
+        CloudFormation's ``AWS::GreengrassV2::ComponentVersion`` contract tests and canaries
+        create and delete the same fixed version over and over
+        (github.com/aws-cloudformation/aws-cloudformation-resource-providers-greengrassv2,
+        ``aws-greengrassv2-componentversion/contract-tests-artifacts/inputs_1.json`` and
+        ``canary-bundle/canary/canaryinline_001.yaml``: ``component1`` 1.0.14 and 1.0.24,
+        created and deleted on every run); after DeleteComponent, DescribeComponent answers
+        ResourceNotFoundException [medium-high]. False is the strict reading, for code that
+        must survive either.
+        """
         exists = version in self.components.get(name, {})
         deleted = (name, version) in self.deleted_versions
         if exists or (deleted and not self.settings.allow_recreate_deleted_versions):
