@@ -42,6 +42,8 @@ class AdminAPI:
             ("GET", "requests"): lambda _: {"requests": [r.to_dict() for r in app.request_log()]},
             ("DELETE", "requests"): lambda _: self._run(app.clear_request_log),
             ("POST", "reset"): lambda _: self._run(app.reset),
+            ("POST", "core-devices"): lambda body: app.add_core_device(**body),
+            ("GET", "core-devices"): lambda _: {"core_devices": app.core_devices()},
         }
 
     def handle(self, environ: dict[str, Any]) -> Reply:

@@ -15,6 +15,7 @@ from types import FrameType
 
 from . import settings as endpoint_settings
 from .endpoint import LocalEndpoint, RemoteBindError
+from .greengrass.devices import parse_device_spec
 from .local_server import seed_local_servers
 
 READY_PREFIX = "pulumi-dda local endpoint ready at "
@@ -45,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
         help="publish stand-ins of DDA's LocalServer components (arm64, amd64; 1.0.0) in the "
         "default account and region, so model components that depend on them can be created",
     )
+    parser.add_argument(
+        "--core-device",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a simulated Greengrass core device, e.g. name=core-1,thing_groups=line1+canary,"
+        "outcome=fail,fail_on=model-x@2.0.0,delay=2 (keys: thing_name/name, thing_groups, "
+        "join_after, outcome succeed|fail|time_out, delay, fail_on, online, reconnect_after, "
+        "reason, error_stack, error_types, platform, architecture); repeatable; kept by reset",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     endpoint_settings.add_arguments(parser)
     return parser
@@ -60,9 +71,10 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             args.region,
             quiet=not args.verbose,
             allow_remote=args.allow_remote,
+            core_devices=[parse_device_spec(spec) for spec in args.core_device],
             **endpoint_settings.from_arguments(args),
         )
-    except RemoteBindError as err:
+    except (RemoteBindError, ValueError, TypeError) as err:
         print(f"pulumi-dda local: {err}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -82,6 +82,16 @@ class AdminClient:
         result: dict[str, Any] = self._call("POST", "config", body)
         return result
 
+    def add_core_device(self, thing_name: str, **spec: Any) -> dict[str, Any]:
+        """Add a simulated core device or change its behaviour (see ``LocalAWSApp``)."""
+        result: dict[str, Any] = self._call(
+            "POST", "core-devices", {"thing_name": thing_name, **spec}
+        )
+        return result
+
+    def core_devices(self) -> list[Any]:
+        return list(self._call("GET", "core-devices")["core_devices"])
+
     def set_state_delay(self, seconds: float) -> None:
         self.configure(state_delay=seconds)
 

@@ -16,6 +16,7 @@ import ipaddress
 import socket
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -84,7 +85,9 @@ class LocalEndpoint:
     moto's state is global to the process: two endpoints in one process share S3, IoT and
     the rest, but each has its own Greengrass v2 state, faults and request log. ``settings``
     are keyword arguments named as the fields of ``EndpointSettings`` (``state_delay=0.05``);
-    they are the values :meth:`reset` returns to. A host that is not a loopback address raises
+    they are the values :meth:`reset` returns to. ``core_devices`` (``add_core_device``'s
+    keyword arguments, one mapping each) are simulated devices that :meth:`reset` adds again.
+    A host that is not a loopback address raises
     :class:`RemoteBindError` unless ``allow_remote``.
     """
 
@@ -96,6 +99,7 @@ class LocalEndpoint:
         *,
         quiet: bool = True,
         allow_remote: bool = False,
+        core_devices: Sequence[Mapping[str, Any]] = (),
         **settings: Any,
     ) -> None:
         self.warning = check_bind(host, allow_remote)
@@ -103,7 +107,7 @@ class LocalEndpoint:
         self.region = region
         initial = endpoint_settings.EndpointSettings()
         endpoint_settings.apply(initial, settings)
-        self.app = LocalAWSApp(region, initial)
+        self.app = LocalAWSApp(region, initial, core_devices=core_devices)
         self._requested_port = port
         self._quiet = quiet
         self._server: BaseWSGIServer | None = None
@@ -205,6 +209,13 @@ class LocalEndpoint:
     def configure(self, **changes: Any) -> dict[str, Any]:
         """Change the named settings (fields of ``EndpointSettings``); return all of them."""
         return self.app.configure(**changes)
+
+    def add_core_device(self, thing_name: str, **spec: Any) -> dict[str, Any]:
+        """Add a simulated core device or change its behaviour (see ``LocalAWSApp``)."""
+        return self.app.add_core_device(thing_name, **spec)
+
+    def core_devices(self) -> list[Any]:
+        return self.app.core_devices()
 
     def set_state_delay(self, seconds: float) -> None:
         self.app.set_state_delay(seconds)

@@ -21,7 +21,7 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
@@ -82,6 +82,7 @@ class LocalAWSApp:
         default_region: str = "us-east-1",
         settings: endpoint_settings.EndpointSettings | None = None,
         peers: Peers | None = None,
+        core_devices: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -97,6 +98,9 @@ class LocalAWSApp:
         self.bandwidth = BandwidthCap(lambda: self.settings.connection_bandwidth)
         self.moto: WSGIApp = DomainDispatcherApplication(create_backend_app)
         self.admin = AdminAPI(self)
+        self._initial_devices = [dict(spec) for spec in core_devices]
+        for spec in self._initial_devices:
+            self.add_core_device(**spec)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         admin = str(environ.get("PATH_INFO", "")).startswith(ADMIN_PREFIX)
@@ -235,6 +239,21 @@ class LocalAWSApp:
         endpoint_settings.apply(self.settings, changes)
         return endpoint_settings.as_dict(self.settings)
 
+    def add_core_device(self, thing_name: str, **spec: Any) -> dict[str, Any]:
+        """Add a simulated core device, or change the behaviour of one (``devices.Behaviour``:
+        ``outcome``, ``delay``, ``fail_on``, ``online``, ``reconnect_after``, ...;
+        ``thing_groups`` it joins ``join_after`` seconds from now). ``account_id`` and
+        ``region`` default to moto's default account and this endpoint's region."""
+        account = str(spec.pop("account_id", None) or moto_side.DEFAULT_ACCOUNT_ID)
+        region = str(spec.pop("region", None) or self.default_region)
+        backend = self.greengrass[account][region]
+        return backend.register_core_device({"thing_name": thing_name, **spec})
+
+    def core_devices(self, account_id: str | None = None, region: str | None = None) -> list[Any]:
+        """The simulated devices of an account and region: behaviour, installed, executions."""
+        account = account_id or moto_side.DEFAULT_ACCOUNT_ID
+        return self.greengrass[account][region or self.default_region].core_devices()
+
     def set_state_delay(self, seconds: float) -> None:
         self.configure(state_delay=seconds)
 
@@ -251,3 +270,5 @@ class LocalAWSApp:
         self.fault_injector.clear()
         self.log.clear()
         endpoint_settings.restore(self.settings, self._initial_settings)
+        for spec in self._initial_devices:
+            self.add_core_device(**spec)

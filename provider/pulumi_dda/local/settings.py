@@ -58,6 +58,13 @@ class EndpointSettings:
         minimum=0,
         metavar="BYTES_PER_S",
     )
+    minute_seconds: float = setting(
+        60.0,
+        "real seconds in one minute of a deployment's IoT job configuration (rollout rate, "
+        "in-progress timeout), so that staged rollouts can run in seconds",
+        minimum=0.001,
+        metavar="SECONDS",
+    )
 
 
 def _fields() -> tuple[Field[Any], ...]:

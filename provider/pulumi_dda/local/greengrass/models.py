@@ -13,71 +13,39 @@ FAILED with ``status.errors`` naming each artifact that vanished in the meantime
 
 from __future__ import annotations
 
-import base64
-import functools
-import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pulumi_dda.local.settings import EndpointSettings
 
 from . import recipes
+from .deployments import DeploymentOperations
 from .exceptions import ConflictException, ResourceNotFoundException, ValidationException
+from .fleet import Fleet
+from .locking import fingerprint, locked
 from .pagination import paginate
 from .peers import Peers, artifact_digest
 from .resources import (
-    ACTIVE,
-    CANCELED,
     COMPONENT_ARN,
     DEPLOYABLE,
     DEPLOYMENT_ARN,
     FAILED,
-    INACTIVE,
     INITIATED,
     REQUESTED,
-    TARGET_ARN,
     ComponentVersion,
     Deployment,
     JsonDict,
     component_arn,
-    with_policy_defaults,
 )
 from .tags import check_tags
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 ARTIFACT_ERROR = "Specified artifact resource cannot be accessed"
-PUBLIC_COMPONENT_PREFIX = "aws.greengrass."
 
 
-def _locked(
-    method: Callable[Concatenate[GreengrassV2Backend, P], R],
-) -> Callable[Concatenate[GreengrassV2Backend, P], R]:
-    """The server is threaded; one lock per backend keeps each operation atomic."""
-
-    @functools.wraps(method)
-    def wrapper(backend: GreengrassV2Backend, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with backend.lock:
-            return method(backend, *args, **kwargs)
-
-    return wrapper
-
-
-def _fingerprint(**members: Any) -> str:
-    """Canonical form of a request, to tell a retry from a different request."""
-
-    def encode(value: Any) -> Any:
-        return base64.b64encode(value).decode() if isinstance(value, bytes) else str(value)
-
-    return json.dumps(members, sort_keys=True, default=encode)
-
-
-class GreengrassV2Backend:
-    """Components and deployments of one account in one region."""
+class GreengrassV2Backend(DeploymentOperations):
+    """Components and deployments of one account in one region (deployments and core devices:
+    :class:`~.deployments.DeploymentOperations`)."""
 
     def __init__(
         self,
@@ -98,6 +66,8 @@ class GreengrassV2Backend:
         self.deployments: dict[str, Deployment] = {}
         self.revisions: dict[str, int] = {}
         self.client_tokens: dict[tuple[str, str], tuple[str, JsonDict]] = {}
+        self.sub_parents: dict[str, str] = {}
+        self.fleet = Fleet(account_id, region_name, settings, peers)
 
     def _idempotent(
         self,
@@ -123,7 +93,7 @@ class GreengrassV2Backend:
         self.client_tokens[key] = (fingerprint, result)
         return result
 
-    @_locked
+    @locked
     def create_component_version(
         self,
         inline_recipe: bytes | None = None,
@@ -131,11 +101,11 @@ class GreengrassV2Backend:
         tags: dict[str, str] | None = None,
         client_token: str | None = None,
     ) -> JsonDict:
-        fingerprint = _fingerprint(recipe=inline_recipe, lambda_=lambda_function, tags=tags)
+        request = fingerprint(recipe=inline_recipe, lambda_=lambda_function, tags=tags)
         return self._idempotent(
             "CreateComponentVersion",
             client_token,
-            fingerprint,
+            request,
             lambda: self._create_component_version(inline_recipe, lambda_function, tags),
         )
 
@@ -249,15 +219,12 @@ class GreengrassV2Backend:
             )
         return found
 
-    def _owns(self, region: str, account_id: str) -> bool:
-        return region == self.region_name and account_id == self.account_id
-
-    @_locked
+    @locked
     def describe_component(self, arn: str) -> JsonDict:
         component = self._version_by_arn(arn)
         return component.to_description(self._state(component))
 
-    @_locked
+    @locked
     def get_component(self, arn: str, recipe_output_format: str | None = None) -> JsonDict:
         component = self._version_by_arn(arn)
         output_format = recipe_output_format or "JSON"
@@ -267,7 +234,7 @@ class GreengrassV2Backend:
             "tags": dict(component.tags),
         }
 
-    @_locked
+    @locked
     def list_components(
         self,
         scope: str | None = None,
@@ -294,7 +261,7 @@ class GreengrassV2Backend:
             versions, key=lambda v: (recipes.semver_key(v.version), v.created), reverse=True
         )
 
-    @_locked
+    @locked
     def list_component_versions(
         self, arn: str, max_results: int | None = None, next_token: str | None = None
     ) -> JsonDict:
@@ -310,7 +277,7 @@ class GreengrassV2Backend:
         page, token = paginate(items, max_results, next_token, f"ListComponentVersions:{arn}")
         return {"componentVersions": page, "nextToken": token}
 
-    @_locked
+    @locked
     def delete_component(self, arn: str) -> None:
         component = self._version_by_arn(arn)
         versions = self.components[component.name]
@@ -319,163 +286,10 @@ class GreengrassV2Backend:
             del self.components[component.name]
         self.deleted_versions.add((component.name, component.version))
 
-    @_locked
+    @locked
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         """Test hook: put a component version into FAILED for good."""
         self._version_by_arn(arn).fail(message, errors or {})
-
-    @_locked
-    def create_deployment(
-        self,
-        target_arn: str,
-        components: dict[str, JsonDict] | None = None,
-        deployment_name: str | None = None,
-        iot_job_configuration: JsonDict | None = None,
-        deployment_policies: JsonDict | None = None,
-        parent_target_arn: str | None = None,
-        tags: dict[str, str] | None = None,
-        client_token: str | None = None,
-    ) -> JsonDict:
-        members = {
-            "targetArn": target_arn,
-            "components": components or {},
-            "deploymentName": deployment_name,
-            "iotJobConfiguration": iot_job_configuration or {},
-            "deploymentPolicies": deployment_policies,
-            "parentTargetArn": parent_target_arn,
-            "tags": tags,
-        }
-        return self._idempotent(
-            "CreateDeployment",
-            client_token,
-            _fingerprint(**members),
-            lambda: self._create_deployment(members),
-        )
-
-    def _create_deployment(self, members: JsonDict) -> JsonDict:
-        target_arn: str = members["targetArn"]
-        self._check_target(target_arn)
-        self._check_deployable(members["components"])
-        check_tags(members["tags"])
-        for previous in self.deployments.values():
-            if previous.target_arn == target_arn and previous.is_latest:
-                previous.is_latest = False
-                if previous.status == ACTIVE:
-                    previous.status = INACTIVE
-        revision = self.revisions.get(target_arn, 0) + 1
-        self.revisions[target_arn] = revision
-        deployment = Deployment(
-            account_id=self.account_id,
-            region=self.region_name,
-            deployment_id=str(uuid.uuid4()),
-            target_arn=target_arn,
-            revision_id=str(revision),
-            created=self.clock(),
-            iot_job_id=str(uuid.uuid4()),
-            components=members["components"],
-            deployment_policies=with_policy_defaults(members["deploymentPolicies"]),
-            iot_job_configuration=members["iotJobConfiguration"],
-            deployment_name=members["deploymentName"],
-            parent_target_arn=members["parentTargetArn"],
-            tags=dict(members["tags"] or {}),
-        )
-        self.deployments[deployment.deployment_id] = deployment
-        return deployment.to_created()
-
-    def _check_target(self, target_arn: str) -> None:
-        match = TARGET_ARN.match(target_arn)
-        if match is None or not self._owns(match["region"], match["account"]):
-            raise ValidationException(
-                f"Invalid Input: target {target_arn} is not in account {self.account_id} "
-                f"and region {self.region_name}",
-                reason="OTHER",
-            )
-        if self.settings.check_deployment_targets and not self.peers.target_exists(
-            self.account_id, self.region_name, target_arn
-        ):
-            kind = "THING" if match["kind"] == "thing" else "THING_GROUP"
-            raise ResourceNotFoundException(
-                f"Target {target_arn} not found", resource_id=target_arn, resource_type=kind
-            )
-
-    def _check_deployable(self, components: dict[str, JsonDict]) -> None:
-        """Private versions must exist and be DEPLOYABLE (stricter reading, unconfirmed)."""
-        for name, spec in components.items():
-            if name.startswith(PUBLIC_COMPONENT_PREFIX):
-                continue
-            version = spec["componentVersion"]
-            found = self.components.get(name, {}).get(version)
-            arn = f"{component_arn(self.region_name, self.account_id, name)}:versions:{version}"
-            if found is None:
-                raise ResourceNotFoundException(
-                    f"Component version {arn} not found",
-                    resource_id=arn,
-                    resource_type="COMPONENT_VERSION",
-                )
-            state = self._state(found)
-            if state != DEPLOYABLE:
-                raise ValidationException(
-                    f"Invalid Input: component version {arn} is {state}, not DEPLOYABLE",
-                    reason="OTHER",
-                )
-
-    def _deployment(self, deployment_id: str) -> Deployment:
-        found = self.deployments.get(deployment_id)
-        if found is None:
-            raise ResourceNotFoundException(
-                f"Deployment {deployment_id} not found",
-                resource_id=deployment_id,
-                resource_type="DEPLOYMENT",
-            )
-        return found
-
-    @_locked
-    def get_deployment(self, deployment_id: str) -> JsonDict:
-        return self._deployment(deployment_id).to_detail()
-
-    @_locked
-    def list_deployments(
-        self,
-        target_arn: str | None = None,
-        history_filter: str | None = None,
-        parent_target_arn: str | None = None,
-        max_results: int | None = None,
-        next_token: str | None = None,
-    ) -> JsonDict:
-        latest_only = (history_filter or "LATEST_ONLY") == "LATEST_ONLY"
-        selected = [
-            d
-            for d in reversed(self.deployments.values())
-            if (target_arn is None or d.target_arn == target_arn)
-            and (parent_target_arn is None or d.parent_target_arn == parent_target_arn)
-            and (d.is_latest or not latest_only)
-        ]
-        listing = f"ListDeployments:{target_arn}:{history_filter}:{parent_target_arn}"
-        page, token = paginate([d.to_summary() for d in selected], max_results, next_token, listing)
-        return {"deployments": page, "nextToken": token}
-
-    @_locked
-    def cancel_deployment(self, deployment_id: str) -> JsonDict:
-        deployment = self._deployment(deployment_id)
-        if deployment.status != ACTIVE:
-            raise ConflictException(
-                f"Deployment {deployment_id} is {deployment.status} and cannot be canceled",
-                resource_id=deployment_id,
-                resource_type="DEPLOYMENT",
-            )
-        deployment.status = CANCELED
-        return {"message": "SUCCESS"}
-
-    @_locked
-    def delete_deployment(self, deployment_id: str) -> None:
-        deployment = self._deployment(deployment_id)
-        if deployment.is_latest and deployment.status != CANCELED:
-            raise ConflictException(
-                f"Deployment {deployment_id} is active; cancel it before deleting it",
-                resource_id=deployment_id,
-                resource_type="DEPLOYMENT",
-            )
-        del self.deployments[deployment_id]
 
     def _tagged(self, resource_arn: str) -> ComponentVersion | Deployment:
         """Component versions and deployments carry tags (the version ARN, per the API)."""
@@ -490,18 +304,18 @@ class GreengrassV2Backend:
             f"Resource {resource_arn} not found", resource_id=resource_arn, resource_type="RESOURCE"
         )
 
-    @_locked
+    @locked
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
         resource = self._tagged(resource_arn)
         check_tags(tags, existing=resource.tags)
         resource.tags.update(tags)
 
-    @_locked
+    @locked
     def untag_resource(self, resource_arn: str, tag_keys: list[str]) -> None:
         resource = self._tagged(resource_arn)
         for key in tag_keys:
             resource.tags.pop(key, None)
 
-    @_locked
+    @locked
     def list_tags_for_resource(self, resource_arn: str) -> JsonDict:
         return {"tags": dict(self._tagged(resource_arn).tags)}
