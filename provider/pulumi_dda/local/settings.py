@@ -58,6 +58,18 @@ class EndpointSettings:
         minimum=0,
         metavar="BYTES_PER_S",
     )
+    create_rate: float = setting(
+        0.0,
+        "CreateComponentVersion requests per second per account and region; more are "
+        "refused with ThrottlingException (429, Retry-After); evidence low (0: no limit)",
+        minimum=0,
+        metavar="PER_S",
+    )
+    describe_deleted_versions: bool = setting(
+        False,
+        "a deleted component version stays describable with vendorGuidance DELETED and "
+        "cannot be deployed (evidence low)",
+    )
     minute_seconds: float = setting(
         60.0,
         "real seconds in one minute of a deployment's IoT job configuration (rollout rate, "
