@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from dda_local_helpers import ACCOUNT, REGION
+from dda_local_helpers import ACCOUNT, REGION, recipe, wait_state
 from fleet_helpers import MODEL, deploy, effective, installed, settled, statuses, wait_for
+from test_local_cli import read_line
 
-from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.local import READY_PREFIX, AdminClient, LocalEndpoint
 
 THING = f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/"
 
@@ -263,3 +266,56 @@ def test_subdeployments_follow_the_documented_rules(
     wait_for(lambda: settled(gg, ["core-a", "core-b"], revised, "SUCCEEDED"))
     assert installed(gg, "core-b") == {MODEL: ("3.0.0", "RUNNING")}
     assert statuses(gg, "core-a", base) == ["SUCCEEDED"]
+
+
+def test_all_topology_adds_dependencies_at_the_newest_satisfying_version(
+    ep: LocalEndpoint,
+    gg: Any,
+    deployable: Callable[..., str],
+    component: Callable[..., dict[str, Any]],
+    artifact: Callable[..., str],
+    thing_group: Callable[[str], str],
+) -> None:
+    for version in ("1.0.0", "1.4.0", "2.0.0"):
+        deployable("com.example.LocalServer", version)
+    needs = {"com.example.LocalServer": {"VersionRequirement": "^1.0.0"}}
+    uri = artifact(f"{MODEL}/1.0.0/model.zip")
+    arn = component(recipe(MODEL, "1.0.0", [uri], ComponentDependencies=needs))["arn"]
+    wait_state(gg, arn, "DEPLOYABLE")
+    group = thing_group("line1")
+    ep.add_core_device("core-a", thing_groups=["line1"])
+    deployment = deploy(gg, group, "1.0.0")
+    wait_for(lambda: settled(gg, ["core-a"], deployment, "SUCCEEDED"))
+    assert installed(gg, "core-a") == {MODEL: ("1.0.0", "RUNNING")}
+    everything = gg.list_installed_components(coreDeviceThingName="core-a", topologyFilter="ALL")
+    roots = {c["componentName"]: c["isRoot"] for c in everything["installedComponents"]}
+    assert roots == {MODEL: True, "com.example.LocalServer": False}
+    assert installed(gg, "core-a", "ALL")["com.example.LocalServer"] == ("1.4.0", "RUNNING")
+
+
+def test_cli_core_devices_are_scripted_and_survive_reset() -> None:
+    spec = "name=core-1,thing_groups=line1+canary,outcome=fail,fail_on=m@1.0.0,delay=0.5"
+    command = [sys.executable, "-m", "pulumi_dda.local", "--port", "0", "--core-device", spec]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        url = read_line(process, timeout=60)[len(READY_PREFIX) :]
+        admin = AdminClient(url)
+        admin.wait_ready()
+        admin.reset()
+        (device,) = admin.core_devices()
+        assert device["thing_name"] == "core-1"
+        assert device["pending_groups"] == ["line1", "canary"], "groups do not exist yet"
+        behaviour = device["behaviour"]
+        assert (behaviour["outcome"], behaviour["fail_on"], behaviour["delay"]) == (
+            "fail",
+            ["m@1.0.0"],
+            0.5,
+        )
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+    bad = subprocess.run(
+        [*command[:-1], "name=core-2,outcome=explode"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "outcome must be one of succeed, fail, time_out" in bad.stderr
