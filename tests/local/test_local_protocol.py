@@ -56,9 +56,10 @@ def test_region_comes_from_credential_scope(ep: LocalEndpoint) -> None:
 def test_malformed_body_and_unserved_operation(ep: LocalEndpoint) -> None:
     status, headers, _ = raw(ep, "POST", "/greengrass/v2/deployments", b"{oops")
     assert (status, headers["X-Amzn-ErrorType"]) == (400, "ValidationException")
-    status, headers, body = raw(ep, "GET", "/greengrass/v2/coreDevices")
+    path = "/greengrass/v2/coreDevices/core-1/associatedClientDevices"
+    status, headers, body = raw(ep, "GET", path)
     assert headers["X-Amzn-ErrorType"] == "UnknownOperationException"
-    assert b"ListCoreDevices" in body
+    assert b"ListClientDevicesAssociatedWithCoreDevice" in body
 
 
 def test_greengrass_v1_tags_still_go_to_moto(ep: LocalEndpoint) -> None:

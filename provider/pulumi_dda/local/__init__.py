@@ -32,9 +32,11 @@ rewrote it (defaults filled in, ``Uri``, keys reordered; ``recipes.stored_recipe
 the bytes sent; states REQUESTED -> INITIATED -> DEPLOYABLE after
 ``state_delay`` each, FAILED if an artifact vanished before processing completed;
 ``clientToken`` idempotency; one deployment per target, a new one supersedes the previous
-(``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment only
-when cancelled or superseded; ``nextToken`` paging (default 50) on every list operation.
-A deleted name+version can be created again (the evidence is in ``BackendSettings``; setting
+(``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment of
+anything but an ACTIVE deployment; simulated core devices acting on deployments, with the
+data-plane views (``greengrass.fleet``, ``greengrass.devices``); ``nextToken`` paging
+(default 50) on every list operation.
+A deleted name+version can be created again (the evidence is in ``models._refuse_existing``; setting
 ``allow_recreate_deleted_versions`` False refuses it with ConflictException). Tags: at most
 50 per resource (TagResource counts those already there), keys 1-128 characters, values
 0-256, ``aws:`` reserved (``greengrass.tags``; the botocore model would allow 200).

@@ -38,10 +38,12 @@ class AdminAPI:
             ("DELETE", "faults"): lambda _: self._run(app.clear_faults),
             ("POST", "force-failed"): self._force_failed,
             ("GET", "config"): lambda _: app.configure(),
-            ("POST", "config"): self._configure,
+            ("POST", "config"): lambda body: app.configure(**body),
             ("GET", "requests"): lambda _: {"requests": [r.to_dict() for r in app.request_log()]},
             ("DELETE", "requests"): lambda _: self._run(app.clear_request_log),
             ("POST", "reset"): lambda _: self._run(app.reset),
+            ("POST", "core-devices"): lambda body: app.add_core_device(**body),
+            ("GET", "core-devices"): lambda _: {"core_devices": app.core_devices()},
         }
 
     def handle(self, environ: dict[str, Any]) -> Reply:
@@ -90,15 +92,3 @@ class AdminAPI:
     def _force_failed(self, body: dict[str, Any]) -> dict[str, str]:
         self.app.force_failed(str(body["arn"]), str(body["message"]), body.get("errors"))
         return {"status": "ok"}
-
-    def _configure(self, body: dict[str, Any]) -> dict[str, Any]:
-        known = {
-            "state_delay",
-            "allow_recreate_deleted_versions",
-            "check_deployment_targets",
-            "connection_bandwidth",
-        }
-        unknown = set(body) - known
-        if unknown:
-            raise ValueError(f"unknown settings {sorted(unknown)}")
-        return self.app.configure(**body)

@@ -13,7 +13,9 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from . import settings as endpoint_settings
 from .endpoint import LocalEndpoint, RemoteBindError
+from .greengrass.devices import parse_device_spec
 from .local_server import seed_local_servers
 
 READY_PREFIX = "pulumi-dda local endpoint ready at "
@@ -39,32 +41,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=4566, help="port; 0 picks a free one")
     parser.add_argument("--region", default="us-east-1", help="region of unsigned requests")
     parser.add_argument(
-        "--state-delay",
-        type=float,
-        default=0.2,
-        help="seconds a component version spends in REQUESTED and in INITIATED",
-    )
-    parser.add_argument(
-        "--allow-recreate-deleted-versions",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="accept CreateComponentVersion of a deleted name+version, as AWS does "
-        "(default); --no-allow-recreate-deleted-versions refuses it with ConflictException",
-    )
-    parser.add_argument(
         "--seed-local-server",
         action="store_true",
         help="publish stand-ins of DDA's LocalServer components (arm64, amd64; 1.0.0) in the "
         "default account and region, so model components that depend on them can be created",
     )
     parser.add_argument(
-        "--connection-bandwidth",
-        type=float,
-        default=0.0,
-        metavar="BYTES_PER_S",
-        help="send each connection's replies at most this fast, as S3 does (default 0: no cap)",
+        "--core-device",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a simulated Greengrass core device, e.g. name=core-1,thing_groups=line1+canary,"
+        "outcome=fail,fail_on=model-x@2.0.0,delay=2 (keys: thing_name/name, thing_groups, "
+        "join_after, outcome succeed|fail|time_out, delay, fail_on, online, reconnect_after, "
+        "reason, error_stack, error_types, platform, architecture); repeatable; kept by reset",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    endpoint_settings.add_arguments(parser)
     return parser
 
 
@@ -76,13 +69,12 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             args.host,
             args.port,
             args.region,
-            args.state_delay,
             quiet=not args.verbose,
-            allow_recreate_deleted_versions=args.allow_recreate_deleted_versions,
-            connection_bandwidth=args.connection_bandwidth,
             allow_remote=args.allow_remote,
+            core_devices=[parse_device_spec(spec) for spec in args.core_device],
+            **endpoint_settings.from_arguments(args),
         )
-    except RemoteBindError as err:
+    except (RemoteBindError, ValueError, TypeError) as err:
         print(f"pulumi-dda local: {err}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -76,21 +76,21 @@ class AdminClient:
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         self._call("POST", "force-failed", {"arn": arn, "message": message, "errors": errors})
 
-    def configure(
-        self,
-        *,
-        state_delay: float | None = None,
-        allow_recreate_deleted_versions: bool | None = None,
-        check_deployment_targets: bool | None = None,
-    ) -> dict[str, Any]:
-        changes = {
-            "state_delay": state_delay,
-            "allow_recreate_deleted_versions": allow_recreate_deleted_versions,
-            "check_deployment_targets": check_deployment_targets,
-        }
-        body = {k: v for k, v in changes.items() if v is not None}
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change the named settings (fields of ``EndpointSettings``); return all of them."""
+        body = {name: value for name, value in changes.items() if value is not None}
         result: dict[str, Any] = self._call("POST", "config", body)
         return result
+
+    def add_core_device(self, thing_name: str, **spec: Any) -> dict[str, Any]:
+        """Add a simulated core device or change its behaviour (see ``LocalAWSApp``)."""
+        result: dict[str, Any] = self._call(
+            "POST", "core-devices", {"thing_name": thing_name, **spec}
+        )
+        return result
+
+    def core_devices(self) -> list[Any]:
+        return list(self._call("GET", "core-devices")["core_devices"])
 
     def set_state_delay(self, seconds: float) -> None:
         self.configure(state_delay=seconds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,17 +90,18 @@ class FaultInjector:
 
 @dataclass
 class BandwidthCap:
-    """Send each reply at most ``bytes_per_second`` (0: as fast as possible).
+    """Send each reply at most ``rate()`` bytes per second (0: as fast as possible).
 
     S3 serves each connection at a limited rate, which is why large objects are read with
     parallel ranged GETs; with a cap here that trade-off can be measured locally. Requests on
-    one connection are sequential, so pacing each reply paces each connection.
+    one connection are sequential, so pacing each reply paces each connection. The rate is
+    read per reply, so a changed setting applies to the next reply.
     """
 
-    bytes_per_second: float = 0.0
+    rate: Callable[[], float]
 
     def pace(self, body: bytes) -> Iterator[bytes]:
-        rate = self.bytes_per_second
+        rate = self.rate()
         if rate <= 0:
             yield body
             return

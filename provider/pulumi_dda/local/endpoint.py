@@ -16,13 +16,14 @@ import ipaddress
 import socket
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from . import settings as endpoint_settings
 from .control import Fault, RequestRecord
-from .greengrass import BackendSettings
 from .server import LocalAWSApp
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -82,9 +83,12 @@ class LocalEndpoint:
     """Greengrass v2 (ours) and every other AWS service (moto's) on one local port.
 
     moto's state is global to the process: two endpoints in one process share S3, IoT and
-    the rest, but each has its own Greengrass v2 state, faults and request log. Settings
-    given here are the ones :meth:`reset` returns to (see ``BackendSettings``). A host that is
-    not a loopback address raises :class:`RemoteBindError` unless ``allow_remote``.
+    the rest, but each has its own Greengrass v2 state, faults and request log. ``settings``
+    are keyword arguments named as the fields of ``EndpointSettings`` (``state_delay=0.05``);
+    they are the values :meth:`reset` returns to. ``core_devices`` (``add_core_device``'s
+    keyword arguments, one mapping each) are simulated devices that :meth:`reset` adds again.
+    A host that is not a loopback address raises
+    :class:`RemoteBindError` unless ``allow_remote``.
     """
 
     def __init__(
@@ -92,21 +96,18 @@ class LocalEndpoint:
         host: str = "127.0.0.1",
         port: int = 0,
         region: str = "us-east-1",
-        state_delay: float = 0.2,
         *,
         quiet: bool = True,
-        allow_recreate_deleted_versions: bool = True,
-        connection_bandwidth: float = 0.0,
         allow_remote: bool = False,
+        core_devices: Sequence[Mapping[str, Any]] = (),
+        **settings: Any,
     ) -> None:
         self.warning = check_bind(host, allow_remote)
         self.host = host
         self.region = region
-        settings = BackendSettings(
-            state_delay=state_delay,
-            allow_recreate_deleted_versions=allow_recreate_deleted_versions,
-        )
-        self.app = LocalAWSApp(region, settings, connection_bandwidth=connection_bandwidth)
+        initial = endpoint_settings.EndpointSettings()
+        endpoint_settings.apply(initial, settings)
+        self.app = LocalAWSApp(region, initial, core_devices=core_devices)
         self._requested_port = port
         self._quiet = quiet
         self._server: BaseWSGIServer | None = None
@@ -205,20 +206,16 @@ class LocalEndpoint:
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         self.app.force_failed(arn, message, errors)
 
-    def configure(
-        self,
-        *,
-        state_delay: float | None = None,
-        allow_recreate_deleted_versions: bool | None = None,
-        check_deployment_targets: bool | None = None,
-        connection_bandwidth: float | None = None,
-    ) -> dict[str, Any]:
-        return self.app.configure(
-            state_delay=state_delay,
-            allow_recreate_deleted_versions=allow_recreate_deleted_versions,
-            check_deployment_targets=check_deployment_targets,
-            connection_bandwidth=connection_bandwidth,
-        )
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change the named settings (fields of ``EndpointSettings``); return all of them."""
+        return self.app.configure(**changes)
+
+    def add_core_device(self, thing_name: str, **spec: Any) -> dict[str, Any]:
+        """Add a simulated core device or change its behaviour (see ``LocalAWSApp``)."""
+        return self.app.add_core_device(thing_name, **spec)
+
+    def core_devices(self) -> list[Any]:
+        return self.app.core_devices()
 
     def set_state_delay(self, seconds: float) -> None:
         self.app.set_state_delay(seconds)

@@ -21,17 +21,17 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.http import HTTP_STATUS_CODES
 
 from . import moto_side
+from . import settings as endpoint_settings
 from .control import BandwidthCap, Fault, FaultInjector, RequestLog, RequestRecord
 from .greengrass import (
-    BackendSettings,
     GreengrassV2Backends,
     GreengrassV2Responses,
     IncomingRequest,
@@ -80,25 +80,27 @@ class LocalAWSApp:
     def __init__(
         self,
         default_region: str = "us-east-1",
-        settings: BackendSettings | None = None,
+        settings: endpoint_settings.EndpointSettings | None = None,
         peers: Peers | None = None,
-        connection_bandwidth: float = 0.0,
+        core_devices: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from .admin import AdminAPI
 
         self.default_region = default_region
-        self.settings = settings or BackendSettings()
+        self.settings = settings or endpoint_settings.EndpointSettings()
         self._initial_settings = replace(self.settings)
         self.greengrass = GreengrassV2Backends(peers or MotoPeers(), self.settings)
         self.responses = GreengrassV2Responses(self.greengrass)
         self.fault_injector = FaultInjector()
         self.log = RequestLog()
-        self.bandwidth = BandwidthCap(connection_bandwidth)
-        self._initial_bandwidth = connection_bandwidth
+        self.bandwidth = BandwidthCap(lambda: self.settings.connection_bandwidth)
         self.moto: WSGIApp = DomainDispatcherApplication(create_backend_app)
         self.admin = AdminAPI(self)
+        self._initial_devices = [dict(spec) for spec in core_devices]
+        for spec in self._initial_devices:
+            self.add_core_device(**spec)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         admin = str(environ.get("PATH_INFO", "")).startswith(ADMIN_PREFIX)
@@ -231,28 +233,26 @@ class LocalAWSApp:
         """Put a component version into FAILED with ``message`` (and ``status.errors``)."""
         self.greengrass.force_failed(arn, message, errors)
 
-    def configure(
-        self,
-        *,
-        state_delay: float | None = None,
-        allow_recreate_deleted_versions: bool | None = None,
-        check_deployment_targets: bool | None = None,
-        connection_bandwidth: float | None = None,
-    ) -> dict[str, Any]:
-        """Change the given settings; return all of them."""
-        if state_delay is not None:
-            if state_delay < 0:
-                raise ValueError("state_delay must be >= 0")
-            self.settings.state_delay = float(state_delay)
-        if connection_bandwidth is not None:
-            if connection_bandwidth < 0:
-                raise ValueError("connection_bandwidth must be >= 0 (0: no cap)")
-            self.bandwidth.bytes_per_second = float(connection_bandwidth)
-        if allow_recreate_deleted_versions is not None:
-            self.settings.allow_recreate_deleted_versions = allow_recreate_deleted_versions
-        if check_deployment_targets is not None:
-            self.settings.check_deployment_targets = check_deployment_targets
-        return {**asdict(self.settings), "connection_bandwidth": self.bandwidth.bytes_per_second}
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change the given settings (names and types as in ``EndpointSettings``; ``None``
+        leaves one alone); return all of them."""
+        endpoint_settings.apply(self.settings, changes)
+        return endpoint_settings.as_dict(self.settings)
+
+    def add_core_device(self, thing_name: str, **spec: Any) -> dict[str, Any]:
+        """Add a simulated core device, or change the behaviour of one (``devices.Behaviour``:
+        ``outcome``, ``delay``, ``fail_on``, ``online``, ``reconnect_after``, ...;
+        ``thing_groups`` it joins ``join_after`` seconds from now). ``account_id`` and
+        ``region`` default to moto's default account and this endpoint's region."""
+        account = str(spec.pop("account_id", None) or moto_side.DEFAULT_ACCOUNT_ID)
+        region = str(spec.pop("region", None) or self.default_region)
+        backend = self.greengrass[account][region]
+        return backend.register_core_device({"thing_name": thing_name, **spec})
+
+    def core_devices(self, account_id: str | None = None, region: str | None = None) -> list[Any]:
+        """The simulated devices of an account and region: behaviour, installed, executions."""
+        account = account_id or moto_side.DEFAULT_ACCOUNT_ID
+        return self.greengrass[account][region or self.default_region].core_devices()
 
     def set_state_delay(self, seconds: float) -> None:
         self.configure(state_delay=seconds)
@@ -269,6 +269,6 @@ class LocalAWSApp:
         moto_side.reset_moto()
         self.fault_injector.clear()
         self.log.clear()
-        for name, value in asdict(self._initial_settings).items():
-            setattr(self.settings, name, value)
-        self.bandwidth.bytes_per_second = self._initial_bandwidth
+        endpoint_settings.restore(self.settings, self._initial_settings)
+        for spec in self._initial_devices:
+            self.add_core_device(**spec)

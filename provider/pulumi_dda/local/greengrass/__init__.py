@@ -6,11 +6,10 @@ class per AWS error code, ``shapes`` the botocore model as the request/response 
 """
 
 from .backends import GreengrassV2Backends
-from .models import BackendSettings, GreengrassV2Backend
+from .models import GreengrassV2Backend
 from .responses import GreengrassV2Responses, IncomingRequest, Reply, is_greengrass_v2
 
 __all__ = [
-    "BackendSettings",
     "GreengrassV2Backend",
     "GreengrassV2Backends",
     "GreengrassV2Responses",

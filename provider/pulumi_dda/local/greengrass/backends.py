@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from pulumi_dda.local.settings import EndpointSettings
+
 from .exceptions import ValidationException
-from .models import BackendSettings, GreengrassV2Backend
+from .models import GreengrassV2Backend
 from .peers import Peers
 from .resources import COMPONENT_ARN
 
@@ -38,12 +40,12 @@ class GreengrassV2Backends(dict[str, _RegionBackends]):
     def __init__(
         self,
         peers: Peers,
-        settings: BackendSettings | None = None,
+        settings: EndpointSettings | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.peers = peers
-        self.settings = settings or BackendSettings()
+        self.settings = settings or EndpointSettings()
         self.clock = clock
         self.lock = threading.RLock()
 

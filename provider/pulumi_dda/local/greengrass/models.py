@@ -13,100 +13,51 @@ FAILED with ``status.errors`` naming each artifact that vanished in the meantime
 
 from __future__ import annotations
 
-import base64
-import functools
-import json
+import math
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from pulumi_dda.local.settings import EndpointSettings
 
 from . import recipes
-from .exceptions import ConflictException, ResourceNotFoundException, ValidationException
+from .deployments import DeploymentOperations
+from .exceptions import (
+    ConflictException,
+    ResourceNotFoundException,
+    ThrottlingException,
+    ValidationException,
+)
+from .fleet import Fleet
+from .locking import fingerprint, locked
 from .pagination import paginate
 from .peers import Peers, artifact_digest
 from .resources import (
-    ACTIVE,
-    CANCELED,
     COMPONENT_ARN,
     DEPLOYABLE,
     DEPLOYMENT_ARN,
     FAILED,
-    INACTIVE,
     INITIATED,
     REQUESTED,
-    TARGET_ARN,
     ComponentVersion,
     Deployment,
     JsonDict,
     component_arn,
-    with_policy_defaults,
 )
 from .tags import check_tags
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 ARTIFACT_ERROR = "Specified artifact resource cannot be accessed"
-PUBLIC_COMPONENT_PREFIX = "aws.greengrass."
 
 
-@dataclass
-class BackendSettings:
-    """Knobs shared by every backend of one endpoint, changeable while it runs.
-
-    ``allow_recreate_deleted_versions``: whether CreateComponentVersion accepts a
-    name+version that DeleteComponent removed. Default True, the service's behaviour as far
-    as public evidence goes [medium]: CloudFormation's ``AWS::GreengrassV2::ComponentVersion``
-    contract tests and canaries create and delete the same fixed version over and over
-    (github.com/aws-cloudformation/aws-cloudformation-resource-providers-greengrassv2,
-    ``aws-greengrassv2-componentversion/contract-tests-artifacts/inputs_1.json`` and
-    ``canary-bundle/canary/canaryinline_001.yaml``: ``component1`` 1.0.14 and 1.0.24, created
-    and deleted on every run); after DeleteComponent, DescribeComponent answers
-    ResourceNotFoundException [medium-high]. False is the strict reading (ConflictException
-    as for an existing version), for code that must survive either.
-    """
-
-    #: Seconds spent in each of REQUESTED and INITIATED.
-    state_delay: float = 0.2
-    #: Default True, see the class docstring; False refuses with ConflictException.
-    allow_recreate_deleted_versions: bool = True
-    #: Stricter reading: a deployment target must exist as an IoT thing or thing group.
-    check_deployment_targets: bool = True
-
-
-def _locked(
-    method: Callable[Concatenate[GreengrassV2Backend, P], R],
-) -> Callable[Concatenate[GreengrassV2Backend, P], R]:
-    """The server is threaded; one lock per backend keeps each operation atomic."""
-
-    @functools.wraps(method)
-    def wrapper(backend: GreengrassV2Backend, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with backend.lock:
-            return method(backend, *args, **kwargs)
-
-    return wrapper
-
-
-def _fingerprint(**members: Any) -> str:
-    """Canonical form of a request, to tell a retry from a different request."""
-
-    def encode(value: Any) -> Any:
-        return base64.b64encode(value).decode() if isinstance(value, bytes) else str(value)
-
-    return json.dumps(members, sort_keys=True, default=encode)
-
-
-class GreengrassV2Backend:
-    """Components and deployments of one account in one region."""
+class GreengrassV2Backend(DeploymentOperations):
+    """Components and deployments of one account in one region (deployments and core devices:
+    :class:`~.deployments.DeploymentOperations`)."""
 
     def __init__(
         self,
         account_id: str,
         region_name: str,
-        settings: BackendSettings,
+        settings: EndpointSettings,
         peers: Peers,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -121,6 +72,10 @@ class GreengrassV2Backend:
         self.deployments: dict[str, Deployment] = {}
         self.revisions: dict[str, int] = {}
         self.client_tokens: dict[tuple[str, str], tuple[str, JsonDict]] = {}
+        self.sub_parents: dict[str, str] = {}
+        self.last_create = float("-inf")
+        self.deleted: dict[tuple[str, str], ComponentVersion] = {}
+        self.fleet = Fleet(account_id, region_name, settings, peers)
 
     def _idempotent(
         self,
@@ -146,7 +101,7 @@ class GreengrassV2Backend:
         self.client_tokens[key] = (fingerprint, result)
         return result
 
-    @_locked
+    @locked
     def create_component_version(
         self,
         inline_recipe: bytes | None = None,
@@ -154,13 +109,37 @@ class GreengrassV2Backend:
         tags: dict[str, str] | None = None,
         client_token: str | None = None,
     ) -> JsonDict:
-        fingerprint = _fingerprint(recipe=inline_recipe, lambda_=lambda_function, tags=tags)
+        self._throttle_create()
+        request = fingerprint(recipe=inline_recipe, lambda_=lambda_function, tags=tags)
         return self._idempotent(
             "CreateComponentVersion",
             client_token,
-            fingerprint,
+            request,
             lambda: self._create_component_version(inline_recipe, lambda_function, tags),
         )
+
+    def _throttle_create(self) -> None:
+        """At most ``create_rate`` creates per second (setting; 0, the default, for none).
+
+        Evidence low: a CloudFormation resource-provider change for
+        ``AWS::GreengrassV2::ComponentVersion`` (aws-cloudformation/
+        aws-cloudformation-resource-providers-greengrassv2, PR #320) cites "a non-adjustable 1
+        rps regional quota" on CreateComponentVersion and retries on ThrottlingException; AWS's
+        published quotas page does not list it. The answer is the documented throttling shape:
+        HTTP 429 ``ThrottlingException`` with ``Retry-After`` (seconds until a create is let
+        through again, rounded up). A refused request does not count.
+        """
+        rate = self.settings.create_rate
+        if rate <= 0:
+            return
+        now = self.clock()
+        wait = self.last_create + 1.0 / rate - now
+        if wait > 0:
+            raise ThrottlingException(
+                f"Rate exceeded: at most {rate:g} CreateComponentVersion requests per second",
+                retry_after_seconds=max(1, math.ceil(wait)),
+            )
+        self.last_create = now
 
     def _create_component_version(
         self,
@@ -194,9 +173,23 @@ class GreengrassV2Backend:
             tags=dict(tags or {}),
         )
         self.components.setdefault(name, {})[version] = created
+        self.deleted.pop((name, version), None)
         return created.to_created(REQUESTED)
 
     def _refuse_existing(self, name: str, version: str) -> None:
+        """An existing name+version is a ConflictException; so is a deleted one unless the
+        setting ``allow_recreate_deleted_versions`` (default True) allows it again.
+
+        True is the service's behaviour as far as public evidence goes [medium]:
+        CloudFormation's ``AWS::GreengrassV2::ComponentVersion`` contract tests and canaries
+        create and delete the same fixed version over and over
+        (github.com/aws-cloudformation/aws-cloudformation-resource-providers-greengrassv2,
+        ``aws-greengrassv2-componentversion/contract-tests-artifacts/inputs_1.json`` and
+        ``canary-bundle/canary/canaryinline_001.yaml``: ``component1`` 1.0.14 and 1.0.24,
+        created and deleted on every run); after DeleteComponent, DescribeComponent answers
+        ResourceNotFoundException [medium-high]. False is the strict reading, for code that
+        must survive either.
+        """
         exists = version in self.components.get(name, {})
         deleted = (name, version) in self.deleted_versions
         if exists or (deleted and not self.settings.allow_recreate_deleted_versions):
@@ -259,15 +252,23 @@ class GreengrassV2Backend:
             )
         return found
 
-    def _owns(self, region: str, account_id: str) -> bool:
-        return region == self.region_name and account_id == self.account_id
-
-    @_locked
+    @locked
     def describe_component(self, arn: str) -> JsonDict:
+        """With ``describe_deleted_versions`` (setting, default off) a deleted version is still
+        described, with ``vendorGuidance`` DELETED. Evidence low: the same CloudFormation
+        change (PR #320) handles such versions; the botocore model documents the value
+        ("deleted by its publisher, so you can't deploy it") for public components. Off, the
+        stronger evidence holds: ResourceNotFoundException after DeleteComponent."""
+        match = COMPONENT_ARN.match(arn)
+        key = (match["name"], match["version"]) if match else ("", "")
+        if key in self.deleted and self.settings.describe_deleted_versions:
+            gone = self.deleted[key]
+            if gone.arn == arn:
+                return gone.to_description(DEPLOYABLE, vendor_guidance="DELETED")
         component = self._version_by_arn(arn)
         return component.to_description(self._state(component))
 
-    @_locked
+    @locked
     def get_component(self, arn: str, recipe_output_format: str | None = None) -> JsonDict:
         component = self._version_by_arn(arn)
         output_format = recipe_output_format or "JSON"
@@ -277,7 +278,7 @@ class GreengrassV2Backend:
             "tags": dict(component.tags),
         }
 
-    @_locked
+    @locked
     def list_components(
         self,
         scope: str | None = None,
@@ -304,7 +305,7 @@ class GreengrassV2Backend:
             versions, key=lambda v: (recipes.semver_key(v.version), v.created), reverse=True
         )
 
-    @_locked
+    @locked
     def list_component_versions(
         self, arn: str, max_results: int | None = None, next_token: str | None = None
     ) -> JsonDict:
@@ -320,7 +321,7 @@ class GreengrassV2Backend:
         page, token = paginate(items, max_results, next_token, f"ListComponentVersions:{arn}")
         return {"componentVersions": page, "nextToken": token}
 
-    @_locked
+    @locked
     def delete_component(self, arn: str) -> None:
         component = self._version_by_arn(arn)
         versions = self.components[component.name]
@@ -328,164 +329,12 @@ class GreengrassV2Backend:
         if not versions:
             del self.components[component.name]
         self.deleted_versions.add((component.name, component.version))
+        self.deleted[(component.name, component.version)] = component
 
-    @_locked
+    @locked
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         """Test hook: put a component version into FAILED for good."""
         self._version_by_arn(arn).fail(message, errors or {})
-
-    @_locked
-    def create_deployment(
-        self,
-        target_arn: str,
-        components: dict[str, JsonDict] | None = None,
-        deployment_name: str | None = None,
-        iot_job_configuration: JsonDict | None = None,
-        deployment_policies: JsonDict | None = None,
-        parent_target_arn: str | None = None,
-        tags: dict[str, str] | None = None,
-        client_token: str | None = None,
-    ) -> JsonDict:
-        members = {
-            "targetArn": target_arn,
-            "components": components or {},
-            "deploymentName": deployment_name,
-            "iotJobConfiguration": iot_job_configuration or {},
-            "deploymentPolicies": deployment_policies,
-            "parentTargetArn": parent_target_arn,
-            "tags": tags,
-        }
-        return self._idempotent(
-            "CreateDeployment",
-            client_token,
-            _fingerprint(**members),
-            lambda: self._create_deployment(members),
-        )
-
-    def _create_deployment(self, members: JsonDict) -> JsonDict:
-        target_arn: str = members["targetArn"]
-        self._check_target(target_arn)
-        self._check_deployable(members["components"])
-        check_tags(members["tags"])
-        for previous in self.deployments.values():
-            if previous.target_arn == target_arn and previous.is_latest:
-                previous.is_latest = False
-                if previous.status == ACTIVE:
-                    previous.status = INACTIVE
-        revision = self.revisions.get(target_arn, 0) + 1
-        self.revisions[target_arn] = revision
-        deployment = Deployment(
-            account_id=self.account_id,
-            region=self.region_name,
-            deployment_id=str(uuid.uuid4()),
-            target_arn=target_arn,
-            revision_id=str(revision),
-            created=self.clock(),
-            iot_job_id=str(uuid.uuid4()),
-            components=members["components"],
-            deployment_policies=with_policy_defaults(members["deploymentPolicies"]),
-            iot_job_configuration=members["iotJobConfiguration"],
-            deployment_name=members["deploymentName"],
-            parent_target_arn=members["parentTargetArn"],
-            tags=dict(members["tags"] or {}),
-        )
-        self.deployments[deployment.deployment_id] = deployment
-        return deployment.to_created()
-
-    def _check_target(self, target_arn: str) -> None:
-        match = TARGET_ARN.match(target_arn)
-        if match is None or not self._owns(match["region"], match["account"]):
-            raise ValidationException(
-                f"Invalid Input: target {target_arn} is not in account {self.account_id} "
-                f"and region {self.region_name}",
-                reason="OTHER",
-            )
-        if self.settings.check_deployment_targets and not self.peers.target_exists(
-            self.account_id, self.region_name, target_arn
-        ):
-            kind = "THING" if match["kind"] == "thing" else "THING_GROUP"
-            raise ResourceNotFoundException(
-                f"Target {target_arn} not found", resource_id=target_arn, resource_type=kind
-            )
-
-    def _check_deployable(self, components: dict[str, JsonDict]) -> None:
-        """Private versions must exist and be DEPLOYABLE (stricter reading, unconfirmed)."""
-        for name, spec in components.items():
-            if name.startswith(PUBLIC_COMPONENT_PREFIX):
-                continue
-            version = spec["componentVersion"]
-            found = self.components.get(name, {}).get(version)
-            arn = f"{component_arn(self.region_name, self.account_id, name)}:versions:{version}"
-            if found is None:
-                raise ResourceNotFoundException(
-                    f"Component version {arn} not found",
-                    resource_id=arn,
-                    resource_type="COMPONENT_VERSION",
-                )
-            state = self._state(found)
-            if state != DEPLOYABLE:
-                raise ValidationException(
-                    f"Invalid Input: component version {arn} is {state}, not DEPLOYABLE",
-                    reason="OTHER",
-                )
-
-    def _deployment(self, deployment_id: str) -> Deployment:
-        found = self.deployments.get(deployment_id)
-        if found is None:
-            raise ResourceNotFoundException(
-                f"Deployment {deployment_id} not found",
-                resource_id=deployment_id,
-                resource_type="DEPLOYMENT",
-            )
-        return found
-
-    @_locked
-    def get_deployment(self, deployment_id: str) -> JsonDict:
-        return self._deployment(deployment_id).to_detail()
-
-    @_locked
-    def list_deployments(
-        self,
-        target_arn: str | None = None,
-        history_filter: str | None = None,
-        parent_target_arn: str | None = None,
-        max_results: int | None = None,
-        next_token: str | None = None,
-    ) -> JsonDict:
-        latest_only = (history_filter or "LATEST_ONLY") == "LATEST_ONLY"
-        selected = [
-            d
-            for d in reversed(self.deployments.values())
-            if (target_arn is None or d.target_arn == target_arn)
-            and (parent_target_arn is None or d.parent_target_arn == parent_target_arn)
-            and (d.is_latest or not latest_only)
-        ]
-        listing = f"ListDeployments:{target_arn}:{history_filter}:{parent_target_arn}"
-        page, token = paginate([d.to_summary() for d in selected], max_results, next_token, listing)
-        return {"deployments": page, "nextToken": token}
-
-    @_locked
-    def cancel_deployment(self, deployment_id: str) -> JsonDict:
-        deployment = self._deployment(deployment_id)
-        if deployment.status != ACTIVE:
-            raise ConflictException(
-                f"Deployment {deployment_id} is {deployment.status} and cannot be canceled",
-                resource_id=deployment_id,
-                resource_type="DEPLOYMENT",
-            )
-        deployment.status = CANCELED
-        return {"message": "SUCCESS"}
-
-    @_locked
-    def delete_deployment(self, deployment_id: str) -> None:
-        deployment = self._deployment(deployment_id)
-        if deployment.is_latest and deployment.status != CANCELED:
-            raise ConflictException(
-                f"Deployment {deployment_id} is active; cancel it before deleting it",
-                resource_id=deployment_id,
-                resource_type="DEPLOYMENT",
-            )
-        del self.deployments[deployment_id]
 
     def _tagged(self, resource_arn: str) -> ComponentVersion | Deployment:
         """Component versions and deployments carry tags (the version ARN, per the API)."""
@@ -500,18 +349,18 @@ class GreengrassV2Backend:
             f"Resource {resource_arn} not found", resource_id=resource_arn, resource_type="RESOURCE"
         )
 
-    @_locked
+    @locked
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
         resource = self._tagged(resource_arn)
         check_tags(tags, existing=resource.tags)
         resource.tags.update(tags)
 
-    @_locked
+    @locked
     def untag_resource(self, resource_arn: str, tag_keys: list[str]) -> None:
         resource = self._tagged(resource_arn)
         for key in tag_keys:
             resource.tags.pop(key, None)
 
-    @_locked
+    @locked
     def list_tags_for_resource(self, resource_arn: str) -> JsonDict:
         return {"tags": dict(self._tagged(resource_arn).tags)}

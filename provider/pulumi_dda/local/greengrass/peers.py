@@ -26,6 +26,15 @@ class Peers(Protocol):
     def target_exists(self, account_id: str, region: str, target_arn: str) -> bool:
         """Whether an IoT thing or thing group with this ARN exists."""
 
+    def group_members(self, account_id: str, region: str, group_arn: str) -> set[str]:
+        """The names of the things directly in a thing group (empty if it does not exist)."""
+
+    def ensure_thing(self, account_id: str, region: str, thing_name: str) -> str:
+        """The ARN of the IoT thing ``thing_name``, created if missing (a provisioned core)."""
+
+    def join_group(self, account_id: str, region: str, thing_name: str, group_name: str) -> bool:
+        """Add a thing to a thing group; False if the group does not exist (yet)."""
+
 
 def split_s3_uri(uri: str) -> tuple[str, str] | None:
     """``s3://bucket/key`` -> (bucket, key); keys in recipes may be percent-encoded."""
@@ -79,3 +88,31 @@ class MotoPeers:
 
         backend = iot_backends[account_id][region]
         return target_arn in backend.things or target_arn in backend.thing_groups
+
+    def group_members(self, account_id: str, region: str, group_arn: str) -> set[str]:
+        from moto.iot.models import iot_backends
+
+        group = iot_backends[account_id][region].thing_groups.get(group_arn)
+        return {thing.thing_name for thing in group.things.values()} if group else set()
+
+    def ensure_thing(self, account_id: str, region: str, thing_name: str) -> str:
+        from moto.iot.models import iot_backends
+
+        backend = iot_backends[account_id][region]
+        for arn, thing in backend.things.items():
+            if thing.thing_name == thing_name:
+                return str(arn)
+        return str(backend.create_thing(thing_name, "", None).arn)
+
+    def join_group(self, account_id: str, region: str, thing_name: str, group_name: str) -> bool:
+        from moto.iot.models import iot_backends
+
+        backend = iot_backends[account_id][region]
+        group = next(
+            (g for g in backend.thing_groups.values() if g.thing_group_name == group_name), None
+        )
+        if group is None:
+            return False
+        thing_arn = self.ensure_thing(account_id, region, thing_name)
+        group.things[thing_arn] = backend.things[thing_arn]
+        return True

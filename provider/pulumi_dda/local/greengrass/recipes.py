@@ -113,6 +113,39 @@ def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int |
     return (int(major), int(minor), int(patch), 0 if pre else 1, pre_key)
 
 
+OPERATORS = (">=", "<=", "^", "~", ">", "<", "=")
+
+
+def satisfies(version: str, requirement: str) -> bool:
+    """Whether ``version`` meets a recipe's ``VersionRequirement`` (npm-style ranges, as the
+    recipe reference says: space-separated comparators ``>=1.0.0 <2.0.0``, ``^1.0.0``,
+    ``~1.2.0``, an exact version; empty means any)."""
+    key = semver_key(version)[:3]
+    for comparator in requirement.split():
+        op = next(
+            (p for p in (">=", "<=", "^", "~", ">", "<", "=") if comparator.startswith(p)), ""
+        )
+        bound = semver_key(comparator[len(op) :])[:3]
+        upper = {"^": (bound[0] + 1, 0, 0), "~": (bound[0], bound[1] + 1, 0)}.get(op)
+        checks = {
+            "^": bound <= key < (upper or key),
+            "~": bound <= key < (upper or key),
+            ">=": key >= bound,
+            "<=": key <= bound,
+            ">": key > bound,
+            "<": key < bound,
+        }
+        if not checks.get(op, key == bound):
+            return False
+    return True
+
+
+def newest_satisfying(versions: list[str], requirement: str) -> str | None:
+    """The newest of ``versions`` that meets ``requirement``, if any."""
+    fitting = [v for v in versions if satisfies(v, requirement)]
+    return max(fitting, key=semver_key) if fitting else None
+
+
 def _manifests(recipe: Recipe) -> list[dict[str, Any]]:
     manifests = recipe.get("Manifests")
     if not isinstance(manifests, list):

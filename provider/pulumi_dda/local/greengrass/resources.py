@@ -60,21 +60,25 @@ class ComponentVersion:
         self.message = message
         self.errors = dict(errors)
 
-    def to_status(self, state: str) -> JsonDict:
-        return {"componentState": state, "message": self.message, "errors": dict(self.errors)}
+    def to_status(self, state: str, vendor_guidance: str | None = None) -> JsonDict:
+        status = {"componentState": state, "message": self.message, "errors": dict(self.errors)}
+        if vendor_guidance is not None:
+            status["vendorGuidance"] = vendor_guidance
+            status["vendorGuidanceMessage"] = "This component version was deleted"
+        return status
 
-    def to_created(self, state: str) -> JsonDict:
+    def to_created(self, state: str, vendor_guidance: str | None = None) -> JsonDict:
         return {
             "arn": self.arn,
             "componentName": self.name,
             "componentVersion": self.version,
             "creationTimestamp": self.created,
-            "status": self.to_status(state),
+            "status": self.to_status(state, vendor_guidance),
         }
 
-    def to_description(self, state: str) -> JsonDict:
+    def to_description(self, state: str, vendor_guidance: str | None = None) -> JsonDict:
         return {
-            **self.to_created(state),
+            **self.to_created(state, vendor_guidance),
             "publisher": recipes.text_field(self.recipe, "ComponentPublisher"),
             "description": recipes.text_field(self.recipe, "ComponentDescription"),
             "platforms": recipes.platforms(self.recipe),

@@ -51,6 +51,10 @@ IMPLEMENTED_OPERATIONS = frozenset(
         "TagResource",
         "UntagResource",
         "ListTagsForResource",
+        "ListCoreDevices",
+        "GetCoreDevice",
+        "ListEffectiveDeployments",
+        "ListInstalledComponents",
     }
 )
 
