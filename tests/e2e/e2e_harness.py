@@ -18,6 +18,7 @@ from pulumi import automation as auto
 
 from pulumi_dda import samples
 from pulumi_dda.artifacts import GRACE_ENV
+from pulumi_dda.plugin.schema import NAME_TO_SNAKE, RESOURCES, to_provider
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import demo  # tools/demo.py: the engine build and CLI environment `make demo` uses
@@ -117,9 +118,12 @@ class Events:
             name = pre.metadata.urn.rsplit("::", 1)[-1]
             meta = pre.metadata
             self.ops.setdefault(name, []).append(meta.op.value)
-            changed = set(meta.keys or []) | shown_changes(meta)
+            # In the providers' names (snake_case), whichever host served the resource.
+            changed = {NAME_TO_SNAKE.get(k, k) for k in set(meta.keys or []) | shown_changes(meta)}
+            table = RESOURCES.get(meta.type)
             if meta.new is not None:
-                self.inputs[name] = dict(meta.new.inputs or {})
+                inputs = dict(meta.new.inputs or {})
+                self.inputs[name] = to_provider(table, inputs) if table else inputs
             self.diffs[name] = sorted(set(self.diffs.get(name, [])) | changed)
         diag = event.diagnostic_event
         if diag is not None:
@@ -131,6 +135,18 @@ class Events:
     def model_ops(self) -> dict[str, list[str]]:
         """Operations per model resource, in the order the engine ran them."""
         return dict(self.ops)
+
+
+def copy_repo_project(root: Path, *, stack_files: bool = True) -> Path:
+    """A copy of the repository's project (``stacks/`` and ``Pulumi.yaml``) in ``root``, whose
+    runtime uses this test's virtualenv and whose ``packages:`` paths point into this checkout."""
+    ignored = ("__pycache__",) if stack_files else ("__pycache__", "*.yaml")
+    shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns(*ignored))
+    spec = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    spec["runtime"]["options"] = {"virtualenv": sys.prefix}
+    spec["packages"] = {name: str(REPO / path) for name, path in spec["packages"].items()}
+    (root / "Pulumi.yaml").write_text(yaml.safe_dump(spec))
+    return root
 
 
 def make_project(tmp: Path, name: str = "dda-e2e") -> Path:

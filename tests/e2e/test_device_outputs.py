@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
-from e2e_harness import REGION, REPO, set_config
+from e2e_harness import REGION, copy_repo_project, set_config
 from pulumi import automation as auto
 
 STANDIN = Path(__file__).parent / "aws_standin"
@@ -45,13 +44,7 @@ def _csr(common_name: str) -> str:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the repository's project whose runtime uses this test's virtualenv."""
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
-    spec = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-    spec["runtime"]["options"] = {"virtualenv": sys.prefix}
-    spec["packages"] = {name: str(REPO / path) for name, path in spec["packages"].items()}
-    (root / "Pulumi.yaml").write_text(yaml.safe_dump(spec))
-    return root
+    return copy_repo_project(tmp_path / "project")
 
 
 def _managed_config(model: dict[str, Any]) -> dict[str, Any]:

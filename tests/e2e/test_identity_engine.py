@@ -48,7 +48,7 @@ def test_pin_and_unpin_the_resolved_version_only_update_state(
     changed = [
         " ".join(line.split()) for line in inputs.splitlines() if line.lstrip()[:2] in ("~ ", "- ")
     ]
-    assert [line for line in changed if "pulumi-python" not in line] == ["~ tags : {"], text
+    assert [line for line in changed if "dda:index" not in line] == ["~ tags: {"], text
     stack.destroy()
 
 

@@ -97,8 +97,8 @@ def _rewrite_model_then_bump(
     s3.upload_file(str(new_x86), MODELS, "neo/x86/model.tar.gz")
     with pytest.raises(auto.CommandError) as info:
         stack.preview()
-    assert "bump component_version to 2.0.0" in str(info.value)
-    assert "compiled_models.x86_64-cpu changed" in str(info.value)
+    assert "bump componentVersion to 2.0.0" in str(info.value)
+    assert "compiledModels.x86_64-cpu changed" in str(info.value)
 
     set_config(stack, "model", {**model_config, "componentVersion": "2.0.0"})
     events = Events()

@@ -8,14 +8,11 @@ version is deleted.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from e2e_harness import REPO, Events, demo, set_config
+from e2e_harness import Events, copy_repo_project, demo, set_config
 from pulumi import automation as auto
 
 from pulumi_dda.local import LocalEndpoint
@@ -29,12 +26,7 @@ LOCAL_SERVERS = {
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the repository's project whose runtime uses this test's virtualenv."""
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
-    spec = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-    spec["runtime"]["options"] = {"virtualenv": sys.prefix}
-    (root / "Pulumi.yaml").write_text(yaml.safe_dump(spec))
-    return root
+    return copy_repo_project(tmp_path / "project")
 
 
 def test_local_stack_deploys_each_platform_and_moves_deployments_first(

@@ -9,7 +9,6 @@ and prod's preview then shows exactly that change.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_harness import REGION, REPO, Events
+from e2e_harness import REGION, Events, copy_repo_project
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -82,12 +81,7 @@ class Setup:
         self.root, self.env, self.ep = root, env, ep
         self.project = root / "project"
         self.stacks = self.project / "stacks"
-        shutil.copytree(
-            REPO / "stacks", self.stacks, ignore=shutil.ignore_patterns("__pycache__", "*.yaml")
-        )
-        spec = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-        spec["runtime"]["options"] = {"virtualenv": sys.prefix}
-        (self.project / "Pulumi.yaml").write_text(yaml.safe_dump(spec))
+        copy_repo_project(self.project, stack_files=False)
         self.s3 = ep.client("s3")
         self.s3.create_bucket(Bucket=MODELS)
         self.s3.put_bucket_versioning(Bucket=MODELS, VersioningConfiguration={"Status": "Enabled"})

@@ -51,7 +51,7 @@ def test_a_take_over_is_refused_then_explicit_and_the_loser_is_told(
         line_b.preview()
     shown = str(info.value)
     assert f"{group} already runs deployment {first} of {_owner('line-a')}; " in shown
-    assert "set take_over=True to take the target over" in shown
+    assert "set takeOver=True to take the target over" in shown
     assert "Traceback" not in shown
     with pytest.raises(auto.CommandError):
         line_b.up()
@@ -73,7 +73,7 @@ def test_a_take_over_is_refused_then_explicit_and_the_loser_is_told(
     # A's refresh tells it, keeps the resource, and deploys nothing.
     told = (
         f"deployment {first} for {group} was superseded by deployment {second} of "
-        f"{_owner('line-b')}: take it back with take_over=True or remove this resource"
+        f"{_owner('line-b')}: take it back with takeOver=True or remove this resource"
     )
     events = Events()
     line_a.refresh(on_event=events)
