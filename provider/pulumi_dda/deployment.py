@@ -81,6 +81,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
+from . import arn as arns
 from . import greengrass
 from ._host import (
     AwsResourceProvider,
@@ -93,6 +94,7 @@ from ._types import JSONDict
 from .aws import AwsClients, aws_errors
 from .errors import DdaError, InputError, NotFoundError
 from .greengrass import find_deployment, user_tags
+from .inputs import check_role_arn, check_tags
 from .ownership import OWNER_TAG, tag_value
 from .properties import DEPLOYMENT
 
@@ -111,11 +113,6 @@ next revision will supersede another owner's deployment (``take_over=True``), el
 OWN_HISTORY_LOOKS = 20
 """How many older revisions of a target check reads to name this resource's superseded one."""
 DEFAULTS: JSONDict = DEPLOYMENT.defaults()
-TARGET_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):iot:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"(?P<kind>thing|thinggroup)/(?P<name>[a-zA-Z0-9:_-]{1,128})$"
-)
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 SPEC_KEYS = frozenset({"component_version", "configuration_update"})
 UPDATE_KEYS = frozenset({"merge", "reset"})
@@ -128,8 +125,8 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     """Kept in state as ``__owner``: no preview shows it (see ``_host.hook``)."""
 
     def _clients(self, props: JSONDict) -> AwsClients:
-        target = TARGET_ARN.match(str(props.get("target_arn") or ""))
-        return self.clients(props, target["region"] if target else "")
+        target = arns.iot_target(props.get("target_arn"))
+        return self.clients(props, target.region if target else "")
 
     @hook
     def check(self, olds: JSONDict, news: JSONDict) -> CheckResult:
@@ -145,11 +142,11 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
                 validate(inputs.get(key))
             except InputError as exc:
                 failures.append(CheckFailure(key, str(exc)))
-        target = TARGET_ARN.match(str(inputs.get("target_arn")))
+        target = arns.iot_target(inputs.get("target_arn"))
         region = inputs["region"]
-        if target and region and not is_unknown(region) and region != target["region"]:
+        if target and region and not is_unknown(region) and region != target.region:
             failures.append(
-                CheckFailure("region", f"region {region} is not target_arn's {target['region']}")
+                CheckFailure("region", f"region {region} is not target_arn's {target.region}")
             )
         inputs["takes_over"] = ""
         if failures:
@@ -366,22 +363,22 @@ def _guard(gg: GreengrassV2Client, props: JSONDict) -> None:
 
 def _check_target_exists(clients: AwsClients, target: str) -> None:
     """``DescribeThing`` / ``DescribeThingGroup`` of the target, in the account called."""
-    match = TARGET_ARN.match(target)
+    match = arns.iot_target(target)
     assert match is not None, "validated before"
-    kind = "thing group" if match["kind"] == "thinggroup" else "thing"
+    kind = "thing group" if match.kind == "thinggroup" else "thing"
     try:
-        with aws_errors(f"looking up the IoT {kind} {match['name']}"):
-            if match["kind"] == "thinggroup":
+        with aws_errors(f"looking up the IoT {kind} {match.name}"):
+            if match.kind == "thinggroup":
                 found = str(
-                    clients.iot.describe_thing_group(thingGroupName=match["name"]).get(
+                    clients.iot.describe_thing_group(thingGroupName=match.name).get(
                         "thingGroupArn", ""
                     )
                 )
             else:
-                found = str(clients.iot.describe_thing(thingName=match["name"]).get("thingArn", ""))
+                found = str(clients.iot.describe_thing(thingName=match.name).get("thingArn", ""))
     except NotFoundError:
         raise InputError(
-            f"target_arn: the IoT {kind} {match['name']} does not exist ({target})",
+            f"target_arn: the IoT {kind} {match.name} does not exist ({target})",
             field="target_arn",
         ) from None
     if found and found != target:
@@ -427,7 +424,7 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
     request.update({k: v for k, v in optional.items() if v})
     progress(f"deploying {', '.join(sorted(props['components']))} to {target}")
     created = greengrass.create_deployment(gg, request)
-    match = TARGET_ARN.match(target)
+    match = arns.iot_target(target)
     assert match is not None, "check validated target_arn"
     deployment_id = created["deploymentId"]
     progress(
@@ -435,9 +432,14 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
     )
     return {
         "deployment_id": deployment_id,
-        "arn": (
-            f"arn:{match['partition']}:greengrass:{match['region']}:{match['account']}:"
-            f"deployments:{deployment_id}"
+        "arn": str(
+            arns.Arn(
+                match.arn.partition,
+                "greengrass",
+                match.region,
+                match.arn.account,
+                f"deployments:{deployment_id}",
+            )
         ),
         "iot_job_id": created.get("iotJobId", ""),
         "iot_job_arn": created.get("iotJobArn", ""),
@@ -460,7 +462,7 @@ def api_components(components: Mapping[str, Any]) -> JSONDict:
 def _check_target_arn(value: Any) -> None:
     if not value:
         raise InputError("target_arn is required")
-    if not (isinstance(value, str) and TARGET_ARN.match(value)):
+    if arns.iot_target(value) is None:
         raise InputError(
             f"target_arn {value!r} is not an IoT thing or thing group ARN "
             "(arn:aws:iot:<region>:<account>:thing/<name> or ...:thinggroup/<name>)"
@@ -511,15 +513,12 @@ def _check_configuration_update(where: str, update: Any) -> None:
 
 
 def _check_tags(value: Any) -> None:
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise InputError("tags must be a mapping of string to string")
-    if reserved := sorted(k for k in value if k.startswith(("pulumi-dda:", "aws:"))):
-        raise InputError(f"tags: the keys {reserved} use a reserved prefix")
+    check_tags(value)
 
 
 def _check_role_arn(value: Any) -> None:
-    if value and not (isinstance(value, str) and ROLE_ARN.match(value)):
-        raise InputError(f"role_arn {value!r} is not an IAM role ARN")
+    if value:
+        check_role_arn(value)
 
 
 def _check_type(key: str, kind: type, what: str) -> Callable[[Any], None]:

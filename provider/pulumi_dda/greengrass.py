@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import arn as arns
 from ._types import JSONDict, Progress, no_progress
 from .aws import aws_errors
 from .errors import AwsError, ConflictError, InputError, NotFoundError, WaitTimeoutError
@@ -33,14 +34,6 @@ BOOKKEEPING_PREFIX = "pulumi-dda:"
 def user_tags(tags: dict[str, str]) -> dict[str, str]:
     """The tags a user manages: everything but pulumi-dda's bookkeeping tags."""
     return {k: v for k, v in tags.items() if not k.startswith(BOOKKEEPING_PREFIX)}
-
-
-def component_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:greengrass:{region}:{account}:components:{name}"
-
-
-def version_arn(region: str, account: str, name: str, version: str) -> str:
-    return f"{component_arn(region, account, name)}:versions:{version}"
 
 
 def find_component_version(gg: GreengrassV2Client, arn: str) -> JSONDict | None:
@@ -208,18 +201,18 @@ def referenced_artifacts(gg: GreengrassV2Client, *, name_prefix: str = "model-")
     """Every artifact URI that a private component version (named ``name_prefix*``) uses."""
     with aws_errors("listing Greengrass components"):
         pages = gg.get_paginator("list_components").paginate(scope="PRIVATE")
-        arns = [
+        components = [
             item["arn"]
             for page in pages
             for item in page.get("components", [])
             if item.get("componentName", "").startswith(name_prefix)
         ]
     uris: set[str] = set()
-    for arn in arns:
+    for arn in components:
         # A component deleted meanwhile (the engine deletes resources in parallel) lists none.
         for version in list_versions(gg, arn):
             try:
-                uris |= artifact_uris(get_recipe(gg, f"{arn}:versions:{version}"))
+                uris |= artifact_uris(get_recipe(gg, arns.version_of(arn, version)))
             except NotFoundError:
                 continue
     return uris

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from . import arn as arns
 from ._types import JSONDict
 from .build import BuildRequest, validate_request
 from .errors import InputError
@@ -27,7 +28,6 @@ HOLDER_ROOM = 10
 MAX_USER_TAGS = MAX_TAGS - BOOKKEEPING_TAGS - HOLDER_ROOM
 MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
 RESERVED_TAG_PREFIXES = ("aws:", "pulumi-dda:")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
@@ -86,6 +86,13 @@ def _compiled_models(props: JSONDict) -> dict[str, str]:
 
 def _tags(props: JSONDict) -> dict[str, str]:
     value = props.get("tags") or {}
+    check_tags(value)
+    return dict(value)
+
+
+def check_tags(value: object) -> None:
+    """User tags of a component version or a deployment: strings, within the service's sizes,
+    no reserved prefix, room left for pulumi-dda's own tags (both resources)."""
     if not isinstance(value, Mapping):
         raise InputError("tags must be a mapping of string to string", field="tags")
     for key, text in value.items():
@@ -106,10 +113,18 @@ def _tags(props: JSONDict) -> dict[str, str]:
     if len(value) > MAX_USER_TAGS:
         raise InputError(
             f"tags: {len(value)} tags, at most {MAX_USER_TAGS} are allowed (Greengrass allows "
-            f"{MAX_TAGS} per component version; pulumi-dda keeps the rest for its own tags)",
+            f"{MAX_TAGS} per resource; pulumi-dda keeps the rest for its own tags)",
             field="tags",
         )
-    return dict(value)
+
+
+def check_role_arn(value: object) -> None:
+    """The role every AWS call of a resource assumes (both resources)."""
+    if not arns.is_role(value):
+        raise InputError(
+            f"role_arn {value!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+            field="role_arn",
+        )
 
 
 LIMIT_KEYS = ("max_total_bytes", "max_members", "max_compression_ratio")
@@ -210,12 +225,8 @@ class ModelInputs:
     def validate(self) -> None:
         if self.component_version:
             validate_component_version(self.component_version)
-        if self.role_arn and not _ROLE_ARN.match(self.role_arn):
-            raise InputError(
-                f"role_arn {self.role_arn!r} is not an IAM role ARN "
-                "(arn:aws:iam::<account>:role/<name>)",
-                field="role_arn",
-            )
+        if self.role_arn:
+            check_role_arn(self.role_arn)
         if self.region:
             check_region(self.region)
         longest_id = "f" * 12

@@ -48,6 +48,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
+from . import arn as arns
 from . import artifacts, greengrass, ownership
 from ._host import (
     AwsResourceProvider,
@@ -283,7 +284,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         for state in states:
             outcome = ownership.release(gg, state["arn"], holder, deployments)
             progress(f"{state['arn']}: {outcome}", keep=True)
-        components = {s["arn"].rpartition(":versions:")[0] for s in states}
+        components = {arns.component_of(s["arn"]) for s in states}
         uris |= ownership.sweep(gg, holder, deployments, components, sweep_dead=False, say=_keep)
         _release_artifacts(clients, uris)
 

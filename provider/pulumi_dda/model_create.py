@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import arn as arns
 from . import artifacts, greengrass, ownership
 from ._host import (
     engine_gone,
@@ -109,7 +110,7 @@ class _Create:
         """Take over the identical version, or create one; raise naming the target and phase."""
         try:
             for _attempt in range(MAX_VERSION_ATTEMPTS):
-                target.arn = greengrass.version_arn(
+                target.arn = arns.component_version(
                     self.region, self.account, target.naming.component_name, target.version
                 )
                 found = ownership.look_up(self.gg, target.arn)
@@ -275,7 +276,7 @@ class _Create:
     def sweep(self, targets: list[_Target]) -> None:
         """After a successful create: what dead instances of this resource left (best effort)."""
         try:
-            components = {t.arn.rpartition(":versions:")[0] for t in targets}
+            components = {arns.component_of(t.arn) for t in targets}
             deployments = DeploymentIndex(self.gg)
             uris = ownership.sweep(
                 self.gg, self.holder, deployments, components, sweep_dead=True, say=_keep

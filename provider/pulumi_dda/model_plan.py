@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import arn as arns
 from . import greengrass, ownership
 from ._host import (
     progress,
@@ -67,9 +68,7 @@ def _resolve_versions(
             else:
                 _check_given_version(clients, naming, given, inputs["fingerprints"][target])
         else:
-            component = greengrass.component_arn(
-                clients.region, clients.account_id, naming.component_name
-            )
+            component = arns.component(clients.region, clients.account_id, naming.component_name)
             version = ownership.next_version(
                 clients.greengrass, component, inputs["fingerprints"][target]
             )
@@ -213,7 +212,7 @@ def _check_local_servers(clients: AwsClients, targets: list[str]) -> dict[str, l
     found: dict[str, list[str]] = {}
     for server in sorted({platform_for(t).local_server_component for t in targets}):
         users = sorted(t for t in targets if platform_for(t).local_server_component == server)
-        arn = greengrass.component_arn(clients.region, clients.account_id, server)
+        arn = arns.component(clients.region, clients.account_id, server)
         published = [
             v for v in greengrass.list_versions(clients.greengrass, arn)
             if greengrass.major_of_any(v) == 1
@@ -227,7 +226,7 @@ def _check_local_servers(clients: AwsClients, targets: list[str]) -> dict[str, l
                 field="compiled_models",
             )
         newest = max(published, key=greengrass.semver_key)
-        recipe = greengrass.get_recipe(clients.greengrass, f"{arn}:versions:{newest}")
+        recipe = greengrass.get_recipe(clients.greengrass, arns.version_of(arn, newest))
         uris = sorted(greengrass.artifact_uris(recipe))
         other = [u for u in uris if not u.startswith("s3://")]
         if other:
@@ -246,7 +245,7 @@ def _check_given_version(
     clients: AwsClients, naming: ComponentNaming, version: str, wanted_fingerprint: str
 ) -> None:
     """At preview: a given version that exists must be identical and usable."""
-    arn = greengrass.version_arn(clients.region, clients.account_id, naming.component_name, version)
+    arn = arns.component_version(clients.region, clients.account_id, naming.component_name, version)
     found = ownership.look_up(clients.greengrass, arn)
     if found is None:
         return

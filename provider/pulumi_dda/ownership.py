@@ -63,6 +63,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import TYPE_CHECKING
 
+from . import arn as arns
 from . import greengrass
 from ._types import JSONDict
 from .errors import NotFoundError
@@ -257,7 +258,7 @@ def next_version(gg: GreengrassV2Client, component_arn: str, wanted_fingerprint:
     """
     newest = max(map(greengrass.major_of, greengrass.list_versions(gg, component_arn)), default=0)
     if newest:
-        found = look_up(gg, f"{component_arn}:versions:{version_for_major(newest)}")
+        found = look_up(gg, arns.version_of(component_arn, version_for_major(newest)))
         if found and found.identical(wanted_fingerprint) and found.state != FAILED:
             return version_for_major(newest)
     return version_for_major(newest + 1)
@@ -276,11 +277,6 @@ class DeploymentIndex:
             if self._used is None:
                 self._used = greengrass.deployed_component_versions(self._gg)
             return list(self._used.get((name, version), []))
-
-
-def _name_version(arn: str) -> tuple[str, str]:
-    head, _, version = arn.rpartition(":versions:")
-    return head.rpartition(":components:")[2], version
 
 
 def release(
@@ -324,7 +320,7 @@ def release(
 def _kept_by(tags: dict[str, str], holder: Holder, deployments: DeploymentIndex, arn: str) -> str:
     if others := other_holders(tags, holder):
         return f"kept: also held by {', '.join(sorted(set(others)))}"
-    if users := deployments.users(*_name_version(arn)):
+    if users := deployments.users(*arns.name_and_version(arn)):
         return f"kept: {'; '.join(users)} uses it"
     return ""
 
@@ -357,7 +353,7 @@ def orphans(
     """
     found = []
     for version in greengrass.list_versions(gg, component_arn):
-        arn = f"{component_arn}:versions:{version}"
+        arn = arns.version_of(component_arn, version)
         try:
             tags = greengrass.get_tags(gg, arn)
         except NotFoundError:
