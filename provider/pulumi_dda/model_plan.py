@@ -29,7 +29,7 @@ from .recipe import (
     validate_component_version,
     version_for_major,
 )
-from .sources import ResolvedSource, content_identity, resolve_source
+from .sources import Identity, ResolvedSource, content_identity, resolve_source
 
 TRAINED_KEY = "trained_model_uri"
 
@@ -142,8 +142,7 @@ def preview_lines(olds: JSONDict, inputs: JSONDict) -> list[str]:
 
 def _short(identity: str) -> str:
     """``etag:04f3ebe725280faa…;version:3Lg…`` → ``etag:04f3ebe72528``."""
-    kind, _, value = identity.partition(";")[0].partition(":")
-    return f"{kind}:{value[:12]}"
+    return Identity.parse(identity).short()
 
 
 def _manifest_changes(old: Any, new: Any, limit: int = 3) -> list[str]:

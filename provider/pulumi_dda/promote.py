@@ -38,7 +38,7 @@ from urllib.parse import quote
 from ._host import from_state
 from .aws import AwsClients, AwsSettings
 from .errors import DdaError, NotFoundError
-from .sources import is_s3, parse_s3_source, source_identity
+from .sources import Identity, is_s3, parse_s3_source, source_identity
 from .stack_file import StackFile
 
 MODEL_CONFIG = "pulumi-dda:model"
@@ -49,7 +49,6 @@ MODEL_TYPES = ("pulumi-python:dynamic/dda:ModelComponent", "pulumi-python:dynami
 """The model component's type, and the generic one stacks made before it had its own."""
 STACK_TYPE = "pulumi:pulumi:Stack"
 TRAINED = ("trainedModelUri", "trained_model_uri")
-VERSION_MARK = ";version:"
 
 
 class PromotionRefused(DdaError):
@@ -187,7 +186,7 @@ def pin_uri(uri: str, identity: str) -> str:
     """``uri`` pinned to the object version in its identity; a pinned or local source as is."""
     if not is_s3(uri) or parse_s3_source(uri).version_id is not None:
         return uri
-    version_id = identity.partition(VERSION_MARK)[2]
+    version_id = Identity.parse(identity).version_id
     if not version_id or version_id == "null":
         bucket = parse_s3_source(uri).bucket
         raise PromotionRefused(

@@ -150,6 +150,35 @@ class GetArgs(ObjectArgs, total=False):
 
 
 @dataclass(frozen=True)
+class Identity:
+    """What a source was when it was looked up, as state records it: ``sha256:<hex>`` (a local
+    file), ``etag:<etag>`` or ``etag:<etag>;version:<id>`` (an S3 object). Written and read
+    only here."""
+
+    kind: str
+    value: str
+    version_id: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        head, _, version_id = text.partition(";version:")
+        kind, _, value = head.partition(":")
+        return cls(kind, value, version_id)
+
+    def __str__(self) -> str:
+        return self.content + (f";version:{self.version_id}" if self.version_id else "")
+
+    @property
+    def content(self) -> str:
+        """The part that names the bytes (see :func:`content_identity`)."""
+        return f"{self.kind}:{self.value}"
+
+    def short(self) -> str:
+        """``etag:04f3ebe72528``: enough to tell two in a preview."""
+        return f"{self.kind}:{self.value[:12]}"
+
+
+@dataclass(frozen=True)
 class ResolvedS3:
     """An S3 source as it was looked up: its identity, and the GET that reads exactly it.
 
@@ -168,10 +197,7 @@ class ResolvedS3:
     @property
     def identity(self) -> str:
         """``etag:<etag>``, with ``;version:<id>`` when the object has a version id."""
-        identity = f"etag:{self.etag}"
-        if self.version_id:
-            identity += f";version:{self.version_id}"
-        return identity
+        return str(Identity("etag", self.etag, self.version_id or ""))
 
     def head_args(self) -> ObjectArgs:
         """The object as named (its version, if it has one), whatever its ETag is now."""
@@ -194,7 +220,7 @@ class ResolvedFile:
 
     @property
     def identity(self) -> str:
-        return f"sha256:{self.sha256}"
+        return str(Identity("sha256", self.sha256))
 
 
 ResolvedSource = ResolvedS3 | ResolvedFile
@@ -226,16 +252,16 @@ def resolve_source(uri: str, clients: AwsClients | None = None) -> ResolvedSourc
 
 def recorded_source(uri: str, identity: str) -> ResolvedSource:
     """The source ``uri`` as looked up when ``identity`` was recorded (by a check earlier)."""
-    kind, _, value = identity.partition(":")
+    recorded = Identity.parse(identity)
     resolved: ResolvedSource | None = None
-    if is_s3(uri) and kind == "etag":
+    if is_s3(uri) and recorded.kind == "etag":
         source = parse_s3_source(uri)
-        etag, _, version_id = value.partition(";version:")
+        etag, version_id = recorded.value, recorded.version_id
         as_pinned = source.version_id in (None, version_id)  # a pinned URI: that version
         if etag and ";" not in etag and as_pinned:  # no ETag holds a ";"
             resolved = ResolvedS3(uri, source.bucket, source.key, etag, version_id or None)
-    elif not is_s3(uri) and kind == "sha256" and value:
-        resolved = ResolvedFile(uri, value)
+    elif not is_s3(uri) and recorded.kind == "sha256" and recorded.value:
+        resolved = ResolvedFile(uri, recorded.value)
     if resolved is None or resolved.identity != identity:
         raise DdaError(f"{uri}: the recorded identity {identity!r} is not one of this source")
     return resolved
@@ -250,7 +276,7 @@ def content_identity(identity: str) -> str:
     bytes uploaded the same way (one part, or the same part size) have the same ETag; bytes
     uploaded with another part size have another and publish a new version, never a wrong one.
     """
-    return identity.partition(";")[0]
+    return Identity.parse(identity).content
 
 
 def source_identity(uri: str, clients: AwsClients | None = None) -> str:
