@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
+from .recipe import TARGETS
+
 PACKAGE = "dda"
 MODEL_COMPONENT = f"{PACKAGE}:index:ModelComponent"
 GREENGRASS_DEPLOYMENT = f"{PACKAGE}:index:GreengrassDeployment"
@@ -226,6 +228,8 @@ def _role_arn(cli: Cli | None = None) -> Input:
     )
 
 
+_TARGET_NAMES = ", ".join(f"`{t}`" for t in TARGETS)
+
 MODEL = ResourceType(
     MODEL_COMPONENT,
     "A DDA (Defect Detection Application) model component: the DDA manifest and a "
@@ -250,9 +254,8 @@ MODEL = ResourceType(
              "(`model.tar.gz`): an `s3://bucket/key` URI (`?versionId=<id>` pins one object "
              "version) or a local path. The DDA manifest is built from it.", required=True,
              cli=Cli('--trained', 'trained model .tar.gz (e.g. s3://ml-models/train/model.tar.gz)')),
-        in_place("compiled_models", MapOf(STRING), "Compilation target (`jetson-xavier`, "
-             "`arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its Neo-compiled model archive "
-             "(`s3://` URI or local path).", required=True,
+        in_place("compiled_models", MapOf(STRING), f"Compilation target ({_TARGET_NAMES}) to "
+             "its Neo-compiled model archive (`s3://` URI or local path).", required=True,
              cli=Cli('--compiled', 'compiled model per target, repeatable (e.g. '
                      'jetson-xavier=s3://ml-models/neo/jx.tar.gz)')),
         new_version("artifact_bucket", STRING, "S3 bucket the model packages are uploaded to; the "
