@@ -21,13 +21,7 @@ from typing import Any
 import pulumi
 
 from .plugin.schema import NAME_TO_SNAKE, SNAKE_TO_NAME
-from .properties import ResourceType
-
-LEGACY_TYPES = {
-    "dda:index:ModelComponent": "pulumi-python:dynamic/dda:ModelComponent",
-    "dda:index:GreengrassDeployment": "pulumi-python:dynamic/dda:GreengrassDeployment",
-}
-GENERIC_DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+from .properties import LEGACY_TYPES, ResourceType
 
 
 def register(
@@ -43,7 +37,7 @@ def register(
         raise TypeError(f"{name}: missing required inputs {', '.join(missing)}")
     props = {p.snake: values[p.snake] for p in table.inputs if values.get(p.snake) is not None}
     props.update(dict.fromkeys(p.snake for p in table.outputs))
-    aliases = [pulumi.Alias(type_=t) for t in (LEGACY_TYPES[table.token], GENERIC_DYNAMIC_TYPE)]
+    aliases = [pulumi.Alias(type_=t) for t in LEGACY_TYPES[table.token]]
     opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
     pulumi.CustomResource.__init__(resource, table.token, name, props, opts)
 

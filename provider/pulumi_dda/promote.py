@@ -38,6 +38,7 @@ from urllib.parse import quote
 from ._host import from_state
 from .aws import AwsClients, AwsSettings
 from .errors import DdaError, NotFoundError
+from .properties import LEGACY_TYPES, MODEL_COMPONENT
 from .sources import Identity, is_s3, parse_s3_source, source_identity
 from .stack_file import StackFile
 
@@ -45,8 +46,8 @@ MODEL_CONFIG = "pulumi-dda:model"
 ROLE_CONFIG = "pulumi-dda:roleArn"
 MODEL_RESOURCE = "model"
 """The logical name of the stacks program's ``DdaModelComponent``."""
-MODEL_TYPES = ("pulumi-python:dynamic/dda:ModelComponent", "pulumi-python:dynamic:Resource")
-"""The model component's type, and the generic one stacks made before it had its own."""
+MODEL_TYPES = (MODEL_COMPONENT, *LEGACY_TYPES[MODEL_COMPONENT])
+"""The model component's type, and those of stacks not yet moved to the plugin."""
 STACK_TYPE = "pulumi:pulumi:Stack"
 TRAINED = ("trainedModelUri", "trained_model_uri")
 

@@ -22,6 +22,16 @@ PACKAGE = "dda"
 MODEL_COMPONENT = f"{PACKAGE}:index:ModelComponent"
 GREENGRASS_DEPLOYMENT = f"{PACKAGE}:index:GreengrassDeployment"
 
+LEGACY_TYPES = {
+    MODEL_COMPONENT: ("pulumi-python:dynamic/dda:ModelComponent", "pulumi-python:dynamic:Resource"),
+    GREENGRASS_DEPLOYMENT: (
+        "pulumi-python:dynamic/dda:GreengrassDeployment",
+        "pulumi-python:dynamic:Resource",
+    ),
+}
+"""The types each resource had when it was a Pulumi dynamic resource (typed, then generic):
+aliases move such stacks to the plugin (see :mod:`._register`)."""
+
 Change: TypeAlias = Literal["replace", "new_version", "in_place", "none"]
 """What changing an input does: ``replace`` replaces the resource; ``new_version`` gives every
 target a new component version (a model) or makes a new revision (a deployment), which moves
