@@ -6,6 +6,7 @@ operation on each resource and the names of changed properties, not only exit co
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import sys
@@ -33,6 +34,17 @@ PLUGIN = REPO / "provider" / "pulumi-resource-dda"
 REGION = "us-east-1"
 MODELS = "ml-models"
 ARTIFACTS = "edge-artifacts"
+SAMPLE_MODEL = {
+    "componentName": "model-defects",
+    "componentVersion": "1.0.0",
+    "friendlyName": "Defects",
+    "trainedModelUri": f"s3://{MODELS}/train/model.tar.gz",
+    "compiledModels": {
+        "x86_64-cpu": f"s3://{MODELS}/neo/x86/model.tar.gz",
+        "jetson-xavier": f"s3://{MODELS}/neo/jx/model.tar.gz",
+    },
+}
+"""The ``model`` config of the sample archives :func:`sample_model_config` uploads."""
 
 
 def model_components(gg: Any) -> list[dict[str, Any]]:
@@ -68,16 +80,18 @@ def sample_model_config(s3: Any, work: Path, name: str = "model-defects") -> dic
     }
     for key, path in keys.items():
         s3.upload_file(str(path), MODELS, key)
-    return {
-        "componentName": name,
-        "componentVersion": "1.0.0",
-        "friendlyName": "Defects",
-        "trainedModelUri": f"s3://{MODELS}/train/model.tar.gz",
-        "compiledModels": {
-            "x86_64-cpu": f"s3://{MODELS}/neo/x86/model.tar.gz",
-            "jetson-xavier": f"s3://{MODELS}/neo/jx/model.tar.gz",
-        },
-    }
+    return copy.deepcopy({**SAMPLE_MODEL, "componentName": name})
+
+
+def unpinned(model: dict[str, Any]) -> dict[str, Any]:
+    """The ``model`` config without ``componentVersion``: the provider chooses the versions."""
+    return {k: v for k, v in model.items() if k != "componentVersion"}
+
+
+def retrain_x86(s3: Any, work: Path, seed: int = 42) -> None:
+    """A new x86 compiled model at the same key (what a new training run writes)."""
+    changed = samples.write_compiled_model(work / "x86-v2.tar.gz", seed=seed)
+    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
 
 
 def thing_groups(ep: Any, targets: Any) -> dict[str, str]:
@@ -164,15 +178,19 @@ def make_project(tmp: Path, name: str = "dda-e2e") -> Path:
     return project
 
 
-def make_stack(
-    project: Path, stack: str, env: dict[str, str], root: Path, config: dict[str, Any]
-) -> auto.Stack:
-    workspace = auto.LocalWorkspace(
+def workspace(project: Path, env: dict[str, str], root: Path) -> auto.LocalWorkspace:
+    """The project's workspace, run by the CLI in ``root`` with the environment ``env``."""
+    return auto.LocalWorkspace(
         work_dir=str(project),
         pulumi_command=auto.PulumiCommand(root=str(root), skip_version_check=True),
         env_vars=env,
     )
-    result = auto.Stack.create(stack, workspace)
+
+
+def make_stack(
+    project: Path, stack: str, env: dict[str, str], root: Path, config: dict[str, Any]
+) -> auto.Stack:
+    result = auto.Stack.create(stack, workspace(project, env, root))
     for key, value in config.items():
         set_config(result, key, value)
     return result

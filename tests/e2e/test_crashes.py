@@ -15,51 +15,79 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import ARTIFACTS, MODELS, model_components, set_config
+import pytest
+from e2e_harness import ARTIFACTS, model_components, retrain_x86, set_config, unpinned
 from pulumi import automation as auto
 
-from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
 
 WAIT_SECONDS = 120
+X86 = "model-defects-x86-64-cpu"
+JETSON = "model-defects-jetson-xavier"
+
+
+@dataclass(frozen=True)
+class Crash:
+    """One crash: what runs before, which command dies after which call, what recovery gives.
+
+    With ``converges_to`` an ``up`` after recovery must publish exactly those versions; without
+    it the next command is ``destroy``. Every scenario ends with a destroy that leaves nothing.
+    """
+
+    command: str = "up"
+    op: str = "CreateComponentVersion"
+    times: int = 1
+    deployed: bool = False
+    """``up`` ran before the killed command (so it is an update, a replacement or a destroy)."""
+    pinned: bool = False
+    """The program pins ``componentVersion``; otherwise the provider chooses versions."""
+    retrain: str = ""
+    """When x86's compiled model changes, relative to the kill: "before" or "after"."""
+    until_x86: tuple[str, ...] = ()
+    """Kill only once x86's component has these versions."""
+    orphans: bool = False
+    """Kill only the CLI, orphaning its language host and provider mid-create."""
+    converges_to: dict[str, list[str]] | None = None
+    artifacts: int | None = None
+    """How many artifacts the converged stack has in S3, where the scenario counts them."""
+    settled: bool = True
+    """A preview after the converging ``up`` shows no changes."""
 
 
 def _kill_when(
     stack: auto.Stack,
     env: dict[str, str],
     engine: Path,
-    command: list[str],
     ep: Any,
-    op: str,
-    *,
-    times: int = 1,
-    until: Callable[[], bool] = lambda: True,
-    cli_only: bool = False,
+    crash: Crash,
+    until: Callable[[], bool],
 ) -> int:
-    """Run ``pulumi <command>`` and kill its process group (or with ``cli_only`` the CLI alone,
-    orphaning its language host and provider) once the endpoint saw ``op`` ``times`` times
-    and ``until()`` holds. Returns the id of the session every process it started is in (the
-    engine starts plugins in process groups of their own)."""
+    """Run ``pulumi <crash.command>`` and kill its process group (or with ``crash.orphans`` the
+    CLI alone, orphaning its language host and provider) once the endpoint saw ``crash.op``
+    ``crash.times`` times and ``until()`` holds. Returns the id of the session every process it
+    started is in (the engine starts plugins in process groups of their own)."""
     ep.clear_request_log()
+    pulumi = str(engine / "bin" / "pulumi")
     process = subprocess.Popen(
-        [str(engine / "bin" / "pulumi"), *command, "--yes", "--stack", stack.name],
+        [pulumi, crash.command, "--skip-preview", "--yes", "--stack", stack.name],
         cwd=stack.workspace.work_dir,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + WAIT_SECONDS
+    op, deadline = crash.op, time.monotonic() + WAIT_SECONDS
     try:
-        while sum(r.operation == op for r in ep.request_log()) < times or not until():
-            assert process.poll() is None, f"pulumi {command[0]} ended before {op}"
+        while sum(r.operation == op for r in ep.request_log()) < crash.times or not until():
+            assert process.poll() is None, f"pulumi {crash.command} ended before {op}"
             assert time.monotonic() < deadline, f"no {op} within {WAIT_SECONDS} s"
             time.sleep(0.02)
     finally:
-        if cli_only:
+        if crash.orphans:
             process.kill()
         else:
             os.killpg(process.pid, signal.SIGKILL)  # the CLI and its language host
@@ -85,7 +113,7 @@ def _wait_exited(session: int, seconds: float) -> list[str]:
     return alive
 
 
-def _recover(stack: auto.Stack, *, pending_creates: bool = True) -> None:
+def _recover(stack: auto.Stack, *, pending_creates: bool) -> None:
     """What the CLI asks for after a killed update: release a stale lock if there is one, and
     drop the creates it never saw finish."""
     with contextlib.suppress(auto.CommandError):  # no lock was left behind
@@ -108,62 +136,38 @@ def _keys(s3: Any) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS).get("Contents", [])]
 
 
-def _omitted(model_config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in model_config.items() if k != "componentVersion"}
-
-
-def test_killed_create_then_up_converges(
-    new_stack: Callable[..., auto.Stack],
-    model_config: dict[str, Any],
-    env: dict[str, str],
-    engine: Path,
-    ep: LocalEndpoint,
-    gg: Any,
-    s3: Any,
-) -> None:
-    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
-    _kill_when(stack, env, engine, ["up", "--skip-preview"], ep, "CreateComponentVersion")
-    _recover(stack)
-    stack.up()
-    assert _versions(gg) == {
-        "model-defects-jetson-xavier": ["1.0.0"],
-        "model-defects-x86-64-cpu": ["1.0.0"],
-    }
-    stack.preview(expect_no_changes=True)
-    stack.destroy()
-    assert _versions(gg) == {}
-    assert _keys(s3) == []
-
-
-def test_killed_create_then_a_model_change_leaves_nothing_behind(
-    new_stack: Callable[..., auto.Stack],
-    model_config: dict[str, Any],
-    env: dict[str, str],
-    engine: Path,
-    ep: LocalEndpoint,
-    gg: Any,
-    s3: Any,
-    tmp_path: Path,
-) -> None:
-    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
+BOTH_1 = {JETSON: ["1.0.0"], X86: ["1.0.0"]}
+X86_2 = {JETSON: ["1.0.0"], X86: ["2.0.0"]}
+CRASHES = {
+    "killed-create-then-up-converges": Crash(converges_to=BOTH_1),
     # Both targets' 1.0.0 exist when the CLI dies (the targets are packaged in parallel, so
     # killing at the first create would leave it to chance whether x86's 1.0.0 was made).
-    _kill_when(stack, env, engine, ["up", "--skip-preview"], ep, "CreateComponentVersion", times=2)
-    _recover(stack)
-    changed = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=31)
-    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
-    stack.up()
-    assert _versions(gg) == {
-        "model-defects-jetson-xavier": ["1.0.0"],
-        "model-defects-x86-64-cpu": ["2.0.0"],
-    }
-    assert len(_keys(s3)) == 2
-    stack.destroy()
-    assert _versions(gg) == {}
-    assert _keys(s3) == []
+    "killed-create-then-a-model-change-leaves-nothing-behind": Crash(
+        times=2, retrain="after", converges_to=X86_2, artifacts=2, settled=False
+    ),
+    "killed-replacement-then-up-converges": Crash(
+        deployed=True, retrain="before", converges_to=X86_2
+    ),
+    # Only the CLI dies; its provider and language host are orphaned mid-create while a
+    # retried up reclaims the versions they created. The orphans exit, undoing nothing.
+    "orphaned-provider-exits-and-deletes-nothing-a-retry-reclaimed": Crash(
+        times=2, orphans=True, converges_to=BOTH_1
+    ),
+    # The crashed replacement's instance holds x86 2.0.0 and jetson 1.0.0 (taken over) but is
+    # in no state: a destroy counts it dead and leaves nothing.
+    "killed-replacement-then-destroy-leaves-nothing": Crash(
+        deployed=True, retrain="before", until_x86=("1.0.0", "2.0.0")
+    ),
+    # A second destroy finishes a killed one, and the stack is usable again.
+    "killed-destroy-then-destroy-again-leaves-nothing": Crash(
+        command="destroy", op="DeleteComponent", deployed=True, pinned=True
+    ),
+}
 
 
-def test_killed_replacement_then_up_converges(
+@pytest.mark.parametrize("crash", CRASHES.values(), ids=list(CRASHES))
+def test_a_killed_command_then_recovery_converges_and_destroy_leaves_nothing(
+    crash: Crash,
     new_stack: Callable[..., auto.Stack],
     model_config: dict[str, Any],
     env: dict[str, str],
@@ -173,108 +177,40 @@ def test_killed_replacement_then_up_converges(
     s3: Any,
     tmp_path: Path,
 ) -> None:
-    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
-    stack.up()
-    changed = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=32)
-    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
-    _kill_when(stack, env, engine, ["up", "--skip-preview"], ep, "CreateComponentVersion")
-    _recover(stack)
-    stack.up()
-    assert _versions(gg) == {
-        "model-defects-jetson-xavier": ["1.0.0"],
-        "model-defects-x86-64-cpu": ["2.0.0"],
-    }
-    stack.preview(expect_no_changes=True)
+    model = model_config if crash.pinned else unpinned(model_config)
+    stack = new_stack("dev", {"model": model, "artifactBucket": ARTIFACTS})
+    if crash.deployed:
+        stack.up()
+    if crash.retrain == "before":
+        retrain_x86(s3, tmp_path)
+    if crash.orphans:  # slow waits for DEPLOYABLE keep the orphaned provider inside its create
+        ep.inject_fault("DescribeComponent", "", 40, delay=0.3, service="greengrassv2")
+
+    def until() -> bool:
+        return not crash.until_x86 or _versions(gg).get(X86) == list(crash.until_x86)
+
+    session = _kill_when(stack, env, engine, ep, crash, until)
+    _recover(stack, pending_creates=crash.command == "up")
+    if crash.retrain == "after":
+        retrain_x86(s3, tmp_path)
+
+    if crash.converges_to is not None:
+        stack.up()
+        if crash.orphans:
+            ep.clear_faults()
+            assert _wait_exited(session, 30) == []
+            time.sleep(1)  # an orphan's undo would have run by now
+            stack.refresh()
+        assert _versions(gg) == crash.converges_to
+        if crash.artifacts is not None:
+            assert len(_keys(s3)) == crash.artifacts
+        if crash.settled:
+            stack.preview(expect_no_changes=True)
     stack.destroy()
     assert _versions(gg) == {}
     assert _keys(s3) == []
-
-
-def test_orphaned_provider_exits_and_deletes_nothing_a_retry_reclaimed(
-    new_stack: Callable[..., auto.Stack],
-    model_config: dict[str, Any],
-    env: dict[str, str],
-    engine: Path,
-    ep: LocalEndpoint,
-    gg: Any,
-    s3: Any,
-) -> None:
-    """Only the CLI dies; its provider and language host are orphaned mid-create while a
-    retried ``up`` reclaims the versions they created. The orphans exit, undoing nothing."""
-    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
-    # Slow waits for DEPLOYABLE keep the orphaned provider inside its create meanwhile.
-    ep.inject_fault("DescribeComponent", "", 40, delay=0.3, service="greengrassv2")
-    session = _kill_when(
-        stack,
-        env,
-        engine,
-        ["up", "--skip-preview"],
-        ep,
-        "CreateComponentVersion",
-        times=2,
-        cli_only=True,
-    )
-    _recover(stack)
-    stack.up()
-    ep.clear_faults()
-    assert _wait_exited(session, 30) == []
-    time.sleep(1)  # an orphan's undo would have run by now
-    stack.refresh()
-    stack.preview(expect_no_changes=True)
-    assert _versions(gg) == {
-        "model-defects-jetson-xavier": ["1.0.0"],
-        "model-defects-x86-64-cpu": ["1.0.0"],
-    }
-    stack.destroy()
-    assert _versions(gg) == {}
-    assert _keys(s3) == []
-
-
-def test_killed_replacement_then_destroy_leaves_nothing(
-    new_stack: Callable[..., auto.Stack],
-    model_config: dict[str, Any],
-    env: dict[str, str],
-    engine: Path,
-    ep: LocalEndpoint,
-    gg: Any,
-    s3: Any,
-    tmp_path: Path,
-) -> None:
-    """The crashed replacement's instance holds x86 2.0.0 and jetson 1.0.0 (taken over) but is
-    in no state: a destroy counts it dead and leaves nothing."""
-    stack = new_stack("dev", {"model": _omitted(model_config), "artifactBucket": ARTIFACTS})
-    stack.up()
-    changed = samples.write_compiled_model(tmp_path / "x86-v2.tar.gz", seed=33)
-    s3.upload_file(str(changed), MODELS, "neo/x86/model.tar.gz")
-
-    def replacement_created() -> bool:
-        return _versions(gg).get("model-defects-x86-64-cpu") == ["1.0.0", "2.0.0"]
-
-    command = ["up", "--skip-preview"]
-    _kill_when(stack, env, engine, command, ep, "CreateComponentVersion", until=replacement_created)
-    _recover(stack)
-    stack.destroy()
-    assert _versions(gg) == {}
-    assert _keys(s3) == []
-
-
-def test_killed_destroy_then_destroy_again_leaves_nothing(
-    new_stack: Callable[..., auto.Stack],
-    model_config: dict[str, Any],
-    env: dict[str, str],
-    engine: Path,
-    ep: LocalEndpoint,
-    gg: Any,
-    s3: Any,
-) -> None:
-    stack = new_stack("dev", {"model": model_config, "artifactBucket": ARTIFACTS})
-    stack.up()
-    _kill_when(stack, env, engine, ["destroy", "--skip-preview"], ep, "DeleteComponent")
-    _recover(stack, pending_creates=False)
-    stack.destroy()
-    assert _versions(gg) == {}
-    assert _keys(s3) == []
-    set_config(stack, "model", model_config)  # the stack is usable again
-    stack.up()
-    stack.destroy()
-    assert _versions(gg) == {}
+    if crash.command == "destroy":  # the stack is usable again
+        set_config(stack, "model", model_config)
+        stack.up()
+        stack.destroy()
+        assert _versions(gg) == {}

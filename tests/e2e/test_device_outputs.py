@@ -26,8 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
-from e2e_harness import REGION, copy_repo_project, set_config
-from pulumi import automation as auto
+from e2e_harness import REGION, copy_repo_project, make_stack
 
 STANDIN = Path(__file__).parent / "aws_standin"
 THING = "dda-e2e-x86-01"
@@ -85,14 +84,7 @@ def test_documented_output_commands_write_pem_certificates(
         "PATH": f"{STANDIN}{os.pathsep}{env['PATH']}",
         "DDA_STANDIN_PYTHON": sys.executable,
     }
-    workspace = auto.LocalWorkspace(
-        work_dir=str(project),
-        pulumi_command=auto.PulumiCommand(root=str(engine), skip_version_check=True),
-        env_vars=env,
-    )
-    stack = auto.Stack.create("devices", workspace)
-    for key, value in _managed_config(model_config).items():
-        set_config(stack, key, value)
+    stack = make_stack(project, "devices", env, engine, _managed_config(model_config))
     stack.up()
 
     pulumi = engine / "bin" / "pulumi"

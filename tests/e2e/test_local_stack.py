@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import Events, copy_repo_project, demo, set_config
+from e2e_harness import Events, copy_repo_project, demo, make_stack, set_config
 from pulumi import automation as auto
 
 from pulumi_dda.local import LocalEndpoint
@@ -34,12 +34,7 @@ def test_local_stack_deploys_each_platform_and_moves_deployments_first(
 ) -> None:
     config = demo.stack_config()
     demo.bootstrap(ep.url, config, tmp_path / "samples")
-    workspace = auto.LocalWorkspace(
-        work_dir=str(project),
-        pulumi_command=auto.PulumiCommand(root=str(engine), skip_version_check=True),
-        env_vars=env,
-    )
-    stack = auto.Stack.create("local", workspace)
+    stack = make_stack(project, "local", env, engine, {})
     up = stack.up(on_event=Events())
     components = up.outputs["components"].value
     gg = ep.client("greengrassv2")

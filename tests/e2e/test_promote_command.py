@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_harness import REGION, Events, copy_repo_project
+from e2e_harness import MODELS, REGION, SAMPLE_MODEL, Events, copy_repo_project, workspace
 from pulumi import automation as auto
 
 from pulumi_dda import samples
@@ -26,18 +26,8 @@ from pulumi_dda.local.local_server import seed_local_servers
 DEV_ACCOUNT = "123456789012"
 PROD_ACCOUNT = "222222222222"
 PROD_ROLE = f"arn:aws:iam::{PROD_ACCOUNT}:role/dda-deployer"
-MODELS = "ml-models"
 DEVICES = {"x86_64-cpu": ["line1-x86"], "jetson-xavier": ["line1-jetson"]}
-MODEL_V1 = {
-    "componentName": "model-defects",
-    "componentVersion": "1.0.0",
-    "friendlyName": "Defects",
-    "trainedModelUri": f"s3://{MODELS}/train/model.tar.gz",
-    "compiledModels": {
-        "x86_64-cpu": f"s3://{MODELS}/neo/x86/model.tar.gz",
-        "jetson-xavier": f"s3://{MODELS}/neo/jx/model.tar.gz",
-    },
-}
+MODEL_V1 = SAMPLE_MODEL
 PROD_HEADER = "# Prod: promoted from dev by `pulumi-dda promote` (this comment must survive).\n"
 MODEL_COMMENT = "  # The model block: never edited by hand here.\n"
 
@@ -109,13 +99,9 @@ class Setup:
         self.write("dev", _stack_text(DEV_ACCOUNT, "edge-dev", "dev", MODEL_V1))
         prod_text = _stack_text(PROD_ACCOUNT, "edge-prod", "prod", MODEL_V1, roleArn=PROD_ROLE)
         self.write("prod", PROD_HEADER + prod_text)
-        workspace = auto.LocalWorkspace(
-            work_dir=str(self.project),
-            pulumi_command=auto.PulumiCommand(root=str(engine), skip_version_check=True),
-            env_vars=env,
-        )
-        self.dev = auto.Stack.create("dev", workspace)
-        self.prod = auto.Stack.create("prod", workspace)
+        stacks = workspace(self.project, env, engine)
+        self.dev = auto.Stack.create("dev", stacks)
+        self.prod = auto.Stack.create("prod", stacks)
 
     def file(self, stack: str) -> Path:
         return self.stacks / f"Pulumi.{stack}.yaml"

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import boto3
 import pytest
@@ -27,6 +28,18 @@ def read_line(process: subprocess.Popen[str], timeout: float) -> str:
     return lines[0].strip()
 
 
+def _greengrass(url: str) -> Any:
+    """A Greengrass client of the endpoint at ``url`` that does not retry."""
+    return boto3.client(
+        "greengrassv2",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=NO_RETRIES,
+    )
+
+
 def test_cli_starts_on_free_port_prints_url_and_serves() -> None:
     process = subprocess.Popen(
         [
@@ -43,14 +56,7 @@ def test_cli_starts_on_free_port_prints_url_and_serves() -> None:
         assert url.startswith("http://127.0.0.1:")
         admin = AdminClient(url)
         admin.wait_ready()
-        gg = boto3.client(
-            "greengrassv2",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=NO_RETRIES,
-        )
+        gg = _greengrass(url)
         admin.inject_fault("ListComponents", "InternalServerException")
         with pytest.raises(ClientError):
             gg.list_components()
@@ -77,14 +83,7 @@ def test_cli_strict_flag_refuses_recreating_deleted_versions_even_after_reset() 
         admin.wait_ready()
         admin.reset()
         assert admin.configure()["allow_recreate_deleted_versions"] is False
-        gg = boto3.client(
-            "greengrassv2",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=NO_RETRIES,
-        )
+        gg = _greengrass(url)
         blob = json.dumps(recipe()).encode()
         arn = gg.create_component_version(inlineRecipe=blob)["arn"]
         gg.delete_component(arn=arn)

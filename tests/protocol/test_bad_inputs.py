@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess, ProviderError
+from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess
+from provider_process import ProviderError
 
 from pulumi_dda import samples
 from pulumi_dda.inputs import MAX_USER_TAGS

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dynamic_harness import REGION, DynamicProviderProcess, ProviderError
+from dynamic_harness import REGION, DynamicProviderProcess
+from provider_process import ProviderError
 from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess, ProviderError
+from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess
 from lifecycle import artifact_keys, published_versions, up
+from provider_process import ProviderError
 from pulumi.runtime.proto import provider_pb2
 
 from pulumi_dda import samples

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import OWNER, DynamicProviderProcess, ProviderError
+from dynamic_harness import OWNER, DynamicProviderProcess
 from lifecycle import artifact_keys, published_versions, up
+from provider_process import ProviderError
 from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN

@@ -15,9 +15,10 @@ from typing import Any
 
 import grpc
 import pytest
-from dynamic_harness import REGION, ProviderError
+from dynamic_harness import REGION
 from google.protobuf import empty_pb2
-from plugin_harness import SNAPSHOT, PluginProcess, plugin_env, props_of, struct
+from plugin_harness import SNAPSHOT, plugin_command
+from provider_process import ProviderError, ProviderProcess, endpoint_env, props_of, struct
 from pulumi.output import Unknown
 from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2
 
@@ -56,9 +57,9 @@ def engine() -> Iterator[tuple[Engine, str]]:
 @pytest.fixture(scope="module")
 def plugin(
     endpoint: LocalEndpoint, engine: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PluginProcess]:
+) -> Iterator[ProviderProcess]:
     log = tmp_path_factory.mktemp("plugin") / "stderr.log"
-    process = PluginProcess(plugin_env(endpoint.url), log, engine[1])
+    process = ProviderProcess(plugin_command(engine[1]), endpoint_env(endpoint.url), log)
     process.call("Configure", provider_pb2.ConfigureRequest(args=struct({"region": REGION})))
     yield process
     process.stop()
@@ -77,20 +78,20 @@ def model(news: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check(plugin: PluginProcess, urn: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+def _check(plugin: ProviderProcess, urn: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
     return plugin.call(
         "Check", provider_pb2.CheckRequest(urn=urn, olds=struct(olds), news=struct(news))
     )
 
 
-def _create(plugin: PluginProcess, urn: str, news: dict[str, Any]) -> tuple[Any, Any]:
+def _create(plugin: ProviderProcess, urn: str, news: dict[str, Any]) -> tuple[Any, Any]:
     checked = _check(plugin, urn, {}, news)
     assert list(checked.failures) == []
     created = plugin.call("Create", provider_pb2.CreateRequest(urn=urn, properties=checked.inputs))
     return checked, created
 
 
-def test_get_schema_is_the_published_schema(plugin: PluginProcess) -> None:
+def test_get_schema_is_the_published_schema(plugin: ProviderProcess) -> None:
     response = plugin.call("GetSchema", provider_pb2.GetSchemaRequest())
     assert json.loads(response.schema) == json.loads(SNAPSHOT.read_text())
     assert (
@@ -100,7 +101,7 @@ def test_get_schema_is_the_published_schema(plugin: PluginProcess) -> None:
 
 
 def test_a_model_component_in_the_schemas_names_owned_by_its_urn(
-    plugin: PluginProcess, model: dict[str, Any], gg: Any, engine: tuple[Engine, str]
+    plugin: ProviderProcess, model: dict[str, Any], gg: Any, engine: tuple[Engine, str]
 ) -> None:
     checked, created = _create(plugin, MODEL, model)
     inputs = props_of(checked.inputs)
@@ -157,7 +158,7 @@ def test_a_model_component_in_the_schemas_names_owned_by_its_urn(
 
 
 def test_failures_and_messages_name_the_schemas_properties(
-    plugin: PluginProcess,
+    plugin: ProviderProcess,
     model: dict[str, Any],
     upload: Callable[[str, Path], str],
     tmp_path: Path,
@@ -184,7 +185,7 @@ def test_failures_and_messages_name_the_schemas_properties(
 
 
 def test_a_deployment_in_the_schemas_names(
-    plugin: PluginProcess,
+    plugin: ProviderProcess,
     thing_groups: list[str],
     publish_components: Callable[[dict[str, list[str]]], None],
     gg: Any,
@@ -229,13 +230,15 @@ def test_a_deployment_in_the_schemas_names(
     )
 
 
-def _update(plugin: PluginProcess, urn: str, id_: str, olds: Any, news: Any, preview: bool) -> Any:
+def _update(
+    plugin: ProviderProcess, urn: str, id_: str, olds: Any, news: Any, preview: bool
+) -> Any:
     request = provider_pb2.UpdateRequest(urn=urn, id=id_, olds=olds, news=news, preview=preview)
     return props_of(plugin.call("Update", request).properties)
 
 
 def test_update_previews_show_the_outputs_an_update_will_have(
-    plugin: PluginProcess,
+    plugin: ProviderProcess,
     model: dict[str, Any],
     thing_groups: list[str],
     publish_components: Callable[[dict[str, list[str]]], None],

@@ -11,14 +11,13 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from pulumi_dda.aws import AwsClients, AwsSettings
+from pulumi_dda.aws import AwsClients
 from pulumi_dda.errors import DdaError, NotFoundError
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.promote import (
@@ -252,24 +251,6 @@ def test_unversioned_source_cannot_be_pinned(identity: str) -> None:
         "(s3://ml/x86.tar.gz has no object version to pin)"
     )
     assert "\n" not in message
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with LocalEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def clients(endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsClients:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return AwsClients(AwsSettings(region="us-east-1"))
 
 
 def test_promoting_sources_in_an_unversioned_bucket_says_versioning_is_needed(

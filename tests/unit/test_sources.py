@@ -21,7 +21,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ResponseStreamingError
 
 from pulumi_dda import samples
-from pulumi_dda.aws import AwsClients, AwsSettings
+from pulumi_dda.aws import AwsClients
 from pulumi_dda.build import BuildRequest, build_target, read_manifest, validate_request
 from pulumi_dda.errors import AwsError, DdaError, InputError, NotFoundError, SourceChangedError
 from pulumi_dda.local import LocalEndpoint
@@ -37,24 +37,6 @@ from pulumi_dda.sources import (
 )
 
 KEY = "train/model.tar.gz"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with LocalEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def clients(endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsClients:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return AwsClients(AwsSettings(region="us-east-1"))
 
 
 @pytest.fixture
