@@ -1,6 +1,5 @@
-"""Fixtures: one local endpoint per test session, and the provider two ways: Pulumi's dynamic
-provider server (``dynamic``) and the ``dda`` provider plugin (``plugin``); every test that
-uses a provider runs against both.
+"""Fixtures: one local endpoint per test session, and the ``dda`` provider plugin, the one host
+of the lifecycle, started as the engine starts it.
 
 The session's ``provider`` deletes released artifacts in the same operation (grace period 0,
 see :mod:`pulumi_dda.artifacts`), so a test can check that a destroy leaves nothing; tests of
@@ -13,14 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import (
-    ARTIFACT_BUCKET,
-    MODELS_BUCKET,
-    OWNER,
-    REGION,
-    DynamicProviderProcess,
-)
 from plugin_harness import PluginProviderProcess, start_plugin
+from provider_process import ARTIFACT_BUCKET, MODELS_BUCKET, OWNER, REGION
 
 from pulumi_dda import samples
 from pulumi_dda.artifacts import GRACE_ENV
@@ -37,33 +30,7 @@ def endpoint() -> Iterator[LocalEndpoint]:
 
 PROVIDER_KINDS = {"plugin": start_plugin}
 """The plugin is the one host of the lifecycle (Python programs use it too)."""
-Provider = DynamicProviderProcess | PluginProviderProcess
-
-
-def _dynamic_only(name: str, params: dict[str, Any]) -> str:
-    """Why a test (with these parameters) cannot run against the plugin, or ''."""
-    if name == "test_the_provider_is_pickled_by_reference_and_holds_no_clients":
-        return "only a dynamic provider is pickled"
-    if name == "test_check_failures_name_the_input" and params.get("text") == "unknown keys":
-        # The API-shaped key the test sends is the schema's own name (componentVersion); the
-        # plugin's refusal of a key its schema lacks is in test_plugin.py.
-        return "the unknown key is a schema name"
-    return ""
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run every provider test against both, except what only a dynamic provider can do: those
-    are not collected for the plugin at all (deselected, never skipped)."""
-    dropped = []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        params = callspec.params if callspec else {}
-        on_plugin = "plugin" in (params.get("provider"), params.get("deployment_provider"))
-        if on_plugin and _dynamic_only(getattr(item, "originalname", ""), params):
-            dropped.append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
+Provider = PluginProviderProcess
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from dynamic_harness import DynamicProviderProcess, start_provider
 from plugin_harness import PluginProviderProcess, start_plugin
 
 from pulumi_dda.deployment import GreengrassDeploymentProvider
@@ -29,10 +28,10 @@ def deployment_provider(
     request: pytest.FixtureRequest,
     endpoint: LocalEndpoint,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DynamicProviderProcess | PluginProviderProcess]:
-    """Pulumi's dynamic provider server, or the ``dda`` provider plugin."""
+) -> Iterator[PluginProviderProcess]:
+    """The ``dda`` provider plugin serving the deployment resource."""
     log = tmp_path_factory.mktemp(f"deployment-provider-{request.param}") / "stderr.log"
-    start = start_provider if request.param == "dynamic" else start_plugin
+    start = start_plugin
     process = start(GreengrassDeploymentProvider(), endpoint.url, log)
     yield process
     process.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dynamic_harness import ARTIFACT_BUCKET
+from provider_process import ARTIFACT_BUCKET
 
 
 def up(provider: Any, news: dict[str, Any], olds: dict[str, Any] | None = None) -> Any:

@@ -1,11 +1,9 @@
-"""Drive the ``dda`` provider plugin with the dynamic providers' protocol tests.
+"""Drive the ``dda`` provider plugin, the one host of the lifecycle, in the protocol tests.
 
 :class:`PluginProviderProcess` starts the plugin folder the way the Python language host's
-RunPlugin does (``python -u provider/pulumi-resource-dda``) and offers the interface of
-:class:`dynamic_harness.DynamicProviderProcess` (both are :class:`provider_process.
-LifecycleClient`), so every protocol test of the dynamic resources runs against the plugin
-unchanged. The tests speak the providers' snake_case; this harness is the inverse of the
-plugin's edge: it sends camelCase properties of the resource's schema type under a URN made from
+RunPlugin does (``python -u provider/pulumi-resource-dda``) with the calls of
+:class:`provider_process.LifecycleClient`. The tests speak the providers' snake_case; this
+harness is the inverse of the plugin's edge: it sends camelCase properties of the resource's schema type under a URN made from
 the test's ``owner`` (the plugin takes the owner from the URN), and turns what comes back
 (inputs, outputs, failures, replaced keys, error messages) into snake_case again. What the
 plugin itself shows (camelCase names) is tested in ``test_plugin.py``.
@@ -17,9 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dynamic_harness import REGION
 from google.protobuf import struct_pb2
-from provider_process import LifecycleClient, endpoint_env, props_of
+from provider_process import REGION, LifecycleClient, endpoint_env, props_of
 from pulumi.dynamic import ResourceProvider
 
 from pulumi_dda.deployment import GreengrassDeploymentProvider
@@ -41,7 +38,7 @@ def urn_of(resource: ResourceType, owner: str) -> str:
 
 
 class PluginProviderProcess(LifecycleClient):
-    """One resource type of the plugin, with ``DynamicProviderProcess``'s snake_case calls."""
+    """One resource type of the plugin, with ``PluginProviderProcess``'s snake_case calls."""
 
     def __init__(self, resource: ResourceType, env: dict[str, str], log: Path) -> None:
         super().__init__(plugin_command(), env, log)

@@ -21,6 +21,11 @@ from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+REGION = "us-east-1"
+MODELS_BUCKET = "ml-models"
+ARTIFACT_BUCKET = "edge-artifacts"
+OWNER = "pulumi-dda/test/model"
+
 
 class ProviderError(Exception):
     """The provider server answered a call with an error (its message holds the traceback)."""

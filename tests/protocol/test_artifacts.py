@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from artifact_watch import ArtifactWatcher
-from dynamic_harness import ARTIFACT_BUCKET
 from lifecycle import artifact_keys
+from provider_process import ARTIFACT_BUCKET
 
 from pulumi_dda import artifacts, samples
 from pulumi_dda.artifacts import GRACE_ENV, RELEASED_TAG

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import ARTIFACT_BUCKET, MODELS_BUCKET, DynamicProviderProcess
-from provider_process import ProviderError
+from plugin_harness import PluginProviderProcess
+from provider_process import ARTIFACT_BUCKET, MODELS_BUCKET, ProviderError
 
 from pulumi_dda import samples
 from pulumi_dda.inputs import MAX_USER_TAGS
@@ -112,7 +112,7 @@ def test_the_table_is_at_least_fifty_distinct_cases() -> None:
 
 @pytest.mark.parametrize(("change", "field", "fragment"), BAD_INPUTS)
 def test_bad_input_is_one_line_at_check_naming_the_input(
-    provider: DynamicProviderProcess,
+    provider: PluginProviderProcess,
     news: dict[str, Any],
     s3: Any,
     gg: Any,
@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_at_check_naming_the_input(
 
 
 def test_a_missing_local_server_fails_at_check_saying_how_to_publish_it(
-    provider: DynamicProviderProcess, news: dict[str, Any], gg: Any
+    provider: PluginProviderProcess, news: dict[str, Any], gg: Any
 ) -> None:
     arn = "arn:aws:greengrass:us-east-1:123456789012:components:aws.edgeml.dda.LocalServer.arm64"
     gg.delete_component(arn=f"{arn}:versions:1.0.0")
@@ -219,7 +219,7 @@ def _nothing_left(gg: Any, s3: Any) -> None:
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_TRAINED))
 def test_a_hostile_trained_model_fails_at_check_in_one_line(
-    provider: DynamicProviderProcess, news: dict[str, Any], s3: Any, gg: Any, case: str
+    provider: PluginProviderProcess, news: dict[str, Any], s3: Any, gg: Any, case: str
 ) -> None:
     extra, limits, fragment = HOSTILE_TRAINED[case]
     s3.put_object(Bucket=MODELS_BUCKET, Key="train/hostile.tar.gz", Body=_trained(extra()))
@@ -249,7 +249,7 @@ HOSTILE_COMPILED: dict[str, tuple[Callable[[], Member], dict[str, int], str]] = 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_COMPILED))
 def test_a_hostile_compiled_model_fails_at_create_in_one_line(
-    provider: DynamicProviderProcess, news: dict[str, Any], s3: Any, gg: Any, case: str
+    provider: PluginProviderProcess, news: dict[str, Any], s3: Any, gg: Any, case: str
 ) -> None:
     """Compiled archives are only HEADed at check; their content is refused when packaging."""
     extra, limits, fragment = HOSTILE_COMPILED[case]

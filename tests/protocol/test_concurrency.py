@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from artifact_watch import ArtifactWatcher
-from dynamic_harness import ARTIFACT_BUCKET, DynamicProviderProcess
+from plugin_harness import PluginProviderProcess
+from provider_process import ARTIFACT_BUCKET
 
 from pulumi_dda.artifacts import RELEASED_TAG
 from pulumi_dda.local import LocalEndpoint
@@ -104,7 +105,7 @@ def test_adopt_and_release_at_the_same_moment_lose_nothing(
 
 
 def test_two_stacks_releasing_one_version_at_once_leave_nothing(
-    provider: DynamicProviderProcess, ep: LocalEndpoint, news: dict[str, Any], gg: Any
+    provider: PluginProviderProcess, ep: LocalEndpoint, news: dict[str, Any], gg: Any
 ) -> None:
     """Dev made the versions, prod took them over; both stacks are destroyed at once. Prod's
     first untag is slow, so dev's whole delete runs in between: dev sees prod hold the version

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess
+from plugin_harness import PluginProviderProcess
+from provider_process import MODELS_BUCKET
 from pulumi.runtime.proto import provider_pb2
 
-Provider = DynamicProviderProcess
+Provider = PluginProviderProcess
 KEYS = ("train/model.tar.gz", "neo/x86/model.tar.gz", "neo/jx/model.tar.gz")
 
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dynamic_harness import REGION, DynamicProviderProcess
-from provider_process import ProviderError
+from plugin_harness import PluginProviderProcess
+from provider_process import REGION, ProviderError
 from pulumi.output import Unknown
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.rpc import UNKNOWN
@@ -16,7 +16,7 @@ from pulumi_dda.local import LocalEndpoint
 
 pytest_plugins = ("deployment_fixtures",)
 
-Provider = DynamicProviderProcess
+Provider = PluginProviderProcess
 ACCOUNT = "123456789012"
 DEPLOY_OWNER = "pulumi-dda/test/line-1"
 OTHER_OWNER = "pulumi-dda/other/line-1"

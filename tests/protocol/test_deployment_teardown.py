@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dynamic_harness import REGION, DynamicProviderProcess
+from plugin_harness import PluginProviderProcess
+from provider_process import REGION
 
 from pulumi_dda.local import LocalEndpoint
 
@@ -81,7 +82,7 @@ def _cancelled_while_offline(ep: LocalEndpoint, gg: Any, deployment_id: str) -> 
     ids=["completed", "failed", "canceled"],
 )
 def test_read_keeps_and_delete_removes_a_finished_thing_deployment(
-    deployment_provider: DynamicProviderProcess,
+    deployment_provider: PluginProviderProcess,
     ep: LocalEndpoint,
     gg: Any,
     publish_components: Callable[[dict[str, list[str]]], None],

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess
 from lifecycle import artifact_keys, published_versions, up
-from provider_process import ProviderError
+from plugin_harness import PluginProviderProcess
+from provider_process import MODELS_BUCKET, ProviderError
 from pulumi.runtime.proto import provider_pb2
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
 
-Provider = DynamicProviderProcess
+Provider = PluginProviderProcess
 X86_ARN = "arn:aws:greengrass:us-east-1:123456789012:components:model-defects-x86-64-cpu"
 
 

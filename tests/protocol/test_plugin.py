@@ -15,10 +15,9 @@ from typing import Any
 
 import grpc
 import pytest
-from dynamic_harness import REGION
 from google.protobuf import empty_pb2
 from plugin_harness import SNAPSHOT, plugin_command
-from provider_process import ProviderError, ProviderProcess, endpoint_env, props_of, struct
+from provider_process import REGION, ProviderError, ProviderProcess, endpoint_env, props_of, struct
 from pulumi.output import Unknown
 from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2
 

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_harness import MODELS_BUCKET, DynamicProviderProcess
 from lifecycle import artifact_keys, published_versions, up
-from provider_process import ProviderError
+from plugin_harness import PluginProviderProcess
+from provider_process import MODELS_BUCKET, ProviderError
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.ownership import FINGERPRINT_TAG
 from pulumi_dda.package import build_package
 
-Provider = DynamicProviderProcess
+Provider = PluginProviderProcess
 X86_KEY = "neo/x86/model.tar.gz"
 X86_URI = f"s3://{MODELS_BUCKET}/{X86_KEY}"
 OTHER_STACK = "pulumi-dda/prod/model"
