@@ -92,8 +92,8 @@ from dda_policies import (
     token_exchange_policy,
     token_exchange_trust_policy,
 )
-from pulumi_dda.resources import DdaModelComponent, GreengrassDeployment
 from pulumi_dda.recipe import platform_for
+from pulumi_dda.resources import DdaModelComponent, GreengrassDeployment
 
 __all__ = ["define_stack", "main", "read_config"]
 

@@ -3,10 +3,11 @@
 :class:`PluginProviderProcess` starts the plugin folder the way the Python language host's
 RunPlugin does (``python -u provider/pulumi-resource-dda``) with the calls of
 :class:`provider_process.LifecycleClient`. The tests speak the providers' snake_case; this
-harness is the inverse of the plugin's edge: it sends camelCase properties of the resource's schema type under a URN made from
-the test's ``owner`` (the plugin takes the owner from the URN), and turns what comes back
-(inputs, outputs, failures, replaced keys, error messages) into snake_case again. What the
-plugin itself shows (camelCase names) is tested in ``test_plugin.py``.
+harness is the inverse of the plugin's edge: it sends camelCase properties of the resource's
+schema type under a URN made from the test's ``owner`` (the plugin takes the owner from the
+URN), and turns what comes back (inputs, outputs, failures, replaced keys, error messages) into
+snake_case again. What the plugin itself shows (camelCase names) is tested in
+``test_plugin.py``.
 """
 
 from __future__ import annotations
