@@ -97,6 +97,7 @@ from .greengrass import find_deployment, user_tags
 from .inputs import check_role_arn, check_tags
 from .ownership import OWNER_TAG, tag_value
 from .properties import DEPLOYMENT
+from .rollout import RolloutPolicy, population, wait
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
@@ -121,7 +122,7 @@ UPDATE_KEYS = frozenset({"merge", "reset"})
 class GreengrassDeploymentProvider(AwsResourceProvider):
     """The dynamic provider behind :class:`GreengrassDeployment`. Never rename or move it."""
 
-    STATE_ONLY = ("owner",)
+    STATE_ONLY = ("owner", "last_good")
     """Kept in state as ``__owner``: no preview shows it (see ``_host.hook``)."""
 
     def _clients(self, props: JSONDict) -> AwsClients:
@@ -198,8 +199,48 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         target = str(props["target_arn"])
         _guard(gg, props)
         inputs = {k: props.get(k) for k in INPUT_KEYS}
-        outs = {**inputs, **_deploy(gg, props), "revision_count": 1, "takes_over": ""}
+        outs = {**inputs, "revision_count": 1, "takes_over": ""}
+        outs.update(self._deploy_and_wait({}, props))
         return CreateResult(target, outs)
+
+    def _deploy_and_wait(self, olds: JSONDict, props: JSONDict) -> JSONDict:
+        """A new revision and, with a rollout policy, its outcome on the devices (see
+        :mod:`.rollout`): the outputs it adds, or an error naming what happened."""
+        clients = self._clients(props)
+        policy = RolloutPolicy.parse(props.get("rollout"))
+        target = arns.iot_target(props["target_arn"])
+        assert target is not None, "check validated target_arn"
+        devices = population(clients, target.kind, target.name, policy) if policy else []
+        outs = _deploy(clients.greengrass, props)
+        if policy is None:
+            return {**outs, "rollout_result": {}, "last_good": {}}
+        tally = wait(clients, outs["deployment_id"], devices, policy, progress)
+        if tally.met:
+            progress(
+                f"rollout of {outs['deployment_id']} met its policy: {tally.line()}", keep=True
+            )
+            good = {k: props.get(k) for k in REVISION_INPUTS} | {
+                "deployment_id": outs["deployment_id"]
+            }
+            return {**outs, "rollout_result": tally.output("met"), "last_good": good}
+        why = tally.why() if tally.hopeless else f"timed out: {tally.line()}"
+        failed = f"rollout of {outs['deployment_id']} to {target.name}: {why}"
+        last_good = olds.get("last_good") or {}
+        if policy.on_failure != "revert":
+            raise DdaError(failed)
+        if not last_good:
+            raise DdaError(f"{failed}; no earlier revision met its policy, nothing to revert to")
+        back = {**props, **{k: last_good.get(k) for k in REVISION_INPUTS}}
+        reverted = _deploy(clients.greengrass, back)
+        again = wait(clients, reverted["deployment_id"], devices, policy, progress)
+        versions = ", ".join(
+            f"{name} {spec.get('component_version')}"
+            for name, spec in sorted(back["components"].items())
+        )
+        raise DdaError(
+            f"{failed}: reverted to revision {reverted['deployment_id']} ({versions}): "
+            f"{again.line()}"
+        )
 
     @hook
     def update(self, _id: str, olds: JSONDict, news: JSONDict) -> UpdateResult:
@@ -207,7 +248,7 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs = _updated(olds, news)
         if _new_revision(olds, news):
             _guard(gg, news)
-            outs.update(_deploy(gg, news))
+            outs.update(self._deploy_and_wait(olds, news))
             progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}", keep=True)
         else:
             greengrass.set_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
@@ -539,6 +580,7 @@ CHECKS = {
     "region": _check_type("region", str, "a string"),
     "role_arn": _check_role_arn,
     "take_over": _check_type("take_over", bool, "true or false"),
+    "rollout": RolloutPolicy.parse,
 }
 
 

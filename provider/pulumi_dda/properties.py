@@ -224,7 +224,37 @@ DEPLOYMENT_COMPONENT = _obj(
          required=True),
     Prop("configuration_update", Ref(CONFIGURATION_UPDATE), "Configuration changes to apply."),
 )  # fmt: skip
-OBJECT_TYPES = (COMPONENT_VERSION, PUBLISHED_COMPONENT, CONFIGURATION_UPDATE, DEPLOYMENT_COMPONENT)
+ROLLOUT_POLICY = _obj(
+    "RolloutPolicy",
+    "When a new revision counts as rolled out, and what to do when it does not. The devices "
+    "that count are the target's core devices when the revision is created; devices that join "
+    "later never block it.",
+    Prop("success_percent", NUMBER, "At least this percentage of them (rounded up) must report "
+         "`SUCCEEDED` for the revision. Default 100."),
+    Prop("timeout_seconds", NUMBER, "How long `up` waits for that. Default 600."),
+    Prop("on_failure", STRING, "`fail` (default): the update fails with one line. `revert`: "
+         "deploy the last revision that met its policy again, wait for it, then fail saying so."),
+    Prop("ignore_unhealthy", BOOLEAN, "Leave out devices that are `UNHEALTHY` when the "
+         "revision is created. Default true."),
+)  # fmt: skip
+ROLLOUT_RESULT = _obj(
+    "RolloutResult",
+    "What the counted devices reported for the last revision this resource deployed.",
+    Prop("deployment_id", STRING, "The revision.", required=True),
+    Prop("devices", INTEGER, "Devices counted.", required=True),
+    Prop("succeeded", INTEGER, "Devices that reported `SUCCEEDED`.", required=True),
+    Prop("failed", INTEGER, "Devices that reported a failure.", required=True),
+    Prop("pending", INTEGER, "Devices that had not reported yet.", required=True),
+    Prop("outcome", STRING, "`met` (the update failed otherwise).", required=True),
+)  # fmt: skip
+OBJECT_TYPES = (
+    COMPONENT_VERSION,
+    PUBLISHED_COMPONENT,
+    CONFIGURATION_UPDATE,
+    DEPLOYMENT_COMPONENT,
+    ROLLOUT_POLICY,
+    ROLLOUT_RESULT,
+)
 
 
 def _role_arn(cli: Cli | None = None) -> Input:
@@ -347,6 +377,9 @@ DEPLOYMENT = ResourceType(
         replaces("region", STRING, "AWS region; must be the target's. Empty: the target ARN's "
              "region.", default=""),
         _role_arn(),
+        in_place("rollout", Ref(ROLLOUT_POLICY), "Wait for the devices after each new revision "
+             "and judge it (see `RolloutPolicy`); a preview never waits. Omitted: `up` ends when "
+             "the service accepts the deployment."),
         no_change("take_over", BOOLEAN, "Allow superseding the target's current deployment when "
              "another owner made it (another stack or resource, or not pulumi-dda: no "
              "`pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a "
@@ -362,6 +395,8 @@ DEPLOYMENT = ResourceType(
              required=True),
         Prop("revision_count", INTEGER, "Revisions this resource has deployed to the target.",
              required=True),
+        Prop("rollout_result", Ref(ROLLOUT_RESULT), "With a `rollout` policy: what the devices "
+             "reported for the last revision (empty otherwise)."),
         Prop("takes_over", STRING, "Filled in at check, so a preview shows it: `takes over "
              "deployment <id> \"<name>\" of <owner>` when the next revision supersedes another "
              "owner's deployment (`takeOver: true`); empty otherwise.", required=True),

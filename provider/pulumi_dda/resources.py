@@ -158,6 +158,9 @@ class GreengrassDeployment(pulumi.CustomResource):
     role_arn: pulumi.Output[str]
     """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
     provider's own credentials. Changing it replaces the resource."""
+    rollout: pulumi.Output[Any]
+    """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
+    preview never waits. Omitted: `up` ends when the service accepts the deployment."""
     take_over: pulumi.Output[bool]
     """Allow superseding the target's current deployment when another owner made it (another
     stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
@@ -175,6 +178,9 @@ class GreengrassDeployment(pulumi.CustomResource):
     """Status of the current revision as last read."""
     revision_count: pulumi.Output[int]
     """Revisions this resource has deployed to the target."""
+    rollout_result: pulumi.Output[Any]
+    """With a `rollout` policy: what the devices reported for the last revision (empty
+    otherwise)."""
     takes_over: pulumi.Output[str]
     """Filled in at check, so a preview shows it: `takes over deployment <id> "<name>" of
     <owner>` when the next revision supersedes another owner's deployment (`takeOver: true`);
@@ -192,6 +198,7 @@ class GreengrassDeployment(pulumi.CustomResource):
         tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         region: pulumi.Input[str] | None = None,
         role_arn: pulumi.Input[str] | None = None,
+        rollout: Any | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -204,6 +211,7 @@ class GreengrassDeployment(pulumi.CustomResource):
             "tags": tags,
             "region": region,
             "role_arn": role_arn,
+            "rollout": rollout,
             "take_over": take_over,
         }
         register(self, DEPLOYMENT, resource_name, values, opts)

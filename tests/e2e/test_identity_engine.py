@@ -44,7 +44,7 @@ def test_pin_and_unpin_the_resolved_version_only_update_state(
     # After the unpin the state is the program: an unrelated change shows only itself.
     set_config(stack, "tags", {"team": "vision"})
     text = stack.preview(diff=True).stdout
-    inputs = text.partition("--outputs:--")[0]
+    inputs = text.partition("--outputs:--")[0].partition("Resources:")[0]
     changed = [
         " ".join(line.split()) for line in inputs.splitlines() if line.lstrip()[:2] in ("~ ", "- ")
     ]

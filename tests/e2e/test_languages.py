@@ -253,7 +253,7 @@ def _tags_only(program: Program, settings: dict[str, Any], gg: Any) -> None:
     if isinstance(program, YamlProgram):
         # Per-entry detailed diffs: each resource shows the changed tag and nothing else.
         text = program.stack.preview(diff=True).stdout
-        lines = text.splitlines()
+        lines = text.partition("Resources:")[0].splitlines()
         changed = {" ".join(line.split()) for line in lines if line.lstrip()[:2] == "~ "}
         assert changed == {
             "~ dda:index:ModelComponent: (update)",
