@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 
 from .plugin.schema import NAME_TO_SNAKE, SNAKE_TO_NAME
-from .properties import LEGACY_TYPES, ResourceType
+from .properties import LEGACY_TYPES, MODEL_COMPONENT, ResourceType
 
 
 def register(
@@ -35,6 +35,10 @@ def register(
     missing = [p.snake for p in table.inputs if p.required and values.get(p.snake) is None]
     if missing:
         raise TypeError(f"{name}: missing required inputs {', '.join(missing)}")
+    if table.token == MODEL_COMPONENT and values.get("region") is None:
+        # The stack's aws:region, which a plugin cannot read (it sees only dda:*): what the
+        # resource did as a dynamic resource (see the plugin's Diff for stacks made then).
+        values = {**values, "region": pulumi.Config("aws").get("region")}
     props = {p.snake: values[p.snake] for p in table.inputs if values.get(p.snake) is not None}
     props.update(dict.fromkeys(p.snake for p in table.outputs))
     aliases = [pulumi.Alias(type_=t) for t in LEGACY_TYPES[table.token]]

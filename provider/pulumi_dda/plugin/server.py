@@ -206,10 +206,14 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
         raw_olds = _props(request.olds, keep_unknowns=True)
         olds = schema.to_provider(resource, raw_olds)
         news = schema.to_provider(resource, _props(request.news, keep_unknowns=True))
+        legacy = LEGACY_STATE_KEY in raw_olds
+        if legacy and not olds.get("region") and resource is schema.MODEL:
+            # A dynamic resource without a region input used the stack's aws:region, which the
+            # Python class now passes as the input: the same region, not a change.
+            olds = {**olds, "region": news.get("region")}
         result = _calling(request.urn, lambda: provider.diff(request.id, olds, news))
         # State a dynamic resource left (a stack from before the plugin served Python
         # programs, moved here by an alias): rewritten by an update, nothing replaced.
-        legacy = LEGACY_STATE_KEY in raw_olds
         if not result.changes and not legacy:
             return proto.DiffResponse(changes=proto.DiffResponse.DIFF_NONE)
         replaces = [schema.schema_names(k) for k in result.replaces or []]
