@@ -18,15 +18,15 @@ from .manifest import DdaManifest
 from .package import ArchiveLimits, Package
 
 if TYPE_CHECKING:
-    from .deployment import ConfigurationUpdate, DeploymentComponent
+    from .deployment_inputs import ConfigurationUpdate, DeploymentComponent
     from .model_component import DdaModelComponentProvider
     from .resources import DdaModelComponent, GreengrassDeployment
 
 # The Pulumi resources import the Pulumi SDK (gRPC, protobuf); the CLI and the phases do not
 # need it, so those names load on first use.
 _LAZY = {
-    "ConfigurationUpdate": "deployment",
-    "DeploymentComponent": "deployment",
+    "ConfigurationUpdate": "deployment_inputs",
+    "DeploymentComponent": "deployment_inputs",
     "GreengrassDeployment": "resources",
     "DdaModelComponent": "resources",
     "DdaModelComponentProvider": "model_component",

@@ -42,6 +42,7 @@ def test_outputs_are_the_providers_own_and_typed() -> None:
     assert {p.snake for p in schema.DEPLOYMENT.outputs} == {
         *deployment.OUTPUT_KEYS,
         "revision_count",
+        "rollout_result",
         *deployment.CHECK_FILLED,
     }
     assert {p.snake for p in schema.MODEL.outputs} <= {*model_component.INPUT_KEYS, "components"}
