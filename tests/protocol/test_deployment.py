@@ -308,7 +308,11 @@ BAD_INPUTS = [
     ({"target_arn": "line-1"}, "target_arn", "not an IoT thing"),
     ({"components": {}}, "components", "non-empty"),
     ({"components": {INSPECTOR: {"component_version": "1.0"}}}, "components", "semantic"),
-    ({"components": {INSPECTOR: {"component_version": "1.0.0", "colour": "red"}}}, "components", "unknown keys"),
+    (
+        {"components": {INSPECTOR: {"component_version": "1.0.0", "colour": "red"}}},
+        "components",
+        "unknown keys",
+    ),
     ({"components": _merging("{x")}, "components", f"{CAMERA}.configuration_update.merge is not"),
     ({"components": _merging("[]")}, "components", "must be the JSON text of an object"),
     ({"deployment_policies": "ROLLBACK"}, "deployment_policies", "mapping"),

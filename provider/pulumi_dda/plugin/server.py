@@ -186,18 +186,14 @@ class DdaProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
         news = {**schema.with_defaults(resource, news), "owner": owner_of(request.urn)}
         result = _calling(request.urn, lambda: provider.check(olds, news))
         failures: list[CheckFailure] = list(result.failures or [])
+        found = schema.unknown_keys(resource, program_inputs) + [
+            (schema.schema_names(f.property), schema.schema_names(f.reason)) for f in failures
+        ]
+        # The schema and the provider may refuse the same key: one line each, said once.
+        unique = list(dict.fromkeys(found))
         return proto.CheckResponse(
             inputs=_struct(schema.from_provider(resource, result.inputs or {})),
-            failures=[
-                proto.CheckFailure(property=prop, reason=reason)
-                for prop, reason in schema.unknown_keys(resource, program_inputs)
-            ]
-            + [
-                proto.CheckFailure(
-                    property=schema.schema_names(f.property), reason=schema.schema_names(f.reason)
-                )
-                for f in failures
-            ],
+            failures=[proto.CheckFailure(property=p, reason=r) for p, r in unique],
         )
 
     @_rpc
