@@ -29,6 +29,7 @@ from .recipe import (
     validate_component_version,
     version_for_major,
 )
+from .sagemaker import shown_name
 from .sources import Identity, ResolvedSource, content_identity, resolve_source
 
 TRAINED_KEY = "trained_model_uri"
@@ -387,7 +388,4 @@ def resolved_sources(identities: JSONDict) -> dict[str, str]:
 def _source_short(identity: str) -> str:
     """``etag:04f3ebe72528``, or ``model package defects/4, etag:04f3ebe72528``."""
     parsed = Identity.parse(identity)
-    if not parsed.via:
-        return parsed.short()
-    kind, _, name = parsed.via.partition("/")
-    return f"{kind.replace('-', ' ')} {name}, {parsed.short()}"
+    return f"{shown_name(parsed.via)}, {parsed.short()}" if parsed.via else parsed.short()

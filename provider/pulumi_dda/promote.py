@@ -189,7 +189,8 @@ def pin_uri(uri: str, identity: str) -> str:
 
     A ``sagemaker://`` name becomes the name it resolved to (a ``:latest-approved`` package
     the version it found) with the object version of what it resolved to:
-    ``sagemaker://model-package/defects/3?versionId=<id>``."""
+    ``sagemaker://model-package/arn:aws:sagemaker:…:model-package/defects/3?versionId=<id>``;
+    a job keeps its name (looked up in the target stack's account)."""
     recorded = Identity.parse(identity)
     if is_sagemaker(uri) and recorded.via:
         if not recorded.version_id or recorded.version_id == "null":

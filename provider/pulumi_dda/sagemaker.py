@@ -30,7 +30,8 @@ target: its ``OutputConfig`` (``TargetDevice``, or ``TargetPlatform`` ``Os``/``A
 model's ``compiled.meta``.
 
 What a name resolves to is a :class:`Resolution`: the S3 location and the pinned name (a
-``:latest-approved`` becomes the package version it found), which :mod:`.sources` records in the
+model package by the ARN of its version, so ``:latest-approved`` becomes the version it found;
+a job by its name, which is immutable), which :mod:`.sources` records in the
 source's identity, so state pins it like ``?versionId=`` and a new approval is a change.
 """
 
@@ -134,8 +135,13 @@ class Resolution:
     location: str
 
     def shown(self) -> str:
-        kind, _, name = self.pinned.partition("/")
-        return f"{kind.replace('-', ' ')} {name} ({self.status})"
+        return f"{shown_name(self.pinned)} ({self.status})"
+
+
+def shown_name(pinned: str) -> str:
+    """``model-package/arn:…:model-package/defects/3`` → ``model package defects/3``."""
+    kind, _, name = pinned.partition("/")
+    return f"{kind.replace('-', ' ')} {name.rpartition(':model-package/')[2] or name}"
 
 
 def resolve_name(
@@ -245,10 +251,6 @@ def _package_resolution(uri: str, name: SageMakerName, package: dict[str, Any]) 
             f"{uri}: {shown} has {len(urls)} containers with a ModelDataUrl; exactly one "
             "(the model archive) is needed"
         )
-    if name.latest and not name.name.startswith("arn:"):
-        pinned = f"{MODEL_PACKAGE}/{arn.split(':model-package/', 1)[-1]}"
-    elif name.latest:
-        pinned = f"{MODEL_PACKAGE}/{arn}"
-    else:
-        pinned = name.pinned_name
-    return Resolution(pinned, approval, _location(uri, urls[0]))
+    # By ARN: the exact version, in whichever account the name was looked up (a promotion to a
+    # stack in another account still names it; the group's resource policy must share it).
+    return Resolution(f"{MODEL_PACKAGE}/{arn}", approval, _location(uri, urls[0]))

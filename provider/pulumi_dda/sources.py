@@ -45,10 +45,10 @@ for ``s3://`` (``sagemaker://compilation-job/defects-x86?versionId=<id>``). A na
 where an S3 URI is looked up, at check: the job or package is described and refused in one line
 unless it can ship (see :mod:`.sagemaker`), then what it names is looked up like any S3 object.
 The identity records the resolution with the object (``etag:<etag>;version:<id>;via:model-
-package/defects/3;at:s3://ml-models/train/model.tar.gz``), so state pins it: create reads
+package/<version ARN>;at:s3://ml-models/train/model.tar.gz``), so state pins it: create reads
 exactly that object (:func:`recorded_source` needs no SageMaker call), the next check resolves
 the name again and a new approved package version is a change, and ``promote`` writes the
-pinned name (``sagemaker://model-package/defects/3?versionId=<id>``) into the next stack.
+pinned name (``sagemaker://model-package/<version ARN>?versionId=<id>``) into the next stack.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ from botocore.exceptions import (
 from ._types import Progress, Readable, no_progress
 from .aws import AwsClients, aws_errors, error_code
 from .errors import AwsError, DdaError, InputError, NotFoundError, SourceChangedError
-from .sagemaker import is_sagemaker, parse_name, resolve_name
+from .sagemaker import is_sagemaker, parse_name, resolve_name, shown_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -170,7 +170,7 @@ class GetArgs(ObjectArgs, total=False):
 class Identity:
     """What a source was when it was looked up, as state records it: ``sha256:<hex>`` (a local
     file), ``etag:<etag>`` or ``etag:<etag>;version:<id>`` (an S3 object), and for a SageMaker
-    name ``...;via:<pinned name>;at:<s3 location>`` (``via:model-package/defects/3;at:s3://
+    name ``...;via:<pinned name>;at:<s3 location>`` (``via:model-package/<version ARN>;at:s3://
     ml-models/train/model.tar.gz``: what the name resolved to). Written and read only here."""
 
     kind: str
@@ -204,10 +204,7 @@ class Identity:
 
     def resolved(self) -> str:
         """``model package defects/3 → s3://ml-models/train/model.tar.gz``, or empty."""
-        if not self.via:
-            return ""
-        kind, _, name = self.via.partition("/")
-        return f"{kind.replace('-', ' ')} {name} → {self.at}"
+        return f"{shown_name(self.via)} → {self.at}" if self.via else ""
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,8 @@ def test_names_resolve_at_check_to_the_same_content_as_their_s3_uris(
         "jetson-xavier": f"model package {GROUP}/1 → {JX_AT}",
     }
     identities = {k: Identity.parse(v) for k, v in checked["__source_identities"].items()}
-    assert identities["compiled_models.jetson-xavier"].via == f"model-package/{GROUP}/1"
+    package_arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/1"
+    assert identities["compiled_models.jetson-xavier"].via == f"model-package/{package_arn}"
     assert identities["compiled_models.jetson-xavier"].at == JX_AT
     # The same objects named by S3 URI: the same content, so the same component versions.
     by_uri, failures = provider.check({}, news)
