@@ -157,16 +157,22 @@ def test_promote_carries_resolved_names_and_versions(
     model = _register(ep, tmp_path)
     iot, gg = ep.client("iot"), ep.client("greengrassv2")
     seed_local_servers(gg)
-    for stage in ("dev", "prod"):
-        ep.client("s3").create_bucket(Bucket=f"edge-{stage}")
-    for target in model["compiledModels"]:
-        iot.create_thing_group(thingGroupName=f"dda-{target.replace('_', '-')}")
+    ep.client("s3").create_bucket(Bucket=ARTIFACTS)  # one account: prod adopts dev's versions
+    devices = {target: [f"line1-{target}"] for target in model["compiledModels"]}
+    for target, things in devices.items():
+        group = f"dda-{target.replace('_', '-')}"
+        iot.create_thing_group(thingGroupName=group)
+        for thing in things:
+            iot.create_thing(thingName=thing)
+            iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
     for stage in ("dev", "prod"):
         config = {
             "aws:region": REGION,
             "pulumi-dda:manageInfrastructure": "false",
             "pulumi-dda:accountId": "123456789012",
-            "pulumi-dda:artifactBucket": f"edge-{stage}",
+            "pulumi-dda:artifactBucket": ARTIFACTS,
+            "pulumi-dda:devices": devices,
+            **({"pulumi-dda:takeOver": True} if stage == "prod" else {}),  # dev's thing groups
             "pulumi-dda:model": model,
         }
         (stacks_dir / f"Pulumi.{stage}.yaml").write_text(
@@ -204,17 +210,17 @@ def test_promote_carries_resolved_names_and_versions(
         done.stdout
     )
 
-    # A newer approval does not reach prod: it ships what dev resolved.
+    # A newer approval does not reach prod: its preview resolves what dev shipped.
     approve(ep.client("sagemaker"), f"s3://{MODELS}/neo/x86/model.tar.gz")
-    prod_up = prod.up()
-    assert prod_up.summary.result == "succeeded"
-    dev_sources = dev.export_stack().deployment["resources"]
-    prod_sources = prod.export_stack().deployment["resources"]
-
-    def resolved(resources: list[dict[str, Any]]) -> Any:
-        model_state = next(r for r in resources if r["type"] == "dda:index:ModelComponent")
-        return model_state["outputs"]["resolvedSources"]
-
-    assert resolved(prod_sources) == resolved(dev_sources)
-    prod.destroy()
+    events = Events()
+    prod.preview(on_event=events)
+    model_state = next(
+        r for r in dev.export_stack().deployment["resources"]
+        if r["type"] == "dda:index:ModelComponent"
+    )  # fmt: skip
+    assert events.inputs["model"]["resolved_sources"] == model_state["outputs"]["resolvedSources"]
+    assert events.inputs["model"]["resolved_sources"]["jetson-xavier"].startswith(
+        f"model package {GROUP}/1 → "
+    )
+    assert events.model_ops()["model"] == ["create"]
     dev.destroy()
