@@ -81,6 +81,12 @@ class AwsClients:
         return self.session.client("iot", config=RETRY_CONFIG)
 
     @cached_property
+    def sagemaker(self) -> Any:
+        """SageMaker (``sagemaker://`` sources). ``Any``: the project installs no SageMaker
+        type stubs."""
+        return self.session.client("sagemaker", config=RETRY_CONFIG)
+
+    @cached_property
     def account_id(self) -> str:
         with aws_errors("looking up the AWS account (sts:GetCallerIdentity)"):
             sts = self.session.client("sts", config=RETRY_CONFIG)

@@ -27,6 +27,7 @@ from .recipe import (
     platform_for,
     validate_component_version,
 )
+from .sagemaker import is_sagemaker
 from .sources import ResolvedSource, is_s3, open_resolved, resolve_source
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -188,7 +189,9 @@ def build_all(
         progress=progress,
         limits=request.limits,
     )
-    if clients is not None and any(is_s3(src) for src in request.compiled_models.values()):
+    if clients is not None and any(
+        is_s3(src) or is_sagemaker(src) for src in request.compiled_models.values()
+    ):
         clients.s3  # noqa: B018 - create the client once, before threads share it
     before = set(out_dir.rglob("*")) if out_dir.exists() else set()
     try:
@@ -217,5 +220,5 @@ def _look_up_and_build(
 ) -> BuiltComponent:
     """:func:`build_target` of the target's compiled model as it is now."""
     clients = clients or AwsClients()  # one session to look the source up and read it
-    source = resolve_source(request.compiled_models[naming.target], clients)
+    source = resolve_source(request.compiled_models[naming.target], clients, target=naming.target)
     return build_target(request, naming, manifest, source, out_dir, clients, progress)

@@ -20,6 +20,7 @@ from .errors import InputError
 from .ownership import BOOKKEEPING_TAGS
 from .package import ArchiveLimits, package_file_name, package_s3_key
 from .recipe import ComponentNaming, build_recipe, check_recipe_size, validate_component_version
+from .sagemaker import COMPILATION_JOB, MODEL_PACKAGE, TRAINING_JOB, is_sagemaker, parse_name
 
 MAX_TAGS = 50
 """Tags per Greengrass resource (the service's limit)."""
@@ -66,6 +67,12 @@ def _flag(props: JSONDict, key: str, default: bool) -> bool:
     return value
 
 
+def _trained_model(props: JSONDict) -> str:
+    uri = _text(props, "trained_model_uri", required=True)
+    _check_sagemaker("trained_model_uri", uri, (TRAINING_JOB, MODEL_PACKAGE))
+    return uri
+
+
 def _compiled_models(props: JSONDict) -> dict[str, str]:
     value = props.get("compiled_models")
     if not value:
@@ -78,10 +85,30 @@ def _compiled_models(props: JSONDict) -> dict[str, str]:
     for target, uri in value.items():
         if not isinstance(uri, str) or not uri:
             raise InputError(
-                f"compiled_models.{target} must be an s3:// URI or a local path, got {uri!r}",
+                f"compiled_models.{target} must be an s3:// URI, a sagemaker:// name or a local "
+                f"path, got {uri!r}",
                 field=f"compiled_models.{target}",
             )
+        _check_sagemaker(f"compiled_models.{target}", uri, (COMPILATION_JOB, MODEL_PACKAGE))
     return dict(value)
+
+
+def _check_sagemaker(key: str, uri: str, kinds: tuple[str, ...]) -> None:
+    """A ``sagemaker://`` source parses and names what this input takes: a training job's
+    output is a trained model, a compilation job's a compiled one (no AWS call)."""
+    if not is_sagemaker(uri):
+        return
+    try:
+        name = parse_name(uri)
+    except InputError as exc:
+        raise InputError(f"{key}: {exc}", field=key) from None
+    if name.kind not in kinds:
+        what = "a trained model" if key == "trained_model_uri" else "a compiled model"
+        raise InputError(
+            f"{key} {uri}: a {name.kind.replace('-', ' ')} does not make {what}; name "
+            + " or ".join(f"sagemaker://{k}/..." for k in kinds),
+            field=key,
+        )
 
 
 def _tags(props: JSONDict) -> dict[str, str]:
@@ -205,7 +232,7 @@ class ModelInputs:
         model = cls(
             component_name=_text(props, "component_name", required=True),
             component_version=_text(props, "component_version"),
-            trained_model_uri=_text(props, "trained_model_uri", required=True),
+            trained_model_uri=_trained_model(props),
             compiled_models=_compiled_models(props),
             artifact_bucket=_text(props, "artifact_bucket", required=True),
             artifact_prefix=_text(props, "artifact_prefix"),

@@ -76,6 +76,7 @@ from .model_plan import (
     _resolve,
     _resolve_versions,
     preview_lines,
+    resolved_sources,
 )
 from .ownership import DeploymentIndex, Holder
 from .properties import MODEL
@@ -91,6 +92,7 @@ CHECK_FILLED = (
     "plan",
     "predecessor",
     "local_server_artifacts",
+    "resolved_sources",
 )
 INPUT_KEYS = USER_INPUTS + CHECK_FILLED
 REPLACING_INPUTS = ("versions", "owner", *MODEL.changing("replace"))
@@ -163,6 +165,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         }
         identities = {key: source.identity for key, source in sources.items()}
         inputs["source_identities"] = identities
+        inputs["resolved_sources"] = resolved_sources(identities)
         old_ids = _contents(olds.get("source_identities"))
         if (
             old_ids.get(TRAINED_KEY) == content_identity(identities[TRAINED_KEY])

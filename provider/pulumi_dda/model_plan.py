@@ -29,6 +29,7 @@ from .recipe import (
     validate_component_version,
     version_for_major,
 )
+from .sagemaker import shown_name
 from .sources import Identity, ResolvedSource, content_identity, resolve_source
 
 TRAINED_KEY = "trained_model_uri"
@@ -102,7 +103,7 @@ def _plan(olds: JSONDict, inputs: JSONDict) -> dict[str, str]:
         if not old:
             why = ["new target" if olds else "new component"]
         elif old_ids.get(key) != ids[key]:
-            why = [f"new compiled model ({_short(ids[key])})"]
+            why = [f"new compiled model ({_source_short(inputs['source_identities'][key])})"]
         else:
             why = []
         why += manifest + others
@@ -129,6 +130,12 @@ def preview_lines(olds: JSONDict, inputs: JSONDict) -> list[str]:
     for target, entry in old_versions.items():
         if target not in inputs["versions"]:
             lines.append(f"{target}: removed; {entry['component_version']} {released}")
+    old_resolved = olds.get("resolved_sources") or {}
+    for entry, now in (inputs.get("resolved_sources") or {}).items():
+        if now != old_resolved.get(entry):
+            key = TRAINED_KEY if entry == TRAINED_ENTRY else f"compiled_models.{entry}"
+            was = str(old_resolved.get(entry) or "").partition(" → ")[0]
+            lines.append(f"{key} resolved to {now}" + (f" (was {was})" if was else ""))
     everything = _manifest_changes(olds.get("manifest"), inputs["manifest"])[:1] + [
         f"{k} changed" for k in CONTENT_INPUTS[1:] if olds.get(k) != inputs.get(k)
     ]
@@ -293,6 +300,8 @@ def _compared(props: JSONDict) -> JSONDict:
     a versioned bucket (a new version id) changes nothing."""
     if isinstance(props.get("source_identities"), dict):
         props = {**props, "source_identities": _contents(props["source_identities"])}
+    if props.get("resolved_sources") is None:  # a state from before SageMaker names
+        props = {**props, "resolved_sources": {}}
     return props
 
 
@@ -348,7 +357,35 @@ def _read_manifest(model: ModelInputs, source: ResolvedSource, clients: AwsClien
 
 
 def _resolve(uri: str, clients: AwsClients, key: str) -> ResolvedSource:
+    """A source looked up; a compiled model's SageMaker compilation job must match its target
+    (``compiled_models.<target>``)."""
+    target = key.split(".", 1)[1] if key.startswith("compiled_models.") else None
     try:
-        return resolve_source(uri, clients)
+        return resolve_source(uri, clients, target=target)
     except DdaError as exc:
-        raise InputError(f"{key} {uri}: {exc}", field=key) from exc
+        message = str(exc)
+        shown = message if message.startswith(uri) else f"{uri}: {message}"
+        raise InputError(f"{key} {shown}", field=key) from exc
+
+
+TRAINED_ENTRY = "trained"
+"""The ``resolved_sources`` entry of the trained model (the others are named by target)."""
+
+
+def resolved_sources(identities: JSONDict) -> dict[str, str]:
+    """``trained`` or a target → what its ``sagemaker://`` name resolved to (``model package
+    defects/3 → s3://ml-models/train/model.tar.gz``), for the ``resolved_sources`` output; other
+    sources are not listed (their URI says where they are)."""
+    found = {
+        TRAINED_ENTRY if k == TRAINED_KEY else k.removeprefix("compiled_models."): (
+            Identity.parse(str(v)).resolved()
+        )
+        for k, v in identities.items()
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def _source_short(identity: str) -> str:
+    """``etag:04f3ebe72528``, or ``model package defects/4, etag:04f3ebe72528``."""
+    parsed = Identity.parse(identity)
+    return f"{shown_name(parsed.via)}, {parsed.short()}" if parsed.via else parsed.short()

@@ -39,6 +39,7 @@ from ._host import from_state
 from .aws import AwsClients, AwsSettings
 from .errors import DdaError, NotFoundError
 from .properties import LEGACY_TYPES, MODEL_COMPONENT
+from .sagemaker import SCHEME, is_sagemaker
 from .sources import Identity, is_s3, parse_s3_source, source_identity
 from .stack_file import StackFile
 
@@ -184,18 +185,33 @@ def _sources(block: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 def pin_uri(uri: str, identity: str) -> str:
-    """``uri`` pinned to the object version in its identity; a pinned or local source as is."""
+    """``uri`` pinned to the object version in its identity; a pinned or local source as is.
+
+    A ``sagemaker://`` name becomes the name it resolved to (a ``:latest-approved`` package
+    the version it found) with the object version of what it resolved to:
+    ``sagemaker://model-package/arn:aws:sagemaker:…:model-package/defects/3?versionId=<id>``;
+    a job keeps its name (looked up in the target stack's account)."""
+    recorded = Identity.parse(identity)
+    if is_sagemaker(uri) and recorded.via:
+        if not recorded.version_id or recorded.version_id == "null":
+            raise _unversioned(
+                parse_s3_source(recorded.at).bucket, f"{uri} resolved to {recorded.at}"
+            )
+        return f"{SCHEME}{recorded.via}?versionId={quote(recorded.version_id, safe='')}"
     if not is_s3(uri) or parse_s3_source(uri).version_id is not None:
         return uri
-    version_id = Identity.parse(identity).version_id
+    version_id = recorded.version_id
     if not version_id or version_id == "null":
-        bucket = parse_s3_source(uri).bucket
-        raise PromotionRefused(
-            f"promotion needs versioned source buckets: enable versioning on bucket {bucket} "
-            f"({uri} has no object version to pin), write the source again and run `pulumi up` "
-            "on the source stack: a promotion names the exact object version it tested"
-        )
+        raise _unversioned(parse_s3_source(uri).bucket, uri)
     return f"{uri}?versionId={quote(version_id, safe='')}"
+
+
+def _unversioned(bucket: str, what: str) -> PromotionRefused:
+    return PromotionRefused(
+        f"promotion needs versioned source buckets: enable versioning on bucket {bucket} "
+        f"({what} has no object version to pin), write the source again and run `pulumi up` "
+        "on the source stack: a promotion names the exact object version it tested"
+    )
 
 
 def pinned_block(
@@ -209,6 +225,8 @@ def pinned_block(
     pinned = copy.deepcopy(block)
     for path, (key, uri) in _sources(block).items():
         new = pin_uri(uri, fresh[key])
+        if is_sagemaker(uri):
+            notes.append(f"{path}: {uri} pinned as {new}")
         if path == TRAINED[0]:
             pinned[TRAINED[0]] = new
         else:
@@ -297,7 +315,7 @@ def _identity_reader(source: StackFile, project_dir: Path) -> Callable[[str], st
     )
 
     def identity_of(uri: str) -> str:
-        if is_s3(uri) or os.path.isabs(uri):
+        if is_s3(uri) or is_sagemaker(uri) or os.path.isabs(uri):
             return source_identity(uri, clients)
         # A relative local path is relative to the project directory, where pulumi runs.
         return source_identity(str(project_dir / uri), clients)

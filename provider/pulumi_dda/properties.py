@@ -292,10 +292,15 @@ MODEL = ResourceType(
                      'version (or an identical one)')),
         in_place("trained_model_uri", STRING, "The SageMaker training output archive "
              "(`model.tar.gz`): an `s3://bucket/key` URI (`?versionId=<id>` pins one object "
-             "version) or a local path. The DDA manifest is built from it.", required=True,
+             "version), a local path, or a SageMaker name resolved at check: "
+             "`sagemaker://training-job/<name>`, `sagemaker://model-package/<group>/<version>` "
+             "or `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the "
+             "name for another account). The DDA manifest is built from it.", required=True,
              cli=Cli('--trained', 'trained model .tar.gz (e.g. s3://ml-models/train/model.tar.gz)')),
         in_place("compiled_models", MapOf(STRING), f"Compilation target ({_TARGET_NAMES}) to "
-             "its Neo-compiled model archive (`s3://` URI or local path).", required=True,
+             "its Neo-compiled model archive: an `s3://` URI, a local path, "
+             "`sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a "
+             "`sagemaker://model-package/...` name.", required=True,
              cli=Cli('--compiled', 'compiled model per target, repeatable (e.g. '
                      'jetson-xavier=s3://ml-models/neo/jx.tar.gz)')),
         new_version("artifact_bucket", STRING, "S3 bucket the model packages are uploaded to; the "
@@ -340,6 +345,11 @@ MODEL = ResourceType(
              "compiled model (etag:04f3ebe72528) → 2.0.0`, or `unchanged` when its version "
              "stays; resolved at check, so a preview shows it.",
              required=True),
+        Prop("resolved_sources", MapOf(STRING), "`trained` (the trained model) or a target to "
+             "what its `sagemaker://` source resolved to at check, e.g. `model package "
+             "defects/3 → s3://ml-models/train/model.tar.gz` (known in a preview); a new "
+             "resolution, such as a newly approved package version, is a change. Sources "
+             "given as `s3://` URIs or paths are not listed.", required=True),
         Prop("model_name", STRING, "The model's type, `model_graph.stages[0].type` of the "
              "manifest.", required=True),
 

@@ -35,11 +35,15 @@ class DdaModelComponent(pulumi.CustomResource):
     content changes."""
     trained_model_uri: pulumi.Output[str]
     """The SageMaker training output archive (`model.tar.gz`): an `s3://bucket/key` URI
-    (`?versionId=<id>` pins one object version) or a local path. The DDA manifest is built from
-    it."""
+    (`?versionId=<id>` pins one object version), a local path, or a SageMaker name resolved at
+    check: `sagemaker://training-job/<name>`, `sagemaker://model-package/<group>/<version>` or
+    `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for another
+    account). The DDA manifest is built from it."""
     compiled_models: pulumi.Output[Mapping[str, str]]
     """Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its
-    Neo-compiled model archive (`s3://` URI or local path)."""
+    Neo-compiled model archive: an `s3://` URI, a local path,
+    `sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a
+    `sagemaker://model-package/...` name."""
     artifact_bucket: pulumi.Output[str]
     """S3 bucket the model packages are uploaded to; the devices' token-exchange role must be
     able to read them."""
@@ -78,6 +82,11 @@ class DdaModelComponent(pulumi.CustomResource):
     plan: pulumi.Output[Mapping[str, str]]
     """Target to what this update does to it, e.g. `new compiled model (etag:04f3ebe72528) →
     2.0.0`, or `unchanged` when its version stays; resolved at check, so a preview shows it."""
+    resolved_sources: pulumi.Output[Mapping[str, str]]
+    """`trained` (the trained model) or a target to what its `sagemaker://` source resolved to
+    at check, e.g. `model package defects/3 → s3://ml-models/train/model.tar.gz` (known in a
+    preview); a new resolution, such as a newly approved package version, is a change. Sources
+    given as `s3://` URIs or paths are not listed."""
     model_name: pulumi.Output[str]
     """The model's type, `model_graph.stages[0].type` of the manifest."""
     local_server_artifacts: pulumi.Output[Mapping[str, Sequence[str]]]

@@ -33,6 +33,22 @@ header; otherwise, return a 412 Precondition Failed error"), which becomes
 same error is raised if its bytes are not the ones looked up. A source that was looked up
 earlier (by a check whose identities are in state) is rebuilt from the URI and its identity
 with :func:`recorded_source`; :func:`open_source` looks a URI up and reads it at once.
+
+**Sources by SageMaker name** (:mod:`.sagemaker`): ``sagemaker://training-job/<name>``,
+``sagemaker://compilation-job/<name>``, ``sagemaker://model-package/<group>/<version>`` and
+``sagemaker://model-package/<group>:latest-approved`` (or an ARN for the name). *Decision:* URI
+schemes inside the existing inputs (``trained_model_uri``, ``compiled_models.<target>``), not
+inputs of their own: a stack file, Pulumi YAML and the schema keep one string per source, a
+source changes form without another key appearing or vanishing, each target can mix forms (one
+Neo job per device type next to an S3 URI), and ``?versionId=<id>`` pins the object exactly as
+for ``s3://`` (``sagemaker://compilation-job/defects-x86?versionId=<id>``). A name is resolved
+where an S3 URI is looked up, at check: the job or package is described and refused in one line
+unless it can ship (see :mod:`.sagemaker`), then what it names is looked up like any S3 object.
+The identity records the resolution with the object (``etag:<etag>;version:<id>;via:model-
+package/<version ARN>;at:s3://ml-models/train/model.tar.gz``), so state pins it: create reads
+exactly that object (:func:`recorded_source` needs no SageMaker call), the next check resolves
+the name again and a new approved package version is a change, and ``promote`` writes the
+pinned name (``sagemaker://model-package/<version ARN>?versionId=<id>``) into the next stack.
 """
 
 from __future__ import annotations
@@ -43,7 +59,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 from urllib.parse import unquote
@@ -60,6 +76,7 @@ from botocore.exceptions import (
 from ._types import Progress, Readable, no_progress
 from .aws import AwsClients, aws_errors, error_code
 from .errors import AwsError, DdaError, InputError, NotFoundError, SourceChangedError
+from .sagemaker import is_sagemaker, parse_name, resolve_name, shown_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -152,21 +169,29 @@ class GetArgs(ObjectArgs, total=False):
 @dataclass(frozen=True)
 class Identity:
     """What a source was when it was looked up, as state records it: ``sha256:<hex>`` (a local
-    file), ``etag:<etag>`` or ``etag:<etag>;version:<id>`` (an S3 object). Written and read
-    only here."""
+    file), ``etag:<etag>`` or ``etag:<etag>;version:<id>`` (an S3 object), and for a SageMaker
+    name ``...;via:<pinned name>;at:<s3 location>`` (``via:model-package/<version ARN>;at:s3://
+    ml-models/train/model.tar.gz``: what the name resolved to). Written and read only here."""
 
     kind: str
     value: str
     version_id: str = ""
+    via: str = ""
+    """The SageMaker name pinned (a ``:latest-approved`` as the version it found), or empty."""
+    at: str = ""
+    """The ``s3://bucket/key`` a SageMaker name resolved to, or empty."""
 
     @classmethod
     def parse(cls, text: str) -> Identity:
-        head, _, version_id = text.partition(";version:")
+        head, _, at = text.partition(";at:")  # last: a key may hold anything
+        head, _, via = head.partition(";via:")
+        head, _, version_id = head.partition(";version:")
         kind, _, value = head.partition(":")
-        return cls(kind, value, version_id)
+        return cls(kind, value, version_id, via, at)
 
     def __str__(self) -> str:
-        return self.content + (f";version:{self.version_id}" if self.version_id else "")
+        via = f";via:{self.via};at:{self.at}" if self.via else ""
+        return self.content + (f";version:{self.version_id}" if self.version_id else "") + via
 
     @property
     def content(self) -> str:
@@ -176,6 +201,10 @@ class Identity:
     def short(self) -> str:
         """``etag:04f3ebe72528``: enough to tell two in a preview."""
         return f"{self.kind}:{self.value[:12]}"
+
+    def resolved(self) -> str:
+        """``model package defects/3 → s3://ml-models/train/model.tar.gz``, or empty."""
+        return f"{shown_name(self.via)} → {self.at}" if self.via else ""
 
 
 @dataclass(frozen=True)
@@ -193,11 +222,16 @@ class ResolvedS3:
     etag: str
     """Without the quotes S3 puts around it."""
     version_id: str | None = None
+    via: str = ""
+    """For a ``sagemaker://`` source: the name it resolved through, pinned (see
+    :class:`Identity`); ``bucket`` and ``key`` are then what it resolved to."""
 
     @property
     def identity(self) -> str:
-        """``etag:<etag>``, with ``;version:<id>`` when the object has a version id."""
-        return str(Identity("etag", self.etag, self.version_id or ""))
+        """``etag:<etag>``, with ``;version:<id>`` when the object has a version id (and the
+        SageMaker resolution, for a ``sagemaker://`` source)."""
+        at = f"s3://{self.bucket}/{self.key}" if self.via else ""
+        return str(Identity("etag", self.etag, self.version_id or "", self.via, at))
 
     def head_args(self) -> ObjectArgs:
         """The object as named (its version, if it has one), whatever its ETag is now."""
@@ -234,17 +268,33 @@ def _local_path(uri: str) -> Path:
     return path
 
 
-def resolve_source(uri: str, clients: AwsClients | None = None) -> ResolvedSource:
-    """Look a source up: ``HeadObject`` for S3 (no object bytes move), the SHA-256 of a file."""
+def resolve_source(
+    uri: str, clients: AwsClients | None = None, *, target: str | None = None
+) -> ResolvedSource:
+    """Look a source up: ``HeadObject`` for S3 (no object bytes move), the SHA-256 of a file;
+    a SageMaker name is resolved first (:func:`.sagemaker.resolve_name`; ``target``: the
+    compilation target a compiled model is declared for, which a compilation job must match).
+    """
+    if is_sagemaker(uri):
+        clients = clients or AwsClients()
+        resolution = resolve_name(uri, clients, target)
+        location = parse_s3_source(resolution.location)
+        pinned_version = parse_name(uri).version_id
+        found = _head(uri, S3Source(location.bucket, location.key, pinned_version), clients)
+        return replace(found, via=resolution.pinned)
     if not is_s3(uri):
         digest = hashlib.sha256()
         with _local_path(uri).open("rb") as handle:
             for chunk in iter(lambda: handle.read(READ_BLOCK), b""):
                 digest.update(chunk)
         return ResolvedFile(uri, digest.hexdigest())
-    source = parse_s3_source(uri)
-    clients = clients or AwsClients()
-    with aws_errors(f"looking up {uri}"):
+    return _head(uri, parse_s3_source(uri), clients or AwsClients())
+
+
+def _head(uri: str, source: S3Source, clients: AwsClients) -> ResolvedS3:
+    with aws_errors(
+        f"looking up {uri}" + ("" if is_s3(uri) else f" ({source.bucket}/{source.key})")
+    ):
         head = clients.s3.head_object(**source.object_args())
     version_id = head.get("VersionId") or source.version_id
     return ResolvedS3(uri, source.bucket, source.key, head["ETag"].strip('"'), version_id)
@@ -254,13 +304,21 @@ def recorded_source(uri: str, identity: str) -> ResolvedSource:
     """The source ``uri`` as looked up when ``identity`` was recorded (by a check earlier)."""
     recorded = Identity.parse(identity)
     resolved: ResolvedSource | None = None
-    if is_s3(uri) and recorded.kind == "etag":
+    if is_sagemaker(uri) and recorded.kind == "etag" and recorded.via and is_s3(recorded.at):
+        name, at = parse_name(uri), parse_s3_source(recorded.at)
+        same_kind = recorded.via.partition("/")[0] == name.kind
+        as_pinned = name.version_id in (None, recorded.version_id)
+        if same_kind and as_pinned and at.version_id is None and ";" not in recorded.value:
+            resolved = ResolvedS3(
+                uri, at.bucket, at.key, recorded.value, recorded.version_id or None, recorded.via
+            )
+    elif is_s3(uri) and recorded.kind == "etag":
         source = parse_s3_source(uri)
         etag, version_id = recorded.value, recorded.version_id
         as_pinned = source.version_id in (None, version_id)  # a pinned URI: that version
         if etag and ";" not in etag and as_pinned:  # no ETag holds a ";"
             resolved = ResolvedS3(uri, source.bucket, source.key, etag, version_id or None)
-    elif not is_s3(uri) and recorded.kind == "sha256" and recorded.value:
+    elif not is_s3(uri) and not is_sagemaker(uri) and recorded.kind == "sha256" and recorded.value:
         resolved = ResolvedFile(uri, recorded.value)
     if resolved is None or resolved.identity != identity:
         raise DdaError(f"{uri}: the recorded identity {identity!r} is not one of this source")

@@ -37,6 +37,9 @@ class AdminAPI:
             ("POST", "faults"): self._add_fault,
             ("DELETE", "faults"): lambda _: self._run(app.clear_faults),
             ("POST", "force-failed"): self._force_failed,
+            ("POST", "sagemaker-job-status"): lambda body: self._run(
+                lambda: app.set_sagemaker_job_status(**body)
+            ),
             ("GET", "config"): lambda _: app.configure(),
             ("POST", "config"): lambda body: app.configure(**body),
             ("GET", "requests"): lambda _: {"requests": [r.to_dict() for r in app.request_log()]},

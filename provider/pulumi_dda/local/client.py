@@ -76,6 +76,13 @@ class AdminClient:
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         self._call("POST", "force-failed", {"arn": arn, "message": message, "errors": errors})
 
+    def set_sagemaker_job_status(
+        self, kind: str, name: str, status: str, failure_reason: str = ""
+    ) -> None:
+        """Put a SageMaker training or compilation job into ``status`` (see ``LocalAWSApp``)."""
+        body = {"kind": kind, "name": name, "status": status, "failure_reason": failure_reason}
+        self._call("POST", "sagemaker-job-status", body)
+
     def configure(self, **changes: Any) -> dict[str, Any]:
         """Change the named settings (fields of ``EndpointSettings``); return all of them."""
         body = {name: value for name, value in changes.items() if value is not None}

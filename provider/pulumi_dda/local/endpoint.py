@@ -206,6 +206,12 @@ class LocalEndpoint:
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         self.app.force_failed(arn, message, errors)
 
+    def set_sagemaker_job_status(
+        self, kind: str, name: str, status: str, failure_reason: str = ""
+    ) -> None:
+        """Put a SageMaker training or compilation job into ``status`` (see ``LocalAWSApp``)."""
+        self.app.set_sagemaker_job_status(kind, name, status, failure_reason)
+
     def configure(self, **changes: Any) -> dict[str, Any]:
         """Change the named settings (fields of ``EndpointSettings``); return all of them."""
         return self.app.configure(**changes)

@@ -190,6 +190,41 @@ def object_range(
     return bytes(data) if len(data) == length else None
 
 
+SAGEMAKER_JOB_STATUSES = {
+    "training-job": frozenset(
+        {"InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting"}
+    ),
+    "compilation-job": frozenset(
+        {"INPROGRESS", "COMPLETED", "FAILED", "STARTING", "STOPPING", "STOPPED"}
+    ),
+}
+"""The ``TrainingJobStatus`` and ``CompilationJobStatus`` enums of the botocore model
+(``botocore/data/sagemaker/2017-07-24/service-2.json``)."""
+
+
+def set_sagemaker_job_status(
+    account_id: str, region: str, kind: str, name: str, status: str, failure_reason: str = ""
+) -> None:
+    """Put a SageMaker training or compilation job into ``status``, which moto lacks: moto
+    creates every job ``Completed``/``COMPLETED`` and no API moves it (real jobs run first,
+    and may fail). ``failure_reason`` becomes the job's ``FailureReason`` (a member of both
+    ``DescribeTrainingJobResponse`` and ``DescribeCompilationJobResponse``)."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    if status not in SAGEMAKER_JOB_STATUSES.get(kind, frozenset()):
+        allowed = sorted(SAGEMAKER_JOB_STATUSES.get(kind, SAGEMAKER_JOB_STATUSES))
+        raise ValueError(f"{kind} status {status!r} is not one of {', '.join(allowed)}")
+    backend = sagemaker_backends[account_id][region]
+    if kind == "training-job":
+        job: Any = backend.training_jobs[name]
+        job.training_job_status = status
+        job.secondary_status = status
+    else:
+        job = backend.compilation_jobs[name]
+        job.compilation_job_status = status
+    job.failure_reason = failure_reason
+
+
 def reset_moto() -> None:
     """Clear every moto backend (moto's state is global to the process)."""
     from moto.moto_api._internal.models import moto_api_backend

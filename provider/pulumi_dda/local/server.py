@@ -42,7 +42,7 @@ from .greengrass.peers import MotoPeers, Peers
 
 ADMIN_PREFIX = "/_dda_local/"
 GREENGRASS_SERVICE = "greengrassv2"
-SERVICES = (GREENGRASS_SERVICE, "s3", "iot", "iam", "sts")
+SERVICES = (GREENGRASS_SERVICE, "s3", "iot", "iam", "sts", "sagemaker")
 """The signing names of the services this endpoint serves (fault injection names them)."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/\d+")
 
@@ -232,6 +232,26 @@ class LocalAWSApp:
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         """Put a component version into FAILED with ``message`` (and ``status.errors``)."""
         self.greengrass.force_failed(arn, message, errors)
+
+    def set_sagemaker_job_status(
+        self,
+        kind: str,
+        name: str,
+        status: str,
+        failure_reason: str = "",
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Put a SageMaker ``training-job`` or ``compilation-job`` into ``status`` (moto
+        creates them finished; see :func:`.moto_side.set_sagemaker_job_status`)."""
+        moto_side.set_sagemaker_job_status(
+            account_id or moto_side.DEFAULT_ACCOUNT_ID,
+            region or self.default_region,
+            kind,
+            name,
+            status,
+            failure_reason,
+        )
 
     def configure(self, **changes: Any) -> dict[str, Any]:
         """Change the given settings (names and types as in ``EndpointSettings``; ``None``
