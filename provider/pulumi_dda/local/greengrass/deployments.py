@@ -29,6 +29,7 @@ from .devices import (
 from .exceptions import ConflictException, ResourceNotFoundException, ValidationException
 from .fleet import Fleet
 from .locking import fingerprint, locked
+from .nucleus import NucleusPool
 from .pagination import paginate
 from .peers import Peers
 from .resources import (
@@ -61,6 +62,7 @@ class DeploymentOperations:
     revisions: dict[str, int]
     fleet: Fleet
     sub_parents: dict[str, str]
+    nuclei: NucleusPool
 
     def advance(self) -> None:
         self.fleet.advance(self.clock())
@@ -409,7 +411,19 @@ class DeploymentOperations:
 
     @locked
     def core_devices(self) -> list[JsonDict]:
-        return [d.to_admin() for _, d in sorted(self.fleet.devices.items())]
+        return [self._admin(d) for _, d in sorted(self.fleet.devices.items())]
+
+    def _admin(self, device: CoreDevice) -> JsonDict:
+        """A nucleus device also shows where its nucleus runs (``None`` before its first
+        deployment): ``nucleus_root`` (``--root``), ``dda_root`` (the DDA stand-in's), ``pid``."""
+        shown = device.to_admin()
+        if device.kind == NUCLEUS:
+            runtime = self.nuclei.runtime(self.account_id, self.region_name, device.thing_name)
+            root = runtime.root
+            shown["nucleus_root"] = str(root) if root else None
+            shown["dda_root"] = str(root.parent / "aws_dda") if root else None
+            shown["nucleus_pid"] = runtime.pid
+        return shown
 
 
 def _check_kind(spec: dict[str, Any], existing: CoreDevice | None, behaviour: JsonDict) -> str:
