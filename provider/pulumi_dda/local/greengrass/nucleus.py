@@ -40,7 +40,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import grp
+import json
 import os
+import pwd
 import queue
 import re
 import shutil
@@ -58,6 +61,8 @@ STANDIN = Path(__file__).with_name("dda_standin.py")
 CLI_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
 """JVM flags for each ``greengrass-cli`` call: a short-lived client starts twice as fast."""
 STATUS_POLL = 0.5
+START_LIMIT = 180.0
+DEPLOYMENT_POLLING_SECONDS = 1
 INSTALL_LIMIT = 900.0
 """Seconds one local deployment may take before it is reported FAILED (Startup ``Timeout``)."""
 _SUBMITTED = re.compile(r"Deployment Id:\s*(\S+)")
@@ -193,24 +198,26 @@ class NucleusRuntime:
             **os.environ,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "DDA_STANDIN_ROOT": str(base / "aws_dda"),
-            "JDK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1",
         }
-        script = subprocess.Popen(
-            [str(home / "start-nucleus.sh"), str(root), self.thing_name],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-            text=True,
-        )
-        self.pgid = script.pid  # the nucleus's java inherits the script's process group
         self.root = root
-        out, err = script.communicate(timeout=180)
-        if script.returncode != 0 or not out.strip().isdigit():
-            self.stop()
-            raise NucleusUnavailable(f"the nucleus did not start: {err.strip() or out.strip()}")
-        self.pid = int(out.strip())
-        return root
+        java = _prepare_root(home, root, self.thing_name)
+        with (root / "nucleus.out").open("wb") as out:
+            process = subprocess.Popen(
+                java, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        self.pgid = self.pid = process.pid  # its own process group: components included
+        deadline = time.monotonic() + START_LIMIT
+        while process.poll() is None and time.monotonic() < deadline:
+            if (root / "bin" / "greengrass-cli").exists() and not self._call(
+                root, "component", "list"
+            ).returncode:
+                return root
+            time.sleep(0.5)
+        self.stop()
+        raise NucleusUnavailable(
+            f"the nucleus of {self.thing_name} did not start within {START_LIMIT:g} s "
+            f"(exit status {process.poll()}); see {root}/nucleus.out"
+        )
 
     def stop(self) -> None:
         """Kill the nucleus (its whole process group) and remove its root. Idempotent."""
@@ -226,8 +233,12 @@ class NucleusRuntime:
 
     # CLI ----------------------------------------------------------------------------------------
 
-    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-        root = self._start()
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``greengrass-cli ARGS`` against this device's nucleus (started if need be)."""
+        return self._call(self._start(), *args)
+
+    @staticmethod
+    def _call(root: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "JDK_JAVA_OPTIONS": CLI_JVM_OPTIONS}
         return subprocess.run(
             [str(root / "bin" / "greengrass-cli"), *args],
@@ -305,6 +316,44 @@ class NucleusRuntime:
         result.components = parse_component_list(self.cli("component", "list").stdout)
         shutil.rmtree(work, ignore_errors=True)
         return result
+
+
+def _prepare_root(home: Path, root: Path, thing_name: str) -> list[str]:
+    """What ``start-nucleus.sh`` does before it starts Java (the CLI as a trusted plugin, an
+    offline init config), with ``deploymentPollingFrequencySeconds`` at 1: the deployment
+    service looks at its queue, and at the deployment it runs, once per that period (documented
+    nucleus setting, default 15 s), so every local deployment would otherwise take 15-30 s
+    longer. Returns the Java command line."""
+    cli_dir = (
+        root / "packages/artifacts-unarchived/aws.greengrass.Cli/0.0.0/aws.greengrass.cli.client"
+    )
+    (root / "plugins/trusted").mkdir(parents=True)
+    cli_dir.mkdir(parents=True)
+    shutil.copy(home / "cli/CliServer.jar", root / "plugins/trusted/")
+    subprocess.run(["unzip", "-qo", str(home / "cli/cliclient.zip")], cwd=cli_dir, check=True)
+    user = f"{pwd.getpwuid(os.getuid()).pw_name}:{grp.getgrgid(os.getgid()).gr_name}"
+    config = {
+        "system": {"rootpath": str(root), "thingName": thing_name},
+        "services": {
+            "aws.greengrass.Nucleus": {
+                "componentType": "NUCLEUS",
+                "configuration": {
+                    "awsRegion": "us-east-1",
+                    "runWithDefault": {"posixUser": user},
+                    "logging": {"level": "INFO"},
+                    "deploymentPollingFrequencySeconds": DEPLOYMENT_POLLING_SECONDS,
+                },
+            }
+        },
+    }
+    (root / "init-config.yaml").write_text(json.dumps(config, indent=2))  # JSON is YAML
+    jar = home / "GreengrassInstaller/lib/Greengrass.jar"
+    return [
+        "java", "-XX:TieredStopAtLevel=1", f"-Droot={root}", "-Dlog.store=FILE", "-jar", str(jar),
+        "--root", str(root), "--init-config", str(root / "init-config.yaml"),
+        "--component-default-user", user, "--setup-system-service", "false",
+        "--provision", "false",
+    ]  # fmt: skip
 
 
 def _alive(pid: int) -> bool:
