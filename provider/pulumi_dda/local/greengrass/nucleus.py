@@ -171,6 +171,7 @@ class NucleusRuntime:
         self._stopped = False
         self._queue: queue.Queue[InstallRequest | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     # Process ----------------------------------------------------------------------------------
 
@@ -206,6 +207,7 @@ class NucleusRuntime:
                 java, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         self.pgid = self.pid = process.pid  # its own process group: components included
+        self._process = process
         deadline = time.monotonic() + START_LIMIT
         while process.poll() is None and time.monotonic() < deadline:
             if (root / "bin" / "greengrass-cli").exists() and not self._call(
@@ -223,11 +225,13 @@ class NucleusRuntime:
         """Kill the nucleus (its whole process group) and remove its root. Idempotent."""
         with self._lock:
             self._stopped = True
-            pgid, root = self.pgid, self.root
-            self.pgid = self.pid = None
+            pgid, root, process = self.pgid, self.root, self._process
+            self.pgid = self.pid = self._process = None
         self._queue.put(None)
         if pgid is not None:
             _kill_group(pgid)
+        if process is not None:
+            process.wait(timeout=10)  # reaped: no zombie left
         if root is not None:
             shutil.rmtree(root.parent, ignore_errors=True)
 
