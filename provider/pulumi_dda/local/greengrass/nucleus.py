@@ -18,8 +18,14 @@ Evidence for what is reported (the nucleus's own behaviour; README of the build)
   ``DO_NOTHING``; the CLI's default is DO_NOTHING, the cloud's ROLLBACK), so rollback is the
   nucleus's own;
 * a wrong ``Digest`` ends the deployment FAILED (``ARTIFACT_DOWNLOAD_ERROR``) and what ran
-  before keeps running; a recipe whose only manifest is for another platform is rejected (the
-  machine is linux/amd64);
+  before keeps running. Seen here (tests/local/test_local_nucleus.py): the nucleus finds that
+  the file it was handed does not match the recipe's ``Digest``, discards it and needs to
+  download it from the ``Uri``, which an offline nucleus cannot, so the stack ends in
+  ``DEVICE_CONFIG_NOT_VALID_FOR_ARTIFACT_DOWNLOAD`` (``FAILED_NO_STATE_CHANGE: Download required
+  for artifact s3://...``). A connected device would download the same wrong bytes and fail
+  the integrity check instead: the same outcome, another last code [not observed here];
+* a recipe whose only manifest is for another platform is rejected (the machine is
+  linux/amd64): ``COMPONENT_PACKAGE_LOADING_ERROR``, ``LOCAL_RECIPE_NOT_FOUND``;
 * the states ``component list`` prints (RUNNING, FINISHED, BROKEN, ...) are the nucleus's
   lifecycle states, the same names as ``InstalledComponent.lifecycleState`` in the botocore
   model.
@@ -32,8 +38,11 @@ written outside the nucleus's root. The stand-in checks what the real convertor 
 (``manifest.json`` in the unarchived folder, a major version above 0; dda-reference.md) and
 records the model under ``<root>/aws_dda/models/``.
 
-A nucleus starts on first use (about 3 s, longer on a busy machine), in its own temporary root,
-in its own process group; :meth:`NucleusRuntime.stop` kills the group and removes the root.
+A nucleus starts on first use (about 3 s, 6-10 s on a busy machine), in its own temporary root,
+in its own process group, prepared as ``start-nucleus.sh`` prepares it (:func:`_prepare_root`)
+but with ``deploymentPollingFrequencySeconds`` 1; :meth:`NucleusRuntime.stop` kills the group
+(SIGTERM, so Shutdown steps run; SIGKILL after 5 s), reaps it and removes the root. A local
+deployment then takes about 5-15 s, most of it the CLI's JVM starting for each call.
 """
 
 from __future__ import annotations
