@@ -28,6 +28,8 @@ from nucleus_helpers import (
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.local.local_server import seed_local_servers
 
+#: One worker runs the whole module (``make test`` uses ``--dist loadgroup``): one nucleus.
+pytestmark = pytest.mark.xdist_group("nucleus-device")
 BUCKET = "nucleus-artifacts"
 DEVICE = "core-real"
 GROUP = "line-real"

@@ -27,6 +27,8 @@ from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.local.greengrass.nucleus import InstallRequest, InstallResult, NucleusRuntime
 from pulumi_dda.local.local_server import seed_local_servers
 
+#: One worker runs the whole module (``make test`` uses ``--dist loadgroup``): one nucleus.
+pytestmark = pytest.mark.xdist_group("nucleus-layouts")
 PREFIX = "teams/vision/"
 LAYOUTS = [
     pytest.param("x86_64-cpu", True, "", id="x86_64-cpu-suffixed"),
