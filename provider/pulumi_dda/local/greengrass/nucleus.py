@@ -215,8 +215,12 @@ class NucleusRuntime:
             process = subprocess.Popen(
                 java, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        self.pgid = self.pid = process.pid  # its own process group: components included
-        self._process = process
+        with self._lock:  # its own process group: its components are in it too
+            self.pgid, self.pid, self._process = process.pid, process.pid, process
+            stopped = self._stopped
+        if stopped:  # stop() came while this was starting: it saw no process to kill
+            self.stop()
+            raise NucleusUnavailable(f"the nucleus of {self.thing_name} was stopped")
         deadline = time.monotonic() + START_LIMIT
         while process.poll() is None and time.monotonic() < deadline:
             if (root / "bin" / "greengrass-cli").exists() and not self._call(
