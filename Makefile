@@ -22,13 +22,13 @@ lint: setup
 	uv run mypy
 
 unit: setup
-	uv run pytest -n 2 -m "not e2e"
+	uv run pytest -n 2 --dist loadgroup -m "not e2e"
 
 e2e: setup engine examples
-	uv run pytest -n 2 -m e2e
+	uv run pytest -n 2 --dist loadgroup -m e2e
 
 test: setup engine examples lint
-	uv run pytest -n 2
+	uv run pytest -n 2 --dist loadgroup
 
 demo: setup engine
 	uv run python tools/demo.py

@@ -34,8 +34,9 @@ the bytes sent; states REQUESTED -> INITIATED -> DEPLOYABLE after
 ``clientToken`` idempotency; one deployment per target, a new one supersedes the previous
 (``isLatestForTarget`` false, status INACTIVE); CancelDeployment; DeleteDeployment of
 anything but an ACTIVE deployment; simulated core devices acting on deployments, with the
-data-plane views (``greengrass.fleet``, ``greengrass.devices``); ``nextToken`` paging
-(default 50) on every list operation.
+data-plane views (``greengrass.fleet``, ``greengrass.devices``), and devices of kind
+``nucleus`` whose deployments the real Greengrass nucleus installs (``greengrass.nucleus``);
+``nextToken`` paging (default 50) on every list operation.
 A deleted name+version can be created again (the evidence is in ``models._refuse_existing``; setting
 ``allow_recreate_deleted_versions`` False refuses it with ConflictException). Tags: at most
 50 per resource (TagResource counts those already there), keys 1-128 characters, values

@@ -153,7 +153,8 @@ class LocalEndpoint:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port. Safe to call twice."""
+        """Stop serving, release the port and stop every nucleus it started. Safe to call
+        twice."""
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
         if server is not None:
@@ -161,6 +162,7 @@ class LocalEndpoint:
             server.server_close()
         if thread is not None:
             thread.join(timeout=10)
+        self.app.close()
 
     def __enter__(self) -> LocalEndpoint:
         return self.start()

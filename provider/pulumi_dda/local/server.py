@@ -283,6 +283,10 @@ class LocalAWSApp:
     def clear_request_log(self) -> None:
         self.log.clear()
 
+    def close(self) -> None:
+        """Stop what runs beside the server: the nucleus of every nucleus-backed device."""
+        self.greengrass.close()
+
     def reset(self) -> None:
         """Back to a fresh endpoint: no AWS state (moto's included), faults, log or changes."""
         self.greengrass.reset()

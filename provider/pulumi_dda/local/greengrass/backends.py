@@ -14,6 +14,7 @@ from pulumi_dda.local.settings import EndpointSettings
 
 from .exceptions import ValidationException
 from .models import GreengrassV2Backend
+from .nucleus import NucleusPool
 from .peers import Peers
 from .resources import COMPONENT_ARN
 
@@ -28,8 +29,9 @@ class _RegionBackends(dict[str, GreengrassV2Backend]):
 
     def __missing__(self, region: str) -> GreengrassV2Backend:
         with self.owner.lock:
+            owner = self.owner
             backend = GreengrassV2Backend(
-                self.account_id, region, self.owner.settings, self.owner.peers, self.owner.clock
+                self.account_id, region, owner.settings, owner.peers, owner.clock, owner.nuclei
             )
             return self.setdefault(region, backend)
 
@@ -48,15 +50,21 @@ class GreengrassV2Backends(dict[str, _RegionBackends]):
         self.settings = settings or EndpointSettings()
         self.clock = clock
         self.lock = threading.RLock()
+        self.nuclei = NucleusPool(clock)
 
     def __missing__(self, account_id: str) -> _RegionBackends:
         with self.lock:
             return self.setdefault(account_id, _RegionBackends(account_id, self))
 
     def reset(self) -> None:
-        """Forget every component and deployment (settings are kept)."""
+        """Forget every component and deployment (settings are kept); stop every nucleus."""
         with self.lock:
             self.clear()
+        self.nuclei.stop_all()
+
+    def close(self) -> None:
+        """Stop every nucleus of a nucleus-backed device (the endpoint stops)."""
+        self.nuclei.stop_all()
 
     def force_failed(self, arn: str, message: str, errors: dict[str, str] | None = None) -> None:
         """Find the version's backend from its ARN and force it into FAILED."""

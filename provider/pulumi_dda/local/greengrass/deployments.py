@@ -17,10 +17,19 @@ from typing import Any
 from pulumi_dda.local.settings import EndpointSettings
 
 from . import recipes
-from .devices import DEVICE_KEYS, CoreDevice, parse_behaviour
+from .devices import (
+    DEVICE_KEYS,
+    KINDS,
+    NUCLEUS,
+    NUCLEUS_BEHAVIOUR_KEYS,
+    SIMULATED,
+    CoreDevice,
+    parse_behaviour,
+)
 from .exceptions import ConflictException, ResourceNotFoundException, ValidationException
 from .fleet import Fleet
 from .locking import fingerprint, locked
+from .nucleus import NucleusPool
 from .pagination import paginate
 from .peers import Peers
 from .resources import (
@@ -53,6 +62,7 @@ class DeploymentOperations:
     revisions: dict[str, int]
     fleet: Fleet
     sub_parents: dict[str, str]
+    nuclei: NucleusPool
 
     def advance(self) -> None:
         self.fleet.advance(self.clock())
@@ -337,7 +347,9 @@ class DeploymentOperations:
             device.to_installed(name, version, source, at)
             for name, (version, source, at) in sorted(device.installed().items())
         ]
-        if topology_filter == "ALL":
+        if device.kind == NUCLEUS:  # what its nucleus listed (nucleus.py)
+            items = device.nucleus_installed(everything=topology_filter == "ALL")
+        elif topology_filter == "ALL":
             items += self._dependencies(device, items)
         listing = f"ListInstalledComponents:{core_device_thing_name}:{topology_filter}"
         page, token = paginate(items, max_results, next_token, listing)
@@ -373,6 +385,7 @@ class DeploymentOperations:
         behaviour_spec = {k: v for k, v in spec.items() if k not in DEVICE_KEYS}
         now = self.clock()
         existing = self.fleet.devices.get(name)
+        kind = _check_kind(spec, existing, behaviour_spec)
         if existing is not None:
             existing.behaviour = parse_behaviour(behaviour_spec, existing.behaviour)
             existing.behaviour_set = now
@@ -390,6 +403,7 @@ class DeploymentOperations:
             platform=str(spec.get("platform") or "linux"),
             architecture=str(spec.get("architecture") or "amd64"),
             core_version=str(spec.get("core_version") or "2.12.0"),
+            kind=kind,
         )
         self.fleet.add_device(device)
         self.fleet.advance(now)
@@ -397,4 +411,40 @@ class DeploymentOperations:
 
     @locked
     def core_devices(self) -> list[JsonDict]:
-        return [d.to_admin() for _, d in sorted(self.fleet.devices.items())]
+        return [self._admin(d) for _, d in sorted(self.fleet.devices.items())]
+
+    def _admin(self, device: CoreDevice) -> JsonDict:
+        """A nucleus device also shows where its nucleus runs (``None`` before its first
+        deployment): ``nucleus_root`` (``--root``), ``dda_root`` (the DDA stand-in's), ``pid``."""
+        shown = device.to_admin()
+        if device.kind == NUCLEUS:
+            runtime = self.nuclei.runtime(self.account_id, self.region_name, device.thing_name)
+            root = runtime.root
+            shown["nucleus_root"] = str(root) if root else None
+            shown["dda_root"] = str(root.parent / "aws_dda") if root else None
+            shown["nucleus_pid"] = runtime.pid
+        return shown
+
+
+def _check_kind(spec: dict[str, Any], existing: CoreDevice | None, behaviour: JsonDict) -> str:
+    """``kind``: ``simulated`` (scripted, the default) or ``nucleus`` (the real Greengrass
+    nucleus installs what reaches it, :mod:`.nucleus`); fixed once the device exists. A nucleus
+    device's results are the nucleus's, so only ``online``/``reconnect_after`` can be scripted,
+    and it runs on this machine: linux, amd64, nucleus 2.18.x (the build's README)."""
+    kind = str(spec.get("kind") or (existing.kind if existing else SIMULATED))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if existing is not None and kind != existing.kind:
+        raise ValueError(f"core device {existing.thing_name} is {existing.kind}; kind is fixed")
+    if kind == NUCLEUS:
+        scripted = sorted(set(behaviour) - NUCLEUS_BEHAVIOUR_KEYS)
+        if scripted:
+            raise ValueError(
+                f"a nucleus device reports what its nucleus does; {scripted} cannot be scripted "
+                f"(only {sorted(NUCLEUS_BEHAVIOUR_KEYS)})"
+            )
+        for key, value in (("platform", "linux"), ("architecture", "amd64")):
+            if spec.get(key) not in (None, value):
+                raise ValueError(f"a nucleus device runs on this machine: {key} is {value}")
+        spec.setdefault("core_version", "2.18.0")  # what the build's nucleus lists itself as
+    return kind

@@ -35,6 +35,15 @@ QUEUED, IN_PROGRESS, SUCCEEDED, COMPLETED = "QUEUED", "IN_PROGRESS", "SUCCEEDED"
 EXEC_FAILED, TIMED_OUT, EXEC_CANCELED, REJECTED = "FAILED", "TIMED_OUT", "CANCELED", "REJECTED"
 TERMINAL = frozenset({SUCCEEDED, COMPLETED, EXEC_FAILED, TIMED_OUT, EXEC_CANCELED, REJECTED})
 OUTCOMES = ("succeed", "fail", "time_out")
+SIMULATED, NUCLEUS = "simulated", "nucleus"
+KINDS = (SIMULATED, NUCLEUS)
+NUCLEUS_BEHAVIOUR_KEYS = frozenset({"online", "reconnect_after"})
+"""What can be scripted on a nucleus-backed device: its results are the nucleus's own."""
+BROKEN_STATES = frozenset({"BROKEN", "ERRORED"})
+INTERNAL_SERVICES = frozenset(
+    {"DeploymentService", "FleetStatusService", "UpdateSystemPolicyService", "TelemetryAgent"}
+)
+"""Services the nucleus lists in ``component list`` that are part of it, not components."""
 
 DEFAULT_ERROR_STACK = ["DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR", "COMPONENT_BROKEN"]
 DEFAULT_ERROR_TYPES = ["USER_COMPONENT_ERROR"]
@@ -78,7 +87,7 @@ class Behaviour:
 
 BEHAVIOUR_KEYS = frozenset(f.name for f in fields(Behaviour))
 DEVICE_KEYS = frozenset(
-    {"thing_name", "thing_groups", "join_after", "platform", "architecture", "core_version"}
+    {"thing_name", "thing_groups", "join_after", "platform", "architecture", "core_version", "kind"}
 )
 
 
@@ -184,6 +193,10 @@ class CoreDevice:
     platform: str = "linux"
     architecture: str = "amd64"
     core_version: str = "2.12.0"
+    kind: str = SIMULATED
+    nucleus_components: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """A nucleus-backed device: name -> (version, state) as the nucleus last listed them."""
+    nucleus_at: float = 0.0
     connected: bool = False
     last_status: float = 0.0
     applied: dict[str, Applied] = field(default_factory=dict)
@@ -244,6 +257,39 @@ class CoreDevice:
             "lifecycleStatusCodes": ["INSTALL_ERROR"] if broken else [],
         }
 
+    def nucleus_installed(self, everything: bool) -> list[JsonDict]:
+        """What a nucleus-backed device reports: the versions and lifecycle states the nucleus
+        listed after its last deployment. Roots are the components its deployments name;
+        ``everything`` adds the rest (dependencies such as the LocalServer, the nucleus)."""
+        roots = {name for a in self.applied.values() for name in a.components}
+        items: list[JsonDict] = []
+        for name, (version, state) in sorted(self.nucleus_components.items()):
+            root = name in roots
+            if name in INTERNAL_SERVICES or version in ("", "null", "0.0.0"):
+                continue
+            if not (root or everything):
+                continue
+            broken = state in BROKEN_STATES
+            items.append(
+                {
+                    "componentName": name,
+                    "componentVersion": version,
+                    "lifecycleState": state,
+                    "lifecycleStateDetails": f"the nucleus reports {state}" if broken else None,
+                    "isRoot": root,
+                    "lastStatusChangeTimestamp": self.nucleus_at,
+                    "lastReportedTimestamp": self.last_status,
+                    "lastInstallationSource": self._source(name),
+                    "lifecycleStatusCodes": [],
+                }
+            )
+        return items
+
+    def _source(self, name: str) -> str:
+        holding = [a for a in self.applied.values() if name in a.components]
+        latest = max(holding or self.applied.values(), key=lambda a: a.at, default=None)
+        return latest.deployment_id if latest else "LOCAL"
+
     def to_admin(self) -> JsonDict:
         """What the admin API shows of a device (not an AWS shape)."""
         return {
@@ -251,6 +297,11 @@ class CoreDevice:
             "behaviour": vars(self.behaviour),
             "pending_groups": list(self.pending_groups),
             "connected": self.connected,
-            "installed": {name: v for name, (v, _, _) in self.installed().items()},
+            "kind": self.kind,
+            "installed": (
+                {i["componentName"]: i["componentVersion"] for i in self.nucleus_installed(False)}
+                if self.kind == NUCLEUS
+                else {name: v for name, (v, _, _) in self.installed().items()}
+            ),
             "executions": [e.to_effective() for e in self.executions],
         }

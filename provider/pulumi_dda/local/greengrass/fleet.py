@@ -49,6 +49,15 @@ docs.aws.amazon.com/greengrass/v2/developerguide/):
 * ``ListCoreDevices(thingGroupArn)`` lists devices that "have successfully deployed a
   deployment that targets the thing group", and keeps them after they leave it (API).
 
+A device of kind ``nucleus`` (:mod:`.nucleus`) runs the same job machinery (notification,
+rollout rate, timeouts, one deployment at a time), but what happens when it starts a deployment
+is real: the revision's recipes and artifacts go to its Greengrass nucleus as a local deployment
+(``DeviceRuntime.start_install``), and the execution ends when the nucleus has answered, at the
+time it answered, with its status, ``Detailed Status`` and failure cause as ``reason``, its
+error stack and types as ``statusDetails``; its installed components are what the nucleus lists.
+Whether the device keeps, rolls back to or breaks what ran before is the nucleus's doing (the
+deployment's ``failureHandlingPolicy`` is handed to it).
+
 Not modelled: leaving a thing group (components stay until a later deployment), nested thing
 groups, configuration updates, component dependencies' own versions beyond the newest
 satisfying one.
@@ -59,13 +68,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .devices import (
+    BROKEN_STATES,
     COMPLETED,
     EXEC_CANCELED,
     EXEC_FAILED,
     IN_PROGRESS,
+    NUCLEUS,
     QUEUED,
     REJECTED,
     SUCCEEDED,
@@ -79,6 +90,7 @@ from .resources import ACTIVE, CANCELED, FAILED, INACTIVE, TARGET_ARN, Deploymen
 if TYPE_CHECKING:
     from pulumi_dda.local.settings import EndpointSettings
 
+    from .nucleus import InstallResult
     from .peers import Peers
 
 DONE = frozenset({SUCCEEDED, COMPLETED, EXEC_FAILED, TIMED_OUT, REJECTED})
@@ -110,6 +122,16 @@ class Job:
         return bool(match and match["kind"] == "thing")
 
 
+class DeviceRuntime(Protocol):
+    """Where a nucleus-backed device's deployments really run (the backend, :mod:`.nucleus`)."""
+
+    def start_install(self, device: CoreDevice, ex: Execution, deployment: Deployment) -> None:
+        """Hand the deployment to the device's nucleus; returns at once."""
+
+    def install_result(self, device: CoreDevice, deployment_id: str) -> InstallResult | None:
+        """The nucleus's answer, once there is one."""
+
+
 @dataclass(order=True)
 class _Event:
     at: float
@@ -126,7 +148,9 @@ class Fleet:
         region: str,
         settings: EndpointSettings,
         peers: Peers,
+        runtime: DeviceRuntime | None = None,
     ) -> None:
+        self.runtime = runtime
         self.account_id = account_id
         self.region = region
         self.settings = settings
@@ -200,6 +224,12 @@ class Fleet:
             if ex.finish_at is not None:
                 finish = functools.partial(self._finish, device, ex, ex.finish_at)
                 events.append(_Event(ex.finish_at, 1, finish))
+            elif device.kind == NUCLEUS and self.runtime is not None:
+                result = self.runtime.install_result(device, ex.deployment_id)
+                if result is not None:
+                    at = max(result.at, ex.started_at or 0.0)
+                    answer = functools.partial(self._nucleus_answered, device, ex, result, at)
+                    events.append(_Event(at, 1, answer))
             limit = self._timeout(ex.deployment_id)
             if limit is not None and ex.started_at is not None:
                 at = ex.started_at + limit
@@ -321,6 +351,10 @@ class Fleet:
         ex.started_at = at
         device.last_status = at
         behaviour = device.behaviour
+        if device.kind == NUCLEUS and self.runtime is not None:
+            ex.finish_at = None  # ends when the nucleus answers (_nucleus_answered)
+            self.runtime.start_install(device, ex, self.jobs[ex.deployment_id].deployment)
+            return
         ex.finish_at = None if behaviour.outcome == "time_out" else at + behaviour.delay
 
     def _finish(self, device: CoreDevice, ex: Execution, at: float) -> None:
@@ -356,6 +390,36 @@ class Fleet:
             device.broken.update(
                 {name: at for name in failing if name in job.deployment.components}
             )
+
+    def _nucleus_answered(
+        self, device: CoreDevice, ex: Execution, result: InstallResult, at: float
+    ) -> None:
+        """The nucleus's result becomes the execution's; the device reports what it lists.
+
+        DO_NOTHING leaves the new configuration in place when the nucleus got as far as
+        applying it (its listing shows every requested version), as the nucleus does."""
+        job = self.jobs[ex.deployment_id]
+        components: dict[str, Any] = job.deployment.components
+        device.nucleus_components, device.nucleus_at = dict(result.components), at
+        nucleus = result.components.get("aws.greengrass.Nucleus")
+        device.core_version = nucleus[0] if nucleus else device.core_version
+        device.broken = {n: at for n, (_, s) in result.components.items() if s in BROKEN_STATES}
+        applied = Applied(ex.deployment_id, dict(components), at)
+        if result.status == SUCCEEDED:
+            ex.set(COMPLETED if job.to_thing else SUCCEEDED, at)
+            device.applied[ex.slot] = applied
+            if not job.to_thing:
+                device.deployed_groups.add(job.deployment.target_arn)
+        else:
+            ex.set(EXEC_FAILED, at, result.reason or "FAILED")
+            ex.error_stack, ex.error_types = list(result.error_stack), list(result.error_types)
+            listed = {n: v for n, (v, _) in result.components.items()}
+            wanted = {n: str(spec.get("componentVersion")) for n, spec in components.items()}
+            taken = all(listed.get(n) == v for n, v in wanted.items())
+            policy = job.deployment.deployment_policies.get("failureHandlingPolicy", "ROLLBACK")
+            if policy == "DO_NOTHING" and taken:
+                device.applied[ex.slot] = applied
+        self._ended(device, ex, job, at)
 
     def _time_out(self, device: CoreDevice, ex: Execution, at: float) -> None:
         ex.set(TIMED_OUT, at)

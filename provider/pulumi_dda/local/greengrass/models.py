@@ -30,6 +30,8 @@ from .exceptions import (
 )
 from .fleet import Fleet
 from .locking import fingerprint, locked
+from .nucleus import NucleusPool
+from .nucleus_devices import NucleusOperations
 from .pagination import paginate
 from .peers import Peers, artifact_digest
 from .resources import (
@@ -49,9 +51,10 @@ from .tags import check_tags
 ARTIFACT_ERROR = "Specified artifact resource cannot be accessed"
 
 
-class GreengrassV2Backend(DeploymentOperations):
+class GreengrassV2Backend(DeploymentOperations, NucleusOperations):
     """Components and deployments of one account in one region (deployments and core devices:
-    :class:`~.deployments.DeploymentOperations`)."""
+    :class:`~.deployments.DeploymentOperations`; nucleus-backed devices:
+    :class:`~.nucleus_devices.NucleusOperations`)."""
 
     def __init__(
         self,
@@ -60,8 +63,10 @@ class GreengrassV2Backend(DeploymentOperations):
         settings: EndpointSettings,
         peers: Peers,
         clock: Callable[[], float] = time.time,
+        nuclei: NucleusPool | None = None,
     ) -> None:
         self.account_id = account_id
+        self.nuclei = nuclei or NucleusPool(clock)
         self.region_name = region_name
         self.settings = settings
         self.peers = peers
@@ -75,7 +80,7 @@ class GreengrassV2Backend(DeploymentOperations):
         self.sub_parents: dict[str, str] = {}
         self.last_create = float("-inf")
         self.deleted: dict[tuple[str, str], ComponentVersion] = {}
-        self.fleet = Fleet(account_id, region_name, settings, peers)
+        self.fleet = Fleet(account_id, region_name, settings, peers, runtime=self)
 
     def _idempotent(
         self,
