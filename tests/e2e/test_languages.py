@@ -290,6 +290,14 @@ def _model_change(
     assert preview.ops["model"] == ["create-replacement", "replace", "delete-replaced"]
     assert preview.ops[dx] == ["update"]
     assert preview.ops[dj] == ["same"]
+    if isinstance(program, YamlProgram):
+        # The plugin's per-target diff names x86 alone; the resource line names its move.
+        shown = program.stack.preview(diff=True).stdout.partition("Resources:")[0]
+        assert COMPONENTS["x86_64-cpu"] in shown
+        assert "jetson" not in shown
+        plain = program.stack.preview().stdout
+        assert "x86_64-cpu: 1.0.0 → 2.0.0, new compiled model" in plain
+        assert "1.0.0 released after the update" in plain
     assert preview.inputs[dx]["components"] == {
         COMPONENTS["x86_64-cpu"]: {"componentVersion": "2.0.0"}
     }
