@@ -292,7 +292,8 @@ def _model_change(
     assert preview.ops[dj] == ["same"]
     if isinstance(program, YamlProgram):
         # The plugin's per-target diff names x86 alone; the resource line names its move.
-        shown = program.stack.preview(diff=True).stdout.partition("Resources:")[0]
+        text = program.stack.preview(diff=True).stdout  # resources, then the stack's outputs
+        shown = text.partition("--outputs:--")[0].partition("Resources:")[0]
         assert COMPONENTS["x86_64-cpu"] in shown
         assert "jetson" not in shown
         plain = program.stack.preview().stdout
