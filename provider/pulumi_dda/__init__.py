@@ -20,7 +20,12 @@ from .package import ArchiveLimits, Package
 if TYPE_CHECKING:
     from .deployment_inputs import ConfigurationUpdate, DeploymentComponent
     from .model_component import DdaModelComponentProvider
-    from .resources import DdaModelComponent, GreengrassDeployment
+    from .resources import (
+        DdaModelComponent,
+        DdaModelComponentArgs,
+        GreengrassDeployment,
+        GreengrassDeploymentArgs,
+    )
 
 # The Pulumi resources import the Pulumi SDK (gRPC, protobuf); the CLI and the phases do not
 # need it, so those names load on first use.
@@ -28,7 +33,9 @@ _LAZY = {
     "ConfigurationUpdate": "deployment_inputs",
     "DeploymentComponent": "deployment_inputs",
     "GreengrassDeployment": "resources",
+    "GreengrassDeploymentArgs": "resources",
     "DdaModelComponent": "resources",
+    "DdaModelComponentArgs": "resources",
     "DdaModelComponentProvider": "model_component",
 }
 
@@ -50,9 +57,11 @@ __all__ = [
     "DdaError",
     "DdaManifest",
     "DdaModelComponent",
+    "DdaModelComponentArgs",
     "DdaModelComponentProvider",
     "DeploymentComponent",
     "GreengrassDeployment",
+    "GreengrassDeploymentArgs",
     "InputError",
     "NotFoundError",
     "Package",

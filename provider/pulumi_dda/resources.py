@@ -7,14 +7,73 @@ pulumi_dda.plugin --python``; do not edit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, overload
 
 import pulumi
 
 from ._register import input_name, output_name, register
 from .properties import DEPLOYMENT, MODEL
 
-__all__ = ["DdaModelComponent", "GreengrassDeployment"]
+__all__ = [
+    "DdaModelComponent",
+    "DdaModelComponentArgs",
+    "GreengrassDeployment",
+    "GreengrassDeploymentArgs",
+]
+
+
+@dataclass
+class DdaModelComponentArgs:
+    """The inputs of :class:`DdaModelComponent` (see its keyword arguments)."""
+
+    component_name: pulumi.Input[str]
+    """Greengrass component name: starts with `model-`, at most 128 characters of
+    `[A-Za-z0-9._-]`. Each target's component is `<componentName>-<target>` (`_` becomes `-`)."""
+    trained_model_uri: pulumi.Input[str]
+    """The SageMaker training output archive (`model.tar.gz`): an `s3://bucket/key` URI
+    (`?versionId=<id>` pins one object version), a local path, or a SageMaker name resolved at
+    check: `sagemaker://training-job/<name>`, `sagemaker://model-package/<group>/<version>` or
+    `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for another
+    account). The DDA manifest is built from it."""
+    compiled_models: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its
+    Neo-compiled model archive: an `s3://` URI, a local path,
+    `sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a
+    `sagemaker://model-package/...` name."""
+    artifact_bucket: pulumi.Input[str]
+    """S3 bucket the model packages are uploaded to; the devices' token-exchange role must be
+    able to read them."""
+    component_version: pulumi.Input[str] | None = None
+    """Version of every target's component, `N.0.0` with N >= 1; a content change needs a bump.
+    Omitted or empty: each target gets its own version, the next free major version when its
+    content changes."""
+    artifact_prefix: pulumi.Input[str] | None = None
+    """Key prefix for the packages in `artifactBucket`: empty or ending in `/`."""
+    friendly_name: pulumi.Input[str] | None = None
+    """Display name of the model; each target's is `<friendlyName> (<target>)`. Empty:
+    `componentName`."""
+    target_suffix: pulumi.Input[bool] | None = None
+    """False: notebook naming, exactly one target, and the component named `componentName` as
+    given."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+    """Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are
+    reserved). Changing them updates in place."""
+    role_arn: pulumi.Input[str] | None = None
+    """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
+    provider's own credentials. Changing it replaces the resource."""
+    region: pulumi.Input[str] | None = None
+    """AWS region. Empty: the provider's `dda:region` config, else the standard AWS environment.
+    Changing it replaces the resource."""
+    relax_device_checks: pulumi.Input[bool] | None = None
+    """Accept a DDA manifest that misses what the device needs (stage threshold, image size,
+    input shape); for experiments only."""
+    wait_timeout_seconds: pulumi.Input[float] | None = None
+    """How long to wait for each version to become `DEPLOYABLE`. 0 or omitted: 900 seconds."""
+    archive_limits: pulumi.Input[Mapping[str, pulumi.Input[int]]] | None = None
+    """Caps on every archive read: `max_total_bytes` (uncompressed, extension headers included,
+    default 8 GiB), `max_members` (default 10000) and `max_compression_ratio` (decompressed per
+    compressed byte past 64 MiB, default 100)."""
 
 
 class DdaModelComponent(pulumi.CustomResource):
@@ -94,6 +153,15 @@ class DdaModelComponent(pulumi.CustomResource):
     the DDA LocalServer its recipe depends on; resolved at check (known in a preview) for each
     target whose version changes. Grant the device role `s3:GetObject` on exactly these."""
 
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DdaModelComponentArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None: ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
@@ -113,30 +181,56 @@ class DdaModelComponent(pulumi.CustomResource):
         wait_timeout_seconds: pulumi.Input[float] | None = None,
         archive_limits: pulumi.Input[Mapping[str, pulumi.Input[int]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: DdaModelComponentArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **inputs: Any,
     ) -> None:
-        values = {
-            "component_name": component_name,
-            "component_version": component_version,
-            "trained_model_uri": trained_model_uri,
-            "compiled_models": compiled_models,
-            "artifact_bucket": artifact_bucket,
-            "artifact_prefix": artifact_prefix,
-            "friendly_name": friendly_name,
-            "target_suffix": target_suffix,
-            "tags": tags,
-            "role_arn": role_arn,
-            "region": region,
-            "relax_device_checks": relax_device_checks,
-            "wait_timeout_seconds": wait_timeout_seconds,
-            "archive_limits": archive_limits,
-        }
-        register(self, MODEL, resource_name, values, opts)
+        values = vars(args) if args is not None else inputs
+        register(self, MODEL, resource_name, dict(values), opts)
 
     def translate_input_property(self, prop: str) -> str:
         return input_name(prop)
 
     def translate_output_property(self, prop: str) -> str:
         return output_name(prop)
+
+
+@dataclass
+class GreengrassDeploymentArgs:
+    """The inputs of :class:`GreengrassDeployment` (see its keyword arguments)."""
+
+    target_arn: pulumi.Input[str]
+    """ARN of the IoT thing or thing group to deploy to."""
+    components: pulumi.Input[Mapping[str, Any]]
+    """Component name to what to run. Wire model components from `ModelComponent.versions`."""
+    deployment_name: pulumi.Input[str] | None = None
+    """Name of the deployment."""
+    deployment_policies: pulumi.Input[Mapping[str, Any]] | None = None
+    """Deployment policies in the Greengrass API's shape (`failureHandlingPolicy`,
+    `componentUpdatePolicy`, `configurationValidationPolicy`)."""
+    iot_job_configuration: pulumi.Input[Mapping[str, Any]] | None = None
+    """IoT job configuration in the Greengrass API's shape (`jobExecutionsRolloutConfig`,
+    `abortConfig`, `timeoutConfig`)."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+    """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved)."""
+    region: pulumi.Input[str] | None = None
+    """AWS region; must be the target's. Empty: the target ARN's region."""
+    role_arn: pulumi.Input[str] | None = None
+    """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
+    provider's own credentials. Changing it replaces the resource."""
+    rollout: Any | None = None
+    """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
+    preview never waits. Omitted: `up` ends when the service accepts the deployment."""
+    take_over: pulumi.Input[bool] | None = None
+    """Allow superseding the target's current deployment when another owner made it (another
+    stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
+    naming that deployment, and a stack whose deployment another owner superseded fails its
+    preview instead of deploying again. Changing only this input changes nothing."""
 
 
 class GreengrassDeployment(pulumi.CustomResource):
@@ -195,6 +289,15 @@ class GreengrassDeployment(pulumi.CustomResource):
     <owner>` when the next revision supersedes another owner's deployment (`takeOver: true`);
     empty otherwise."""
 
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: GreengrassDeploymentArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None: ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
@@ -210,20 +313,17 @@ class GreengrassDeployment(pulumi.CustomResource):
         rollout: Any | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: GreengrassDeploymentArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **inputs: Any,
     ) -> None:
-        values = {
-            "target_arn": target_arn,
-            "components": components,
-            "deployment_name": deployment_name,
-            "deployment_policies": deployment_policies,
-            "iot_job_configuration": iot_job_configuration,
-            "tags": tags,
-            "region": region,
-            "role_arn": role_arn,
-            "rollout": rollout,
-            "take_over": take_over,
-        }
-        register(self, DEPLOYMENT, resource_name, values, opts)
+        values = vars(args) if args is not None else inputs
+        register(self, DEPLOYMENT, resource_name, dict(values), opts)
 
     def translate_input_property(self, prop: str) -> str:
         return input_name(prop)

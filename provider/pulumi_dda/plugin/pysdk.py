@@ -59,20 +59,43 @@ def _param(prop: Prop) -> str:
     return f"        {prop.snake}: {kind}" + ("" if prop.required else " | None = None") + ",\n"
 
 
+def _args(resource: ResourceType, name: str) -> str:
+    """``<Name>Args``: the inputs as one value (what pulumi-aws programs pass positionally)."""
+    required = [p for p in resource.inputs if p.required]
+    optional = [p for p in resource.inputs if not p.required]
+    out = [
+        "@dataclass\n",
+        f"class {name}Args:\n",
+        _doc(f"The inputs of :class:`{name}` (see its keyword arguments).", "    "),
+        "\n",
+    ]
+    for prop in required + optional:
+        out.append(_param(prop).replace("        ", "    ", 1).rstrip(",\n") + "\n")
+        out.append(_doc(prop.description, "    "))
+    return "".join(out)
+
+
 def _class(resource: ResourceType, name: str) -> str:
     required = [p for p in resource.inputs if p.required]
     optional = [p for p in resource.inputs if not p.required]
+    table = "MODEL" if resource is MODEL else "DEPLOYMENT"
     out = [f"class {name}(pulumi.CustomResource):\n", _doc(resource.description, "    "), "\n"]
     for prop in resource.inputs + resource.outputs:
         out.append(f"    {prop.snake}: pulumi.Output[{_python_type(prop.kind, inputs=False)}]\n")
         out.append(_doc(prop.description, "    "))
-    out.append("\n    def __init__(\n        self,\n        resource_name: str,\n        *,\n")
+    out.append("\n    @overload\n    def __init__(\n        self,\n        resource_name: str,\n")
+    out.append(f"        args: {name}Args,\n")
+    out.append("        opts: pulumi.ResourceOptions | None = None,\n    ) -> None: ...\n")
+    out.append("\n    @overload\n    def __init__(\n        self,\n        resource_name: str,\n")
+    out.append("        *,\n")
     out += [_param(p) for p in required + optional]
-    out.append("        opts: pulumi.ResourceOptions | None = None,\n    ) -> None:\n")
-    names = ", ".join(f'"{p.snake}": {p.snake}' for p in resource.inputs)
-    table = "MODEL" if resource is MODEL else "DEPLOYMENT"
-    out.append(f"        values = {{{names}}}\n")
-    out.append(f"        register(self, {table}, resource_name, values, opts)\n")
+    out.append("        opts: pulumi.ResourceOptions | None = None,\n    ) -> None: ...\n")
+    out.append("\n    def __init__(\n        self,\n        resource_name: str,\n")
+    out.append(f"        args: {name}Args | None = None,\n")
+    out.append("        opts: pulumi.ResourceOptions | None = None,\n")
+    out.append("        **inputs: Any,\n    ) -> None:\n")
+    out.append("        values = vars(args) if args is not None else inputs\n")
+    out.append(f"        register(self, {table}, resource_name, dict(values), opts)\n")
     out.append("\n    def translate_input_property(self, prop: str) -> str:\n")
     out.append("        return input_name(prop)\n")
     out.append("\n    def translate_output_property(self, prop: str) -> str:\n")
@@ -89,10 +112,13 @@ def python_module() -> str:
         '"""\n\n'
         "from __future__ import annotations\n\n"
         "from collections.abc import Mapping, Sequence\n"
-        "from typing import Any\n\n"
+        "from dataclasses import dataclass\n"
+        "from typing import Any, overload\n\n"
         "import pulumi\n\n"
         "from ._register import input_name, output_name, register\n"
         "from .properties import DEPLOYMENT, MODEL\n\n"
-        '__all__ = ["DdaModelComponent", "GreengrassDeployment"]\n'
+        "__all__ = [\n"
+        '    "DdaModelComponent",\n    "DdaModelComponentArgs",\n'
+        '    "GreengrassDeployment",\n    "GreengrassDeploymentArgs",\n]\n'
     )
-    return head + "".join("\n\n" + _class(r, n) for r, n in CLASSES)
+    return head + "".join("\n\n" + _args(r, n) + "\n\n" + _class(r, n) for r, n in CLASSES)
