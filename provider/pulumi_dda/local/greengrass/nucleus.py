@@ -78,15 +78,34 @@ _SUBMITTED = re.compile(r"Deployment Id:\s*(\S+)")
 _STATUS = re.compile(r"^\S+:\s*(\w+)\s*$", re.MULTILINE)
 
 
+def _origin_checkout(here: Path) -> list[Path]:
+    """The local checkout this one was cloned from (``remote.origin.url`` as a path), if any."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(here), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return []
+    origin = Path(url.removeprefix("file://"))
+    return [origin] if url and origin.is_absolute() and origin.is_dir() else []
+
+
 class NucleusUnavailable(RuntimeError):
     """The nucleus build or Java is missing, or the nucleus would not start."""
 
 
 def nucleus_home() -> Path:
-    """``PULUMI_DDA_NUCLEUS_HOME``, else the first ``shared/greengrass-nucleus`` above here."""
+    """``PULUMI_DDA_NUCLEUS_HOME``, else the first ``shared/greengrass-nucleus`` above this
+    checkout, else above the checkout it was cloned from (a clone made elsewhere, as CI's)."""
     given = os.environ.get("PULUMI_DDA_NUCLEUS_HOME")
     candidates = [Path(given)] if given else []
-    candidates += [p / "shared" / "greengrass-nucleus" for p in Path(__file__).resolve().parents]
+    here = Path(__file__).resolve().parent
+    for start in (here, *_origin_checkout(here)):
+        candidates += [p / "shared" / "greengrass-nucleus" for p in (start, *start.parents)]
     for home in candidates:
         if (home / "start-nucleus.sh").is_file():
             return home
