@@ -78,10 +78,6 @@ def _check_configuration_update(where: str, update: Any) -> None:
         raise InputError(f"{where}.reset must be a list of JSON pointers")
 
 
-def _check_tags(value: Any) -> None:
-    check_tags(value)
-
-
 def _check_role_arn(value: Any) -> None:
     if value:
         check_role_arn(value)
@@ -101,7 +97,7 @@ CHECKS = {
     "deployment_name": _check_type("deployment_name", str, "a string"),
     "deployment_policies": _check_type("deployment_policies", Mapping, "a mapping (API shape)"),
     "iot_job_configuration": _check_type("iot_job_configuration", Mapping, "a mapping"),
-    "tags": _check_tags,
+    "tags": check_tags,
     "region": _check_type("region", str, "a string"),
     "role_arn": _check_role_arn,
     "take_over": _check_type("take_over", bool, "true or false"),

@@ -148,12 +148,15 @@ class LifecycleClient(ProviderProcess):
         response = self._call("Create", request)
         return response.id, self._props(response.properties)
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    def update(
+        self, id_: str, olds: dict[str, Any], news: dict[str, Any], *, preview: bool = False
+    ) -> dict[str, Any]:
         request = provider_pb2.UpdateRequest(
             id=id_,
             urn=self._urn(news),
             olds=struct(self._wire(olds)),
             news=struct(self._wire(news)),
+            preview=preview,
         )
         return self._props(self._call("Update", request).properties)
 

@@ -125,3 +125,19 @@ def test_a_bad_policy_is_refused_at_check_naming_the_field(
 ) -> None:
     _, failures = deployment_provider.check({}, _news(line, "1.0.0", rollout))
     assert [prop for prop, reason in failures if says in reason] == ["rollout"], failures
+
+
+def test_a_preview_of_a_new_revision_deploys_nothing_and_waits_for_no_device(
+    deployment_provider: PluginProviderProcess, ep: LocalEndpoint, gg: Any, line: str
+) -> None:
+    ep.add_core_device("core-a", thing_groups=[GROUP], delay=0.1)
+    first = _up(deployment_provider, _news(line, "1.0.0", FAST), None)
+    ep.add_core_device("core-a", thing_groups=[GROUP], outcome="time_out")
+    inputs, failures = deployment_provider.check(first[1], _news(line, "2.0.0", FAST))
+    assert failures == []
+    ep.clear_request_log()
+    planned = deployment_provider.update(first[0], first[1], inputs, preview=True)
+    operations = {r.operation for r in ep.request_log()}
+    assert not operations & {"CreateDeployment", "ListEffectiveDeployments", "GetCoreDevice"}
+    assert planned["deployment_id"] != first[1]["deployment_id"]  # unknown until it is made
+    assert _installed(gg, "core-a") == f"{MODEL}@1.0.0"
