@@ -226,6 +226,14 @@ class GreengrassDeploymentArgs:
     rollout: Any | None = None
     """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
     preview never waits. Omitted: `up` ends when the service accepts the deployment."""
+    stages: pulumi.Input[Sequence[Any]] | None = None
+    """Targets that get each new revision first, in order, each gated by its own rollout policy:
+    `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview
+    names each stage, its target and what it moves to."""
+    keep_revisions: pulumi.Input[int] | None = None
+    """How many of the target's newest revisions keep their component versions for a rollback
+    (`pulumi-dda rollback`): no stack deletes a version one of them uses. Recorded on the
+    revision (tag `pulumi-dda:keep-revisions`). Default 3, at least 1."""
     take_over: pulumi.Input[bool] | None = None
     """Allow superseding the target's current deployment when another owner made it (another
     stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
@@ -264,6 +272,14 @@ class GreengrassDeployment(pulumi.CustomResource):
     rollout: pulumi.Output[Any]
     """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
     preview never waits. Omitted: `up` ends when the service accepts the deployment."""
+    stages: pulumi.Output[Sequence[Any]]
+    """Targets that get each new revision first, in order, each gated by its own rollout policy:
+    `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview
+    names each stage, its target and what it moves to."""
+    keep_revisions: pulumi.Output[int]
+    """How many of the target's newest revisions keep their component versions for a rollback
+    (`pulumi-dda rollback`): no stack deletes a version one of them uses. Recorded on the
+    revision (tag `pulumi-dda:keep-revisions`). Default 3, at least 1."""
     take_over: pulumi.Output[bool]
     """Allow superseding the target's current deployment when another owner made it (another
     stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
@@ -281,6 +297,8 @@ class GreengrassDeployment(pulumi.CustomResource):
     """Status of the current revision as last read."""
     revision_count: pulumi.Output[int]
     """Revisions this resource has deployed to the target."""
+    stage_deployments: pulumi.Output[Mapping[str, str]]
+    """Stage target ARN to the id of the revision this resource last deployed there."""
     rollout_result: pulumi.Output[Any]
     """With a `rollout` policy: what the devices reported for the last revision (empty
     otherwise)."""
@@ -311,6 +329,8 @@ class GreengrassDeployment(pulumi.CustomResource):
         region: pulumi.Input[str] | None = None,
         role_arn: pulumi.Input[str] | None = None,
         rollout: Any | None = None,
+        stages: pulumi.Input[Sequence[Any]] | None = None,
+        keep_revisions: pulumi.Input[int] | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None: ...
