@@ -257,6 +257,21 @@ def _claim(s3: S3Client, bucket: str, key: str, progress: Progress) -> bool:
     return False
 
 
+KEEP, TAG, DELETE, ABORT = "kept", "tag released", "delete", "abort"
+"""What a cleanup does with one object or unfinished upload (:class:`Fate`)."""
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What a cleanup did, or in a dry run would do, with one object and why (``pulumi-dda
+    gc`` prints it). ``done``: the action was taken (always for :data:`KEEP`)."""
+
+    uri: str
+    action: str
+    reason: str
+    done: bool = True
+
+
 def release_artifacts(
     s3: S3Client,
     gg: GreengrassV2Client,
@@ -264,19 +279,23 @@ def release_artifacts(
     *,
     places: Iterable[str] = (),
     progress: Progress = no_progress,
-) -> None:
+    collect: Collect | None = None,
+) -> list[Fate]:
     """Tag ``released`` and clean up their folders and those of ``places`` (artifact URIs).
 
     ``released``: the artifacts of the versions this operation released; each that no
     component version references is tagged released now (the grace period starts again).
     Then every object in the ``model_artifacts/`` folder of each URI is looked at: tagged
     longer ago than the grace period and unreferenced, it is deleted; with ``released`` not
-    empty, an untagged unreferenced one is tagged. See the module docstring. Every object is
-    tried; one error then names each that failed.
+    empty, an untagged unreferenced one is tagged. See the module docstring. ``collect``:
+    ``pulumi-dda gc`` (:class:`Collect`). Every object is tried; one error then names each that
+    failed. Returns each object's :class:`Fate`.
     """
-    cleanup = _Cleanup(s3, gg, grace_seconds(), progress, tag_untagged=bool(released))
+    collect = collect or Collect(active=False)
+    cleanup = _Cleanup(s3, gg, grace_seconds(), progress, collect, bool(released))
     work: dict[tuple[str, str], bool] = {}
     errors: list[str] = []
+    uploads: list[Fate] = []
     for bucket, folder in sorted({_folder(uri) for uri in {*released, *places}}):
         if not folder:
             continue
@@ -284,22 +303,40 @@ def release_artifacts(
             for key, modified in _list_folder(s3, bucket, folder).items():
                 cleanup.modified[(bucket, key)] = modified
                 work[(bucket, key)] = False
+            if collect.active:
+                uploads += cleanup.unfinished_uploads(bucket, folder)
         except DdaError as exc:
             errors.append(str(exc))
     for uri in released:
         work[parse_s3_uri(uri)] = True
 
-    def tidy(item: tuple[str, str], is_released: bool) -> str:
+    def tidy(item: tuple[str, str], is_released: bool) -> Fate | str | None:
         try:
-            cleanup.tidy(*item, released=is_released)
+            return cleanup.tidy(*item, released=is_released)
         except DdaError as exc:
             return str(exc)
-        return ""
 
     outcomes = fan_out(dict(sorted(work.items())), tidy)
-    errors += [e for e in dict.fromkeys(outcomes.values()) if e and e not in errors]
+    errors += [
+        e for e in dict.fromkeys(outcomes.values()) if isinstance(e, str) and e not in errors
+    ]
     if errors:
         raise DdaError(f"cleaning up artifact objects: {'; '.join(errors)}")
+    fates = [f for _, f in sorted(outcomes.items()) if isinstance(f, Fate)]
+    return fates + uploads
+
+
+@dataclass(frozen=True)
+class Collect:
+    """How ``pulumi-dda gc`` looks at folders, unlike a resource's operation: every
+    unreferenced untagged object of pulumi-dda is tagged (as a release does), unfinished
+    multipart uploads idle longer than the grace period are aborted (a running upload sends a
+    part every few seconds), and with ``dry_run`` nothing is written: each :class:`Fate` says
+    what would be done, as if the versions ``forget`` (those gc would delete) were gone."""
+
+    active: bool = True
+    dry_run: bool = False
+    forget: frozenset[str] = frozenset()
 
 
 def _folder(uri: str) -> tuple[str, str]:
@@ -316,18 +353,24 @@ def _list_folder(s3: S3Client, bucket: str, folder: str) -> dict[str, datetime]:
 
 
 class _References:
-    """Every artifact URI a component version references, listed once, when first needed."""
+    """Every artifact URI a component version references, listed once, when first needed;
+    the versions in ``forget`` do not count."""
 
-    def __init__(self, gg: GreengrassV2Client) -> None:
+    def __init__(self, gg: GreengrassV2Client, forget: frozenset[str]) -> None:
         self._gg = gg
+        self._forget = forget
         self._lock = Lock()
-        self._uris: set[str] | None = None
+        self._uris: dict[str, list[str]] | None = None
 
-    def __contains__(self, uri: str) -> bool:
+    def users(self, uri: str) -> list[str]:
+        """The versions that reference ``uri``."""
         with self._lock:
             if self._uris is None:
                 self._uris = greengrass.referenced_artifacts(self._gg)
-            return uri in self._uris
+            return [arn for arn in self._uris.get(uri, []) if arn not in self._forget]
+
+    def __contains__(self, uri: str) -> bool:
+        return bool(self.users(uri))
 
 
 class _Cleanup:
@@ -339,60 +382,101 @@ class _Cleanup:
         gg: GreengrassV2Client,
         grace: float,
         progress: Progress,
-        *,
+        collect: Collect,
         tag_untagged: bool,
     ) -> None:
         self.s3 = s3
-        self.refs = _References(gg)
+        self.refs = _References(gg, collect.forget)
         self.grace = grace
         self.progress = progress
-        self.tag_untagged = tag_untagged
+        self.collect = collect
+        self.tag_untagged = tag_untagged or collect.active
         self.modified: dict[tuple[str, str], datetime] = {}
 
-    def tidy(self, bucket: str, key: str, *, released: bool) -> None:
+    def tidy(self, bucket: str, key: str, *, released: bool) -> Fate | None:
+        """Decide what happens to the object and, unless a dry run, do it (``None``: gone)."""
+        fate: Fate | None
         if key.endswith(LEGACY_ASIDE):
-            self._legacy(bucket, key)
-            return
-        mark = self._release(bucket, key) if released else self._look_at(bucket, key)
-        if mark is not None:
-            self._delete(bucket, key, mark)
+            fate, mark = self._legacy(bucket, key), ""
+        elif released:
+            fate, mark = self._release(bucket, key)
+        else:
+            fate, mark = self._look_at(bucket, key)
+        if fate is None or fate.action == KEEP or self.collect.dry_run:
+            return fate
+        if key.endswith(LEGACY_ASIDE):
+            return self._delete_legacy(bucket, key, fate)
+        if mark == _TAG_FIRST:
+            mark = self._tag(bucket, key)
+            if self.grace and released:
+                self.progress(
+                    f"{fate.uri}: no component version uses it; tagged released, deleted by "
+                    f"the first create or destroy in its folder after {_duration(self.grace)}"
+                )
+            elif not released:
+                self.progress(f"{fate.uri}: no component version uses it; tagged released")
+            if fate.action == TAG:
+                return Fate(fate.uri, TAG, fate.reason)
+        return self._delete(bucket, key, mark)
 
-    def _release(self, bucket: str, key: str) -> str | None:
-        """Tag an object this operation released; its tag if it is to be deleted now."""
+    def _keep(self, uri: str, reason: str) -> tuple[Fate, str]:
+        return Fate(uri, KEEP, reason), ""
+
+    def _referenced(self, uri: str) -> tuple[Fate, str]:
+        users = self.refs.users(uri)
+        if len(users) == 1:
+            return self._keep(uri, f"component version {users[0]} uses it")
+        return self._keep(uri, f"component versions {', '.join(sorted(users))} use it")
+
+    def _to_tag(self, uri: str) -> tuple[Fate, str]:
+        """An unreferenced object of pulumi-dda: tagged released (grace 0: then deleted)."""
+        if self.grace == 0:
+            return Fate(uri, DELETE, "no component version uses it", False), _TAG_FIRST
+        reason = (
+            "no component version uses it; deleted once the grace period "
+            f"({_duration(self.grace)}) is over, by gc or a create or destroy in its folder"
+        )
+        return Fate(uri, TAG, reason, False), _TAG_FIRST
+
+    def _release(self, bucket: str, key: str) -> tuple[Fate | None, str]:
+        """An object this operation released: tag it (grace 0: delete it)."""
         uri = f"s3://{bucket}/{key}"
         if uri in self.refs:
-            self.progress(f"{uri} is still used by a component version; left in place")
-            return None
+            if not self.collect.dry_run:
+                self.progress(f"{uri} is still used by a component version; left in place")
+            return self._referenced(uri)
         if not self._ours(bucket, key):
-            return None
-        mark = self._tag(bucket, key)
-        if self.grace == 0:
-            return mark
-        self.progress(
-            f"{uri}: no component version uses it; tagged released, deleted by the first "
-            f"create or destroy in its folder after {_duration(self.grace)}"
-        )
-        return None
+            return self._keep(uri, NOT_OURS)
+        return self._to_tag(uri)
 
-    def _look_at(self, bucket: str, key: str) -> str | None:
-        """Another object of the folder: its tag if it is to be deleted now."""
+    def _look_at(self, bucket: str, key: str) -> tuple[Fate | None, str]:
+        """Another object of the folder: delete it once its tag is older than the grace."""
         uri = f"s3://{bucket}/{key}"
         if self.tag_untagged and uri in self.refs:
-            return None  # in use (the references are listed anyway): not even its tags read
+            return self._referenced(uri)  # in use (the references are listed anyway)
         try:
             tags = _get_tags(self.s3, bucket, key)
         except NotFoundError:
-            return None
+            return None, ""
         age = _age(tags)
         if age is None:
-            if not self.tag_untagged or not self._ours(bucket, key):
-                return None
-            mark = self._tag(bucket, key)
-            self.progress(f"{uri}: no component version uses it; tagged released")
-            return mark if self.grace == 0 else None
-        if age < self.grace or uri in self.refs or not self._ours(bucket, key):
-            return None
-        return tags[RELEASED_TAG]
+            if not self.tag_untagged:
+                return self._keep(uri, "not tagged released")
+            if not self._ours(bucket, key):
+                return self._keep(uri, NOT_OURS)
+            return self._to_tag(uri)
+        if age < self.grace:
+            return self._keep(
+                uri,
+                f"released {_duration(age)} ago; deleted once the grace period "
+                f"({_duration(self.grace)}) is over",
+            )
+        if uri in self.refs:
+            return self._referenced(uri)
+        if not self._ours(bucket, key):
+            return self._keep(uri, NOT_OURS)
+        reason = f"released {_duration(age)} ago and no component version uses it"
+        return Fate(uri, DELETE, reason, False), tags[RELEASED_TAG]
 
     def _ours(self, bucket: str, key: str) -> bool:
         return bool(head_artifact(self.s3, bucket, key).sha256)
@@ -404,30 +488,40 @@ class _Cleanup:
         _put_tags(self.s3, bucket, key, {**tags, RELEASED_TAG: value})
         return value
 
-    def _delete(self, bucket: str, key: str, mark: str) -> None:
+    def _delete(self, bucket: str, key: str, mark: str) -> Fate:
         """Delete the object if its release tag is still ``mark`` (the last look)."""
         uri = f"s3://{bucket}/{key}"
         started = time.monotonic()
         try:
             tags = _get_tags(self.s3, bucket, key)
         except NotFoundError:
-            return
+            return Fate(uri, DELETE, "already gone")
         if tags.get(RELEASED_TAG) != mark:
             self.progress(f"{uri} is used again (its release tag changed); left in place")
-            return
+            return Fate(uri, KEEP, "used again (its release tag changed)")
         if time.monotonic() - started > SETTLE_SECONDS / 2:
             self.progress(f"{uri}: the last look took too long to delete it safely; left")
-            return
+            return Fate(uri, KEEP, "the last look at its tag took too long to delete it safely")
         delete_artifact(self.s3, bucket, key)
         self.progress(f"deleted {uri}: released, and no component version uses it")
+        return Fate(uri, DELETE, "released, and no component version uses it")
 
-    def _legacy(self, bucket: str, key: str) -> None:
+    def _legacy(self, bucket: str, key: str) -> Fate:
         """A ``<key>.deleting`` copy of the earlier copy-aside deletion, once it is old."""
+        uri = f"s3://{bucket}/{key}"
         modified = self.modified.get((bucket, key))
         if modified is None or _seconds_since(modified) < self.grace:
-            return  # an earlier pulumi-dda may still be deleting with it
+            return Fate(uri, KEEP, "a recent copy: an earlier pulumi-dda may still be using it")
         if not self._ours(bucket, key):
-            return
+            return Fate(uri, KEEP, NOT_OURS)
+        reason = f"left by an interrupted artifact delete ({LEGACY_ASIDE} copy)"
+        original = key.removesuffix(LEGACY_ASIDE)
+        original_uri = f"s3://{bucket}/{original}"
+        if not head_artifact(self.s3, bucket, original).exists and original_uri in self.refs:
+            reason += f"; {original_uri} restored from it first"
+        return Fate(uri, DELETE, reason, False)
+
+    def _delete_legacy(self, bucket: str, key: str, fate: Fate) -> Fate:
         original = key.removesuffix(LEGACY_ASIDE)
         original_uri = f"s3://{bucket}/{original}"
         if not head_artifact(self.s3, bucket, original).exists and original_uri in self.refs:
@@ -435,6 +529,40 @@ class _Cleanup:
             self.progress(f"restored {original_uri} from its copy {LEGACY_ASIDE}")
         delete_artifact(self.s3, bucket, key)
         self.progress(f"deleted s3://{bucket}/{key}, left by an interrupted artifact delete")
+        return Fate(fate.uri, DELETE, fate.reason)
+
+    def unfinished_uploads(self, bucket: str, folder: str) -> list[Fate]:
+        """Multipart uploads into ``folder`` never completed: aborted when idle longer than
+        the grace period (the newest of their start and their parts)."""
+        fates = []
+        with aws_errors(f"listing unfinished uploads into s3://{bucket}/{folder}"):
+            pages = self.s3.get_paginator("list_multipart_uploads").paginate(
+                Bucket=bucket, Prefix=folder
+            )
+            uploads = [u for page in pages for u in page.get("Uploads", [])]
+        for upload in uploads:
+            key, upload_id = upload["Key"], upload["UploadId"]
+            uri = f"s3://{bucket}/{key} (unfinished upload {upload_id[:12]}…)"
+            with aws_errors(f"listing the parts of an upload into s3://{bucket}/{key}"):
+                parts = self.s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)
+            times = [upload["Initiated"], *(p["LastModified"] for p in parts.get("Parts", []))]
+            idle = _seconds_since(max(times))
+            if idle < self.grace:
+                fates.append(Fate(uri, KEEP, f"may still be running: active {_duration(idle)} ago"))
+                continue
+            reason = f"left by an upload that stopped {_duration(idle)} ago"
+            if not self.collect.dry_run:
+                with aws_errors(f"aborting an unfinished upload into s3://{bucket}/{key}"):
+                    self.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+                self.progress(f"aborted {uri}: {reason}")
+            fates.append(Fate(uri, ABORT, reason, not self.collect.dry_run))
+        return fates
+
+
+NOT_OURS = "not uploaded by pulumi-dda (no sha256 metadata)"
+_TAG_FIRST = "tag first"
+"""The mark of a decision to tag an object released (and with a grace period of 0, to delete
+it in the same look, under the tag just written)."""
 
 
 def _get_tags(s3: S3Client, bucket: str, key: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import publish, samples
+from . import gc, publish, samples
 from .build import BuildRequest, build_all, read_manifest
 from .errors import DdaError
 from .package import ArchiveLimits
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("local", help="run the local AWS endpoint", add_help=False)
     publish.add_parser(sub, _compiled_pair)
+    gc.add_parser(sub)
     sub.add_parser(
         "promote",
         help="pin one stack's model block into another's stack file (--from dev --to prod)",
@@ -150,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "publish":
             print(json.dumps(publish.run(args), indent=2))
             return 0
+        if args.command == "gc":
+            return gc.run(args)
         if args.command == "manifest":
             result = read_manifest(args.source, relax_device_checks=args.relax_device_checks)
             print(json.dumps(result.manifest, indent=2))

@@ -197,24 +197,34 @@ def artifact_uris(recipe: JSONDict) -> set[str]:
     }
 
 
-def referenced_artifacts(gg: GreengrassV2Client, *, name_prefix: str = "model-") -> set[str]:
-    """Every artifact URI that a private component version (named ``name_prefix*``) uses."""
+def list_components(gg: GreengrassV2Client, name_prefix: str = "") -> list[str]:
+    """ARNs of the private components named ``name_prefix*``."""
     with aws_errors("listing Greengrass components"):
         pages = gg.get_paginator("list_components").paginate(scope="PRIVATE")
-        components = [
+        return [
             item["arn"]
             for page in pages
             for item in page.get("components", [])
             if item.get("componentName", "").startswith(name_prefix)
         ]
-    uris: set[str] = set()
-    for arn in components:
+
+
+def referenced_artifacts(
+    gg: GreengrassV2Client, *, name_prefix: str = "model-"
+) -> dict[str, list[str]]:
+    """Every artifact URI that a private component version (named ``name_prefix*``) uses, and
+    the version ARNs that use it."""
+    uris: dict[str, list[str]] = {}
+    for arn in list_components(gg, name_prefix):
         # A component deleted meanwhile (the engine deletes resources in parallel) lists none.
         for version in list_versions(gg, arn):
+            version_arn = arns.version_of(arn, version)
             try:
-                uris |= artifact_uris(get_recipe(gg, arns.version_of(arn, version)))
+                recipe = get_recipe(gg, version_arn)
             except NotFoundError:
                 continue
+            for uri in artifact_uris(recipe):
+                uris.setdefault(uri, []).append(version_arn)
     return uris
 
 

@@ -325,6 +325,36 @@ def _kept_by(tags: dict[str, str], holder: Holder, deployments: DeploymentIndex,
     return ""
 
 
+def what_keeps(tags: dict[str, str], arn: str, deployments: DeploymentIndex) -> list[str]:
+    """Everything that keeps a version, one line each (``pulumi-dda gc``); none: it may go.
+
+    The same rule as :func:`release` with no holder of its own: a version pulumi-dda did not
+    make, every instance that holds it (a stack's resource, ``pulumi-dda publish``, or a create
+    that has not finished), and every deployment that keeps it (latest revisions and rollback
+    targets, :class:`DeploymentIndex`).
+    """
+    if OWNER_TAG not in tags:
+        return ["not made by pulumi-dda"]
+    kept = [
+        _held_by(key, owner, PENDING_TAG_PREFIX + _instance(key) in tags)
+        for key, owner in sorted(tags.items())
+        if key.startswith(USER_TAG_PREFIX)
+    ]
+    return kept + deployments.users(*arns.name_and_version(arn))
+
+
+def _held_by(key: str, owner: str, pending: bool) -> str:
+    parts = owner.split("/")
+    who = f"stack {parts[1]}" if len(parts) == 3 else owner  # project/stack/name
+    line = f"held by {who} ({key} = {owner})"
+    if pending:
+        line += (
+            ", whose create has not finished: it is running, or it crashed and that stack's "
+            "next up or destroy releases it"
+        )
+    return line
+
+
 def settle(gg: GreengrassV2Client, arn: str, wait: Callable[[float], None]) -> bool:
     """After tagging itself a holder: ``False`` if a concurrent release deleted the version.
 
