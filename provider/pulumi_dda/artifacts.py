@@ -35,6 +35,11 @@ reference is deleted inside that window; instead:
 - Copies ``<key>.deleting`` left by the copy-aside deletion of pulumi-dda before this scheme
   are removed when a cleanup sees them and they are older than the grace period; if their
   original is missing and a version references it, the original is first copied back.
+- ``pulumi-dda gc`` (:class:`Collect`) looks at folders like a release: it tags every
+  unreferenced untagged object of pulumi-dda and deletes those whose tag is older than the
+  grace period. It also aborts multipart uploads into the folder that were never completed
+  and show no activity (start, newest part) for longer than the grace period: a running
+  upload sends a part every few seconds. Its dry run decides the same way and writes nothing.
 
 With a grace period above 0, no object that a version references or is about to reference
 is ever deleted, whatever the interleaving, as long as a ``DeleteObject`` takes effect within

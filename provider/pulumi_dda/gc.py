@@ -103,9 +103,10 @@ class Report:
             ("deleted", "tagged", "aborted") if self.applied else ("would delete", "tag", "abort")
         )
         out.append(
-            f"{words[0]} {versions[DELETE]} component versions and {objects[DELETE]} objects, "
-            f"{words[1]} {objects[TAG]} objects released, {words[2]} {objects[ABORT]} uploads; "
-            f"kept {versions[KEEP]} versions and {objects[KEEP]} objects"
+            f"{words[0]} {versions[DELETE]} component version(s) and {objects[DELETE]} "
+            f"object(s), {words[1]} {objects[TAG]} object(s) released, {words[2]} "
+            f"{objects[ABORT]} upload(s); kept {versions[KEEP]} version(s) and {objects[KEEP]} "
+            "object(s)"
         )
         if not self.applied and any(f.action != KEEP for f in [*self.versions, *self.objects]):
             out.append("run again with --apply to do it")

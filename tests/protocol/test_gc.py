@@ -48,8 +48,14 @@ LINE = re.compile(
 )
 
 
-def gc(ep: LocalEndpoint, *args: str, grace: str = "0") -> dict[str, tuple[str, str]]:
-    """Run ``pulumi-dda gc``; ``{version ARN or object URI: (verb, why)}`` as printed."""
+class Printed(dict[str, tuple[str, str]]):
+    """What gc printed: ``{version ARN or object URI: (verb, why)}``, and its last lines."""
+
+    summary: list[str]
+
+
+def gc(ep: LocalEndpoint, *args: str, grace: str = "0") -> Printed:
+    """Run ``pulumi-dda gc`` and read what it printed."""
     env = {**os.environ, **endpoint_env(ep.url), GRACE_ENV: grace}
     done = subprocess.run(
         [sys.executable, "-m", "pulumi_dda.cli", "gc", "--region", REGION,
@@ -59,10 +65,11 @@ def gc(ep: LocalEndpoint, *args: str, grace: str = "0") -> dict[str, tuple[str, 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"pulumi-dda gc in {REGION}" + ("" if "--apply" in args else " (dry run)")
-    found = {}
+    found = Printed()
     for line in lines:
         if match := LINE.match(line):
             found[match["what"]] = (match["verb"], match["why"] or "")
+    found.summary = [line for line in lines if not line.startswith(("  ", "pulumi-dda gc in"))]
     return found
 
 
@@ -295,6 +302,11 @@ def test_dry_run_changes_nothing_and_apply_deletes_exactly_what_it_listed(
     for what in world.gone:
         assert dry[what][0] == "would delete", (what, dry[what])
     assert _upload_line(dry, world.partial)[0] == "would abort"
+    assert dry.summary[2:] == [
+        "would delete 3 component version(s) and 5 object(s), tag 0 object(s) released, "
+        "abort 1 upload(s); kept 5 version(s) and 5 object(s)",
+        "run again with --apply to do it",
+    ]
     would = {k for k, (verb, _) in dry.items() if verb != "kept"}
 
     applied = gc(ep, "--apply")
