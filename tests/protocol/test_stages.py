@@ -119,7 +119,8 @@ def test_a_failed_gate_reverts_the_canary_and_never_reaches_the_line(
     message = str(info.value)
     assert "stage 1/2 (thing group canary)" in message
     assert "1 of 1 devices failed" in message
-    assert "reverted to revision" in message and f"{MODEL} 1.0.0" in message
+    assert "reverted to revision" in message
+    assert f"{MODEL} 1.0.0" in message
     assert "later stages untouched" in message
     assert "Traceback" not in message
     assert _revisions(gg, line) == line_revisions  # no revision ever reached the line
@@ -207,7 +208,8 @@ def test_the_newest_revisions_keep_their_versions_for_a_rollback(
     for version in ("2.0.0", "3.0.0"):
         state = up(_news(line, version, keep_revisions=2), state)
     kept = greengrass.deployed_component_versions(gg)
-    assert (MODEL, "3.0.0") in kept and (MODEL, "2.0.0") in kept
+    assert (MODEL, "3.0.0") in kept
+    assert (MODEL, "2.0.0") in kept
     assert "kept for rollback: revision 2 of the 2 it keeps" in kept[(MODEL, "2.0.0")][0]
     assert (MODEL, "1.0.0") not in kept
     # Keeping more is an in-place re-tag, and brings 1.0.0 back into the window.
