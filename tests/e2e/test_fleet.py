@@ -12,16 +12,30 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from e2e_harness import Events, copy_repo_project, demo, make_stack, set_config
+from e2e_harness import (
+    ARTIFACTS,
+    MODELS,
+    REGION,
+    Events,
+    copy_repo_project,
+    demo,
+    make_stack,
+    retrain_x86,
+    set_config,
+    thing_groups,
+    unpinned,
+)
 from pulumi import automation as auto
 
 from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
+from pulumi_dda.plugin.schema import NAME_TO_SNAKE
 from pulumi_dda.sources import parse_s3_uri
 
 X86 = "model-defect-classifier-x86-64-cpu"
@@ -137,3 +151,115 @@ def _rollback_pins_the_model_of_then(
     before["config"].pop("pulumi-dda:model")
     assert after == before
     return model
+
+
+TARGET = "x86_64-cpu"
+
+
+def test_offline_and_late_devices_do_not_block_and_silence_times_out(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    ep: LocalEndpoint,
+    s3: Any,
+    tmp_path: Path,
+) -> None:
+    group = thing_groups(ep, [TARGET])[TARGET]
+    name = group.rsplit("/", 1)[1]
+    for device in ("on-1", "on-2", "offline"):
+        ep.add_core_device(device, thing_groups=[name], delay=1.0)
+    ep.client("greengrassv2").list_core_devices()  # each has connected once
+    ep.add_core_device("offline", online=False)
+    model = {**model_config, "compiledModels": {TARGET: model_config["compiledModels"][TARGET]}}
+    policy = {"success_percent": 60, "timeout_seconds": 30, "on_failure": "fail"}
+    config = {
+        "model": unpinned(model),
+        "artifactBucket": ARTIFACTS,
+        "deployTo": {TARGET: group},
+        "rollout": policy,
+    }
+    stack = new_stack("fleet", config)
+    up = stack.up(on_event=_join_once_rolling_out(ep, "late", name))
+    deployment = up.outputs["deployments"].value[TARGET]
+    result = _rollout_result(stack)
+    assert result["deployment_id"] == deployment
+    # The offline device is counted and pending; the late one was not there when it started.
+    assert (result["devices"], result["succeeded"], result["pending"]) == (3, 2, 1)
+    assert deployment in _effective(ep.client("greengrassv2"), "late")  # it joined meanwhile
+    stack.preview(expect_no_changes=True)
+
+    # Silence: a new model that no device answers for within the time limit fails the update.
+    for device in ("on-1", "on-2", "late"):
+        ep.add_core_device(device, outcome="time_out")
+    retrain_x86(s3, tmp_path)
+    set_config(stack, "rollout", {**policy, "timeout_seconds": 2})
+    with pytest.raises(auto.CommandError) as info:
+        stack.up()
+    assert "timed out: 0/4 devices succeeded" in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+def _join_once_rolling_out(
+    ep: LocalEndpoint, device: str, group: str
+) -> Callable[[auto.EngineEvent], None]:
+    """An event handler that adds a core device to ``group`` when ``up`` first reports the
+    devices of a rollout: a device that joins mid-rollout."""
+    joined: list[str] = []
+
+    def on_event(event: auto.EngineEvent) -> None:
+        diag = event.diagnostic_event
+        if not joined and diag is not None and "rollout of" in diag.message:
+            ep.add_core_device(device, thing_groups=[group], delay=0.2)
+            joined.append(device)
+
+    return on_event
+
+
+def _rollout_result(stack: auto.Stack) -> dict[str, Any]:
+    resources = stack.export_stack().deployment["resources"]
+    found = next(r for r in resources if r["urn"].endswith(f"::deployment-{TARGET}"))
+    result: dict[str, Any] = found["outputs"]["rolloutResult"]
+    return {NAME_TO_SNAKE.get(k, k): v for k, v in result.items()}
+
+
+def test_versions_kept_for_rollback_survive_another_stacks_destroy_and_go_with_their_own(
+    new_stack: Callable[..., auto.Stack],
+    model_config: dict[str, Any],
+    ep: LocalEndpoint,
+    s3: Any,
+    gg: Any,
+    tmp_path: Path,
+) -> None:
+    group = thing_groups(ep, [TARGET])[TARGET]
+    model = unpinned(
+        {**model_config, "compiledModels": {TARGET: model_config["compiledModels"][TARGET]}}
+    )
+    config = {"model": model, "artifactBucket": ARTIFACTS, "deployTo": {TARGET: group}}
+    line = new_stack("line", {**config, "keepRevisions": 2})
+    line.up()
+    retrain_x86(s3, tmp_path)
+    line.up()  # 2.0.0 on the line; 1.0.0 kept for a rollback (revision 2 of 2)
+    # Another stack with the same component builds the first model again and is destroyed.
+    first_bytes = "neo/x86-first/model.tar.gz"
+    s3.upload_file(str(tmp_path / "in" / "x.tar.gz"), MODELS, first_bytes)
+    lab_model = {**model, "compiledModels": {TARGET: f"s3://{MODELS}/{first_bytes}"}}
+    lab = new_stack("lab", {"model": lab_model, "artifactBucket": ARTIFACTS})
+    assert lab.up().outputs["components"].value["model"][TARGET]["component_version"] == "1.0.0"
+    lab.destroy()
+    component = f"{model['componentName']}-x86-64-cpu"
+    assert _versions(gg, component) == ["1.0.0", "2.0.0"]
+
+    # A third revision pushes 1.0.0 out of the window: the next up of the line deletes it.
+    retrain_x86(s3, tmp_path, seed=3)
+    line.up()
+    assert _versions(gg, component) == ["2.0.0", "3.0.0"]
+    line.destroy()
+    assert _versions(gg, component) == []
+
+
+def _versions(gg: Any, component: str) -> list[str]:
+    arn = f"arn:aws:greengrass:{REGION}:123456789012:components:{component}"
+    try:
+        listed = gg.list_component_versions(arn=arn)["componentVersions"]
+    except gg.exceptions.ResourceNotFoundException:
+        return []
+    return sorted(v["componentVersion"] for v in listed)
