@@ -247,6 +247,12 @@ def test_versions_kept_for_rollback_survive_another_stacks_destroy_and_go_with_t
     lab.destroy()
     component = f"{model['componentName']}-x86-64-cpu"
     assert _versions(gg, component) == ["1.0.0", "2.0.0"]
+    # A replacement of the line's model (another role) keeps them too.
+    set_config(line, "roleArn", "arn:aws:iam::123456789012:role/dda-deployer")
+    events = Events()
+    line.up(on_event=events)
+    assert "replace" in events.ops["model"]
+    assert _versions(gg, component) == ["1.0.0", "2.0.0"]
 
     # A third revision pushes 1.0.0 out of the window: the next up of the line deletes it.
     retrain_x86(s3, tmp_path, seed=3)
