@@ -369,8 +369,11 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     @hook
     def delete(self, id_: str, props: JSONDict) -> None:
         gg = self._clients(props).greengrass
-        for target, stage_id in sorted((props.get("stage_deployments") or {}).items()):
-            _drop_stage(gg, str(props.get("owner") or ""), target, str(stage_id))
+        recorded = dict(props.get("stage_deployments") or {})
+        # A failed update deployed to its stages without saving their ids: the declared ones.
+        declared = {s.target_arn for s in parse_stages(props.get("stages"))}
+        for target in sorted(set(recorded) | declared):
+            _drop_stage(gg, str(props.get("owner") or ""), target, str(recorded.get(target, "")))
         deployment_id = str(props.get("deployment_id") or "")
         found = find_deployment(gg, deployment_id) if deployment_id else None
         if found is None:

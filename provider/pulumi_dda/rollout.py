@@ -128,7 +128,7 @@ def parse_stages(value: Any, main_target: Any = None) -> list[Stage]:
             raise InputError(f"{where} must be an object", field="stages")
         if extra := sorted(set(item) - set(STAGE_KEYS)):
             raise InputError(
-                f"{where}: unknown keys {extra} (allowed: {list(STAGE_KEYS)})", field="stages"
+                f"{where}: unknown keys {extra} (allowed: {sorted(STAGE_KEYS)})", field="stages"
             )
         target = item.get("target_arn")
         if arns.iot_target(target) is None:
