@@ -4,12 +4,15 @@
 pulumi-dda, S3/IoT/IAM/STS by moto), creates what the ``local`` stack takes as existing (the
 model and artifact buckets, one thing group per platform and its things as simulated core
 devices, the canary child groups, and stand-ins for DDA's LocalServer components that every
-model recipe depends on), generates sample trained and compiled models and uploads them, then
-runs the real Pulumi CLI on the repository's project:
+model recipe depends on), generates sample trained and compiled models, uploads them and
+registers them in the endpoint's SageMaker (moto) under the names the stack's sources give (a
+training job, a Neo compilation job, an approved model package version), then runs the real
+Pulumi CLI on the repository's project:
 
 1. ``pulumi up`` of the ``local`` stack: the model reaches every device (``up`` waits for them
    and prints how long it took), then a preview that must show no changes;
-2. a bad model: a retrained x86 model that the canary device fails to install. Its preview
+2. a bad model: a retrained x86 model (a new compilation job, named in the stack file) that the
+   canary device fails to install. Its preview
    names the stages; its ``up`` stops at the canary, reverts it and fails, and the rest of the
    line never sees it; ``pulumi-dda rollback --dry-run`` shows the stack-file change that
    pins the model the devices still run;
@@ -34,14 +37,21 @@ from typing import Any
 import boto3
 import yaml
 
+from pulumi_dda import sagemaker as sm_names
 from pulumi_dda import samples
 from pulumi_dda.local import AdminClient, LocalEndpoint
 from pulumi_dda.local.local_server import seed_local_servers
+from pulumi_dda.recipe import platform_for
 from pulumi_dda.sources import parse_s3_uri
 
 REPO = Path(__file__).resolve().parents[1]
 STACK = "local"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+MODELS_BUCKET = "ml-models"
+"""Where the sample archives behind SageMaker names are uploaded (versioned, like every source
+bucket here)."""
+SAGEMAKER_ROLE = "arn:aws:iam::123456789012:role/dda-sagemaker"
+"""The execution role the registered jobs name (the endpoint's SageMaker does not assume it)."""
 
 
 def stack_config(stack: str = STACK) -> dict[str, Any]:
@@ -80,9 +90,10 @@ def bootstrap(endpoint_url: str, config: dict[str, Any], work: Path, seed: int =
     iot = session.client("iot", endpoint_url=endpoint_url)
     model = config["model"]
     uris = [model["trainedModelUri"], *model["compiledModels"].values()]
-    for bucket in {config["artifactBucket"], *(parse_s3_uri(u)[0] for u in uris)}:
+    sources = {MODELS_BUCKET, *(parse_s3_uri(u)[0] for u in uris if not sm_names.is_sagemaker(u))}
+    for bucket in {config["artifactBucket"], *sources}:
         s3.create_bucket(Bucket=bucket)
-    for bucket in {parse_s3_uri(u)[0] for u in uris}:
+    for bucket in sources:
         # Training output is versioned, so promote and rollback can name what ran.
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     canaries = (config.get("rollout") or {}).get("canary") or {}
@@ -96,17 +107,98 @@ def bootstrap(endpoint_url: str, config: dict[str, Any], work: Path, seed: int =
             groups = [group, *([canary_name(target)] if thing in canaries.get(target, []) else [])]
             admin.add_core_device(thing, thing_groups=groups, delay=DEVICE_DELAY)
     seed_local_servers(session.client("greengrassv2", endpoint_url=endpoint_url))
-    upload_models(s3, model, work, seed)
+    register_models(s3, session.client("sagemaker", endpoint_url=endpoint_url), model, work, seed)
 
 
-def upload_models(s3: Any, model: dict[str, Any], work: Path, seed: int = 0) -> None:
+def register_models(s3: Any, sm: Any, model: dict[str, Any], work: Path, seed: int = 0) -> None:
+    """Sample archives where the model config's sources name them: uploaded to an ``s3://``
+    source, or for a ``sagemaker://`` name uploaded to :data:`MODELS_BUCKET` and registered as
+    the job it names, or as a new approved version of the package group it names (the output of
+    a Neo compilation job registered for it); ``seed`` varies the compiled models."""
     trained = samples.write_trained_model(work / "trained.tar.gz")
-    s3.upload_file(str(trained), *parse_s3_uri(model["trainedModelUri"]))
+    trained_uri = _register(s3, sm, model["trainedModelUri"], trained, "", "")
     for index, (target, uri) in enumerate(sorted(model["compiledModels"].items())):
         path = samples.write_compiled_model(
             work / f"{target}.tar.gz", seed=seed * 100 + index, target=target
         )
+        _register(s3, sm, uri, path, target, trained_uri)
+
+
+def _register(s3: Any, sm: Any, uri: str, path: Path, target: str, trained: str) -> str:
+    """Put one archive where ``uri`` names it; returns its ``s3://`` location."""
+    if not sm_names.is_sagemaker(uri):
         s3.upload_file(str(path), *parse_s3_uri(uri))
+        return uri
+    name = sm_names.parse_name(uri)
+    if name.kind == sm_names.TRAINING_JOB:
+        location = _training_output(name.name)
+        s3.upload_file(str(path), *parse_s3_uri(location))
+        sm.create_training_job(
+            TrainingJobName=name.name,
+            AlgorithmSpecification={"TrainingImage": "dda-training", "TrainingInputMode": "File"},
+            RoleArn=SAGEMAKER_ROLE,
+            OutputDataConfig={"S3OutputPath": f"s3://{MODELS_BUCKET}/train"},
+            ResourceConfig={
+                "InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5
+            },
+            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        )  # fmt: skip
+        return location
+    if name.kind == sm_names.COMPILATION_JOB:
+        return _compile(s3, sm, name.name, path, target, trained)
+    groups = sm.list_model_package_groups(NameContains=name.name)["ModelPackageGroupSummaryList"]
+    if name.name not in [g["ModelPackageGroupName"] for g in groups]:
+        sm.create_model_package_group(ModelPackageGroupName=name.name)
+    versions = sm.list_model_packages(ModelPackageGroupName=name.name)["ModelPackageSummaryList"]
+    location = _compile(s3, sm, f"{name.name}-{len(versions) + 1}", path, target, trained)
+    sm.create_model_package(
+        ModelPackageGroupName=name.name,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "dda-inference", "ModelDataUrl": location}],
+            "SupportedContentTypes": ["application/x-image"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )
+    return location
+
+
+def _training_output(job: str) -> str:
+    """Where SageMaker writes a training job's model (``S3OutputPath``/<job>/output/...)."""
+    return f"s3://{MODELS_BUCKET}/train/{job}/output/model.tar.gz"
+
+
+def _compile(s3: Any, sm: Any, job: str, path: Path, target: str, trained: str) -> str:
+    """A Neo compilation job ``job`` for ``target`` whose output is the archive at ``path``."""
+    location = f"s3://{MODELS_BUCKET}/neo/{job}/model.tar.gz"
+    s3.upload_file(str(path), *parse_s3_uri(location))
+    sm.create_compilation_job(
+        CompilationJobName=job,
+        RoleArn=SAGEMAKER_ROLE,
+        InputConfig={
+            "S3Uri": trained, "DataInputConfig": '{"input": [1, 3, 224, 224]}',
+            "Framework": "PYTORCH",
+        },
+        OutputConfig={
+            "S3OutputLocation": location, "TargetDevice": platform_for(target).neo.devices[0]
+        },
+        StoppingCondition={"MaxRuntimeInSeconds": 900},
+    )  # fmt: skip
+    return location
+
+
+def retrained(
+    ep: LocalEndpoint, model: dict[str, Any], target: str, run: int, seed: int, work: Path
+) -> dict[str, Any]:
+    """``model`` with a new compilation job for ``target`` (named as the config's, ``-<run>``
+    for its ``-1``), whose output is a sample compiled with ``seed``, registered."""
+    name = sm_names.parse_name(model["compiledModels"][target]).name
+    job = f"{name.removesuffix('-1')}-{run}"
+    path = samples.write_compiled_model(work / f"{job}.tar.gz", seed=seed, target=target)
+    trained = _training_output(sm_names.parse_name(model["trainedModelUri"]).name)
+    _compile(ep.client("s3"), ep.client("sagemaker"), job, path, target, trained)
+    source = f"{sm_names.SCHEME}{sm_names.COMPILATION_JOB}/{job}"
+    return {**model, "compiledModels": {**model["compiledModels"], target: source}}
 
 
 def engine_bin() -> Path:
@@ -175,15 +267,14 @@ def _show_fleet(ep: LocalEndpoint, config: dict[str, Any]) -> None:
         print(f"  {thing}: {runs or 'nothing'}")
 
 
-def bad_model(ep: LocalEndpoint, config: dict[str, Any], work: Path) -> str:
-    """A retrained x86 model at the same key, which the canary device fails to install."""
-    model = config["model"]
-    changed = samples.write_compiled_model(work / "bad-x86.tar.gz", seed=99)
-    ep.client("s3").upload_file(str(changed), *parse_s3_uri(model["compiledModels"]["x86_64-cpu"]))
+def bad_model(ep: LocalEndpoint, config: dict[str, Any], work: Path) -> tuple[str, dict[str, Any]]:
+    """A retrained x86 model (a new compilation job), which the canary device fails to
+    install; returns the canary and the model config that names the job."""
+    model = retrained(ep, config["model"], "x86_64-cpu", run=2, seed=99, work=work)
     component = f"{model['componentName']}-x86-64-cpu"
     canary = config["rollout"]["canary"]["x86_64-cpu"][0]
     ep.add_core_device(canary, outcome="fail", fail_on=[f"{component}@2.0.0"])
-    return canary
+    return canary, model
 
 
 def main() -> int:
@@ -207,8 +298,12 @@ def main() -> int:
             outputs = json.loads(_pulumi(env, "stack", "output", "--json", capture=True))
             print(json.dumps(outputs, indent=2))
 
-            canary = bad_model(ep, config, Path(work))
-            print(f"\nA retrained x86 model that {canary} (the canary) fails to install:")
+            canary, model = bad_model(ep, config, Path(work))
+            source = model["compiledModels"]["x86_64-cpu"]
+            print(f"\nA retrained x86 model ({source}) that {canary} (the canary) fails to "
+                  "install, named in the stack file:")  # fmt: skip
+            _pulumi(env, "config", "set", "--path", "pulumi-dda:model.compiledModels.x86_64-cpu",
+                    source)  # fmt: skip
             _pulumi(env, "preview", "--non-interactive")
             _pulumi(env, "up", "--yes", "--non-interactive", check=False)
             print("\nThe canary was reverted and the rest of the line never saw it:", flush=True)

@@ -33,10 +33,8 @@ from e2e_harness import (
 )
 from pulumi import automation as auto
 
-from pulumi_dda import samples
 from pulumi_dda.local import LocalEndpoint
 from pulumi_dda.plugin.schema import NAME_TO_SNAKE
-from pulumi_dda.sources import parse_s3_uri
 
 X86 = "model-defect-classifier-x86-64-cpu"
 JETSON = "model-defect-classifier-jetson-xavier"
@@ -84,7 +82,8 @@ def test_a_bad_model_stops_at_the_canary_and_a_rollback_is_a_stack_file_change(
     stack.preview(expect_no_changes=True)
 
     # A bad model: its preview names both stages and changes nothing, on AWS or on a device.
-    canary = demo.bad_model(ep, config, tmp_path)
+    canary, bad = demo.bad_model(ep, config, tmp_path)
+    set_config(stack, "pulumi-dda:model", bad)
     line_device = "dda-local-x86-02"
     deployments_before = gg.list_deployments(historyFilter="ALL")["deployments"]
     events = Events()
@@ -107,20 +106,15 @@ def test_a_bad_model_stops_at_the_canary_and_a_rollback_is_a_stack_file_change(
     assert demo.fleet(ep, config)[canary] == f"{X86} 1.0.0"
     assert demo.fleet(ep, config)[line_device] == f"{X86} 1.0.0"
 
-    model = _rollback_pins_the_model_of_then(project, env, ep)
+    model = _rollback_writes_the_model_of_then(project, env, config["model"])
     stack.up()
     components = stack.outputs()["components"].value
     assert components["x86_64-cpu"]["component_version"] == "1.0.0"  # the kept version
     assert demo.fleet(ep, config)[canary] == f"{X86} 1.0.0"
     stack.preview(expect_no_changes=True)
 
-    # A fix: a good retrained model under a new key; the canary takes it and so does the line.
-    bucket = parse_s3_uri(model["compiledModels"]["x86_64-cpu"])[0]
-    fixed_key = "neo/x86-run3/model.tar.gz"
-    good = samples.write_compiled_model(tmp_path / "good.tar.gz", seed=5)
-    ep.client("s3").upload_file(str(good), bucket, fixed_key)
-    compiled = {**model["compiledModels"], "x86_64-cpu": f"s3://{bucket}/{fixed_key}"}
-    set_config(stack, "pulumi-dda:model", {**model, "compiledModels": compiled})
+    # A fix: a good retrained model (another compilation job); the canary takes it, the line too.
+    set_config(stack, "pulumi-dda:model", demo.retrained(ep, model, TARGET, 3, 5, tmp_path))
     stack.up()
     assert {demo.fleet(ep, config)[d] for d in (canary, line_device)} == {f"{X86} 3.0.0"}
     stack.preview(expect_no_changes=True)
@@ -131,23 +125,21 @@ def test_a_bad_model_stops_at_the_canary_and_a_rollback_is_a_stack_file_change(
     assert not any(name.startswith("model-") for name in left)
 
 
-def _rollback_pins_the_model_of_then(
-    project: Path, env: dict[str, str], ep: LocalEndpoint
+def _rollback_writes_the_model_of_then(
+    project: Path, env: dict[str, str], first: dict[str, Any]
 ) -> dict[str, Any]:
     """``pulumi-dda rollback``: a reviewable change of the stack file, only its model block,
-    each source pinned to the object version of the last successful update; returns it."""
+    back to the model of the last successful update (``first``): SageMaker names as they
+    were (a job is immutable; ``:latest-approved`` is said to resolve again); returns it."""
     file = project / "stacks" / "Pulumi.local.yaml"
     before = yaml.safe_load(file.read_text())
     done = _rollback(project, env)
     assert done.returncode == 0, done.stderr
     assert "last update failed: back to the model it still runs" in done.stdout
+    assert ":latest-approved resolves again" in done.stdout
     after = yaml.safe_load(file.read_text())
-    x86_uri = before["config"]["pulumi-dda:model"]["compiledModels"]["x86_64-cpu"]
-    bucket, key = parse_s3_uri(x86_uri)
-    listed = ep.client("s3").list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
-    first = min(listed, key=lambda v: v["LastModified"])
     model: dict[str, Any] = after["config"].pop("pulumi-dda:model")
-    assert model["compiledModels"]["x86_64-cpu"] == f"{x86_uri}?versionId={first['VersionId']}"
+    assert model == first
     before["config"].pop("pulumi-dda:model")
     assert after == before
     return model

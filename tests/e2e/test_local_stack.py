@@ -85,9 +85,17 @@ def test_local_stack_deploys_each_platform_and_moves_deployments_first(
 def _bump_model(
     stack: auto.Stack, config: dict[str, Any], ep: LocalEndpoint, tmp_path: Path
 ) -> None:
-    """A new training run: new compiled archives under new keys, and version 2.0.0."""
-    model = config["model"]
-    compiled = {t: uri.replace("/neo/", "/neo-run2/") for t, uri in model["compiledModels"].items()}
-    new_model = {**model, "componentVersion": "2.0.0", "compiledModels": compiled}
-    demo.upload_models(ep.client("s3"), new_model, tmp_path / "run2", seed=2)
+    """A new training run and version 2.0.0: a new training job, a new compilation job for x86
+    and a newly approved version of the Jetson package group (the same ``:latest-approved``)."""
+    model = demo.retrained(ep, config["model"], "x86_64-cpu", 2, 201, tmp_path)
+    trained = model["trainedModelUri"].removesuffix("-1") + "-2"
+    jetson = model["compiledModels"]["jetson-xavier"]
+    demo.register_models(
+        ep.client("s3"),
+        ep.client("sagemaker"),
+        {"trainedModelUri": trained, "compiledModels": {"jetson-xavier": jetson}},
+        tmp_path / "run2",
+        seed=2,
+    )
+    new_model = {**model, "componentVersion": "2.0.0", "trainedModelUri": trained}
     set_config(stack, "pulumi-dda:model", new_model)
