@@ -108,7 +108,7 @@ INPUT_KEYS = (*DEPLOYMENT.input_names(), "owner")
 NOT_COMPARED = ("owner", *DEPLOYMENT.changing("none"))
 """Inputs a diff ignores: ``take_over`` is a permission, not a property of the deployment."""
 OUTPUT_KEYS = ("deployment_id", "arn", "iot_job_id", "iot_job_arn", "deployment_status")
-REVERT_WAIT_NOTE = "later stages untouched"
+UNTOUCHED = "later stages untouched"
 CHECK_FILLED = ("takes_over",)
 """``takes_over``: filled in by check, ``takes over deployment <id> ... of <owner>`` when the
 next revision will supersede another owner's deployment (``take_over=True``), else empty."""
@@ -257,23 +257,18 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
                 continue
             failed = f"{label}: rollout of {ran.deployment_id}: {ran.verdict()}"
             if not before:
-                raise DdaError(f"{failed}; no earlier revision to revert to; {REVERT_WAIT_NOTE}")
+                raise DdaError(f"{failed}; no earlier revision to revert to; {UNTOUCHED}")
             back = _deploy_and_judge(clients, {**props, **before}, stage)
             raise DdaError(
                 f"{failed}: reverted to revision {back.deployment_id} ({_versions(before)}): "
-                f"{back.line()}; {REVERT_WAIT_NOTE} ({_name(main)} still runs "
+                f"{back.line()}; {UNTOUCHED} ({_name(main)} still runs "
                 f"{olds.get('deployment_id')})"
             )
         outs = self._deploy_and_wait(clients, olds, props, stages)
-        _remove_stages(
-            clients.greengrass, olds, props, keep=set(done) | set(s.target_arn for s in stages)
-        )
-        old_stages = dict(olds.get("stage_deployments") or {})
-        outs["stage_deployments"] = {
-            s.target_arn: done.get(s.target_arn) or old_stages.get(s.target_arn, "")
-            for s in stages
-            if done.get(s.target_arn) or old_stages.get(s.target_arn)
-        }
+        targets = {s.target_arn for s in stages}
+        _remove_stages(clients.greengrass, olds, props, keep=targets)
+        recorded = {**(olds.get("stage_deployments") or {}), **done}
+        outs["stage_deployments"] = {t: i for t, i in recorded.items() if t in targets and i}
         return outs
 
     def _deploy_and_wait(
