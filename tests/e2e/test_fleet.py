@@ -85,14 +85,7 @@ def test_a_bad_model_stops_at_the_canary_and_a_rollback_is_a_stack_file_change(
     canary, bad = demo.bad_model(ep, config, tmp_path)
     set_config(stack, "pulumi-dda:model", bad)
     line_device = "dda-local-x86-02"
-    deployments_before = gg.list_deployments(historyFilter="ALL")["deployments"]
-    events = Events()
-    stack.preview(on_event=events)
-    said = "\n".join(text for _, _, text in events.resource_messages)
-    assert f"stage 1/2 (thing group dda-x86-64-cpu-canary): gets {X86} 2.0.0 (was 1.0.0)" in said
-    assert "gate: 100% of its devices within 60 s, bake 2 s" in said
-    assert "stage 2/2 (thing group dda-x86-64-cpu): gets it after the gates" in said
-    assert gg.list_deployments(historyFilter="ALL")["deployments"] == deployments_before
+    _preview_names_the_stages(stack, gg)
     received = _effective(gg, line_device)
 
     with pytest.raises(auto.CommandError) as info:
@@ -120,9 +113,27 @@ def test_a_bad_model_stops_at_the_canary_and_a_rollback_is_a_stack_file_change(
     stack.preview(expect_no_changes=True)
     assert up.summary.result == "succeeded"
 
+    # After a successful update, a rollback returns the devices to the model before it.
+    done = _rollback(project, env)
+    assert done.returncode == 0, done.stderr
+    stack.up()
+    assert {demo.fleet(ep, config)[d] for d in (canary, line_device)} == {f"{X86} 1.0.0"}
+    stack.preview(expect_no_changes=True)
+
     stack.destroy()
     left = {c["componentName"] for c in gg.list_components(scope="PRIVATE")["components"]}
     assert not any(name.startswith("model-") for name in left)
+
+
+def _preview_names_the_stages(stack: auto.Stack, gg: Any) -> None:
+    deployments_before = gg.list_deployments(historyFilter="ALL")["deployments"]
+    events = Events()
+    stack.preview(on_event=events)
+    said = "\n".join(text for _, _, text in events.resource_messages)
+    assert f"stage 1/2 (thing group dda-x86-64-cpu-canary): gets {X86} 2.0.0 (was 1.0.0)" in said
+    assert "gate: 100% of its devices within 60 s, bake 2 s" in said
+    assert "stage 2/2 (thing group dda-x86-64-cpu): gets it after the gates" in said
+    assert gg.list_deployments(historyFilter="ALL")["deployments"] == deployments_before
 
 
 def _rollback_writes_the_model_of_then(
@@ -179,10 +190,31 @@ def test_offline_and_late_devices_do_not_block_and_silence_times_out(
     assert deployment in _effective(ep.client("greengrassv2"), "late")  # it joined meanwhile
     stack.preview(expect_no_changes=True)
 
+    # Below the threshold with revert: the previous revision again, the devices back on it.
+    component = f"{model['componentName']}-x86-64-cpu"
+    ep.add_core_device("on-2", fail_on=[f"{component}@2.0.0"], outcome="fail")
+    retrain_x86(s3, tmp_path)
+    strict = {**policy, "success_percent": 100, "on_failure": "revert"}
+    set_config(stack, "rollout", strict)
+    with pytest.raises(auto.CommandError) as info:
+        stack.up()
+    assert "1 of 4 devices failed" in str(info.value)
+    assert "reverted to revision" in str(info.value)
+    gg = ep.client("greengrassv2")
+    for device in ("on-1", "on-2"):
+        assert _installed(gg, device) == f"{component}@1.0.0"
+    stack.refresh()
+    assert _rollout_result(stack)["deployment_id"] == deployment  # the state of the good one
+    # A fix (this policy tolerates the one device): the next up converges.
+    set_config(stack, "rollout", {**strict, "success_percent": 50})
+    stack.up()
+    assert _installed(gg, "on-1") == f"{component}@2.0.0"
+    stack.preview(expect_no_changes=True)
+
     # Silence: a new model that no device answers for within the time limit fails the update.
     for device in ("on-1", "on-2", "late"):
         ep.add_core_device(device, outcome="time_out")
-    retrain_x86(s3, tmp_path)
+    retrain_x86(s3, tmp_path, seed=43)
     set_config(stack, "rollout", {**policy, "timeout_seconds": 2})
     with pytest.raises(auto.CommandError) as info:
         stack.up()
@@ -204,6 +236,11 @@ def _join_once_rolling_out(
             joined.append(device)
 
     return on_event
+
+
+def _installed(gg: Any, device: str) -> str:
+    listed = gg.list_installed_components(coreDeviceThingName=device)["installedComponents"]
+    return ",".join(f"{c['componentName']}@{c['componentVersion']}" for c in listed)
 
 
 def _rollout_result(stack: auto.Stack) -> dict[str, Any]:
