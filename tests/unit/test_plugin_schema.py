@@ -38,6 +38,20 @@ def test_every_property_has_a_description_and_every_resource_one() -> None:
     assert missing == []
 
 
+def test_every_default_is_one_the_metaschema_allows() -> None:
+    """Pulumi's metaschema allows only booleans, numbers and strings as a property's default;
+    the SDK generators refuse a schema with another (a list's default was one)."""
+    published = schema.package_schema()
+    found = [
+        (token, name, spec["default"])
+        for token, resource in published["resources"].items()
+        for name, spec in resource["inputProperties"].items()
+        if "default" in spec
+    ]
+    assert found
+    assert [f for f in found if not isinstance(f[2], bool | int | float | str)] == []
+
+
 def test_outputs_are_the_providers_own_and_typed() -> None:
     assert {p.snake for p in schema.DEPLOYMENT.outputs} == {
         *deployment.OUTPUT_KEYS,

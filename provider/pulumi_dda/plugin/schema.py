@@ -186,7 +186,9 @@ def _props_spec(props: tuple[Prop, ...], *, defaults: bool = False) -> JSONDict:
     spec: JSONDict = {}
     for prop in props:
         entry = {**_type_spec(prop.kind), "description": prop.description}
-        if defaults and prop.default is not None and not isinstance(prop.default, dict):
+        # Pulumi's metaschema takes only a boolean, number or string as a property's default
+        # (code generators refuse the schema otherwise); the plugin fills in the others.
+        if defaults and isinstance(prop.default, bool | int | float | str):
             entry["default"] = prop.default
         spec[prop.name] = entry
     return spec
