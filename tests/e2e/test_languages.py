@@ -306,10 +306,12 @@ def _model_change(
     up = program.run("up")
     assert up.outputs["versions"]["x86_64-cpu"]["componentVersion"] == "2.0.0"
     assert up.outputs["versions"]["jetson-xavier"]["componentVersion"] == "1.0.0"
-    # x86 1.0.0 was deleted after its deployment moved; jetson's 1.0.0 stays, held by the
-    # replacement.
+    # x86 1.0.0 was released after its deployment moved and stays, kept for a rollback by
+    # the deployment's previous revision (keepRevisions, default 3); jetson's 1.0.0 stays,
+    # held by the replacement.
     assert _versions(gg) == [
         f"{COMPONENTS['jetson-xavier']}@1.0.0",
+        f"{COMPONENTS['x86_64-cpu']}@1.0.0",
         f"{COMPONENTS['x86_64-cpu']}@2.0.0",
     ]
     x86 = _deployed(gg, settings["thingGroups"]["x86_64-cpu"])
