@@ -6,9 +6,10 @@ pulumi_dda.plugin --python``; do not edit.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, Required, TypedDict, cast, overload
 
 import pulumi
 
@@ -16,11 +17,959 @@ from ._register import input_name, output_name, register
 from .properties import DEPLOYMENT, MODEL
 
 __all__ = [
+    "ArchiveLimits",
+    "ArchiveLimitsArgs",
+    "CompilationTarget",
+    "ComponentVersion",
+    "ConfigurationUpdate",
+    "ConfigurationUpdateArgs",
     "DdaModelComponent",
     "DdaModelComponentArgs",
+    "DeploymentComponent",
+    "DeploymentComponentArgs",
+    "DeploymentComponentUpdatePolicy",
+    "DeploymentComponentUpdatePolicyAction",
+    "DeploymentComponentUpdatePolicyArgs",
+    "DeploymentConfigurationValidationPolicy",
+    "DeploymentConfigurationValidationPolicyArgs",
+    "DeploymentFailureHandlingPolicy",
+    "DeploymentPolicies",
+    "DeploymentPoliciesArgs",
     "GreengrassDeployment",
     "GreengrassDeploymentArgs",
+    "IotJobAbortAction",
+    "IotJobAbortConfig",
+    "IotJobAbortConfigArgs",
+    "IotJobAbortCriteria",
+    "IotJobAbortCriteriaArgs",
+    "IotJobConfiguration",
+    "IotJobConfigurationArgs",
+    "IotJobExecutionFailureType",
+    "IotJobExecutionsRolloutConfig",
+    "IotJobExecutionsRolloutConfigArgs",
+    "IotJobExponentialRolloutRate",
+    "IotJobExponentialRolloutRateArgs",
+    "IotJobRateIncreaseCriteria",
+    "IotJobRateIncreaseCriteriaArgs",
+    "IotJobTimeoutConfig",
+    "IotJobTimeoutConfigArgs",
+    "PublishedComponent",
+    "RolloutFailureAction",
+    "RolloutPolicy",
+    "RolloutPolicyArgs",
+    "RolloutResult",
 ]
+
+
+class CompilationTarget(enum.StrEnum):
+    """A Neo compilation target DDA runs on: the keys of `compiledModels` (and of the per-target
+    outputs)."""
+
+    JETSON_XAVIER = "jetson-xavier"
+    """Architecture `aarch64`, dependency `aws.edgeml.dda.LocalServer.arm64`."""
+    ARM64_CPU = "arm64-cpu"
+    """Architecture `aarch64`, dependency `aws.edgeml.dda.LocalServer.arm64`."""
+    X86_64_CPU = "x86_64-cpu"
+    """Architecture `amd64`, dependency `aws.edgeml.dda.LocalServer.amd64`."""
+    X86_64_CUDA = "x86_64-cuda"
+    """Architecture `amd64`, dependency `aws.edgeml.dda.LocalServer.amd64`."""
+
+
+class RolloutFailureAction(enum.StrEnum):
+    """What a revision that does not meet its rollout policy does."""
+
+    FAIL = "fail"
+    """The update fails with one line."""
+    REVERT = "revert"
+    """Deploy the last revision that met its policy again, wait for it, then fail saying so."""
+
+
+class DeploymentFailureHandlingPolicy(enum.StrEnum):
+    """What devices do when the deployment fails."""
+
+    ROLLBACK = "ROLLBACK"
+    """Roll the device back to its previous configuration."""
+    DO_NOTHING = "DO_NOTHING"
+    """Keep the failed configuration."""
+
+
+class DeploymentComponentUpdatePolicyAction(enum.StrEnum):
+    """Whether components are asked before they are updated."""
+
+    NOTIFY_COMPONENTS = "NOTIFY_COMPONENTS"
+    """Notify components, which may defer the update."""
+    SKIP_NOTIFY_COMPONENTS = "SKIP_NOTIFY_COMPONENTS"
+    """Update without notifying."""
+
+
+class IotJobExecutionFailureType(enum.StrEnum):
+    """Which failures an abort criterion counts."""
+
+    FAILED = "FAILED"
+    """Executions that failed."""
+    REJECTED = "REJECTED"
+    """Executions the device rejected."""
+    TIMED_OUT = "TIMED_OUT"
+    """Executions that timed out."""
+    ALL = "ALL"
+    """All of these."""
+
+
+class IotJobAbortAction(enum.StrEnum):
+    """What an abort criterion does."""
+
+    CANCEL = "CANCEL"
+    """Cancel the job."""
+
+
+class ConfigurationUpdateArgs(TypedDict, total=False):
+    """What a deployment does to a component's configuration on the devices."""
+
+    merge: pulumi.Input[str]
+    """JSON text of an object merged into the component's configuration."""
+    reset: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """JSON pointers of configuration values reset to their defaults (before `merge` is
+    applied)."""
+
+
+class DeploymentComponentArgs(TypedDict, total=False):
+    """One component of a deployment."""
+
+    component_version: Required[pulumi.Input[str]]
+    """Version of the component to run (semantic version)."""
+    configuration_update: pulumi.Input[ConfigurationUpdateArgs]
+    """Configuration changes to apply."""
+
+
+class RolloutPolicyArgs(TypedDict, total=False):
+    """When a new revision counts as rolled out, and what to do when it does not. The devices
+    that count are the target's core devices when the revision is created; devices that join
+    later never block it."""
+
+    success_percent: pulumi.Input[float]
+    """At least this percentage of them (rounded up) must report `SUCCEEDED` for the revision.
+    Default: 100."""
+    timeout_seconds: pulumi.Input[float]
+    """How long `up` waits for that, in seconds. Default: 600."""
+    on_failure: pulumi.Input[str | RolloutFailureAction]
+    """What a revision that does not meet the policy does (see `RolloutFailureAction`). Default:
+    `fail`."""
+    ignore_unhealthy: pulumi.Input[bool]
+    """Leave out devices that are `UNHEALTHY` when the revision is created. Default: `true`."""
+
+
+class ArchiveLimitsArgs(TypedDict, total=False):
+    """Caps on every archive a model component reads (the trained model at preview, the compiled
+    models at `up`); an archive over a cap is refused in one line naming it."""
+
+    max_total_bytes: pulumi.Input[int]
+    """Uncompressed bytes, tar extension headers included. Default: 8589934592 (8 GiB)."""
+    max_members: pulumi.Input[int]
+    """Members of one archive. Default: 10000."""
+    max_compression_ratio: pulumi.Input[int]
+    """Decompressed bytes per compressed byte read, past the first 64 MiB. Default: 100."""
+
+
+class DeploymentComponentUpdatePolicyArgs(TypedDict, total=False):
+    """How components on the devices are told about an update."""
+
+    timeout_in_seconds: pulumi.Input[int]
+    """Seconds each component has to get ready. Default: 60."""
+    action: pulumi.Input[str | DeploymentComponentUpdatePolicyAction]
+    """Notify components or not. Default: `NOTIFY_COMPONENTS`."""
+
+
+class DeploymentConfigurationValidationPolicyArgs(TypedDict, total=False):
+    """How long components have to validate a configuration update."""
+
+    timeout_in_seconds: pulumi.Input[int]
+    """Seconds to validate. Default: 30."""
+
+
+class DeploymentPoliciesArgs(TypedDict, total=False):
+    """Deployment policies, as in the Greengrass API's `CreateDeployment`
+    (`deploymentPolicies`)."""
+
+    failure_handling_policy: pulumi.Input[str | DeploymentFailureHandlingPolicy]
+    """What devices do when the deployment fails. Default: `ROLLBACK`."""
+    component_update_policy: pulumi.Input[DeploymentComponentUpdatePolicyArgs]
+    """How components are told about an update."""
+    configuration_validation_policy: pulumi.Input[DeploymentConfigurationValidationPolicyArgs]
+    """How long components have to validate a configuration update."""
+
+
+class IotJobRateIncreaseCriteriaArgs(TypedDict, total=False):
+    """When the rollout rate increases (one of the two)."""
+
+    number_of_notified_things: pulumi.Input[int]
+    """After this many devices were notified."""
+    number_of_succeeded_things: pulumi.Input[int]
+    """After this many devices succeeded."""
+
+
+class IotJobExponentialRolloutRateArgs(TypedDict, total=False):
+    """An exponentially increasing rollout rate."""
+
+    base_rate_per_minute: Required[pulumi.Input[int]]
+    """Devices notified per minute at first (1-1000)."""
+    increment_factor: Required[pulumi.Input[float]]
+    """Factor the rate grows by (1-5)."""
+    rate_increase_criteria: Required[pulumi.Input[IotJobRateIncreaseCriteriaArgs]]
+    """When the rate grows."""
+
+
+class IotJobExecutionsRolloutConfigArgs(TypedDict, total=False):
+    """How fast the deployment's IoT job notifies devices."""
+
+    exponential_rate: pulumi.Input[IotJobExponentialRolloutRateArgs]
+    """An increasing rate."""
+    maximum_per_minute: pulumi.Input[int]
+    """At most this many devices per minute (1-1000)."""
+
+
+class IotJobAbortCriteriaArgs(TypedDict, total=False):
+    """When the deployment's IoT job is cancelled."""
+
+    failure_type: Required[pulumi.Input[str | IotJobExecutionFailureType]]
+    """Failures counted."""
+    action: Required[pulumi.Input[str | IotJobAbortAction]]
+    """What to do."""
+    threshold_percentage: Required[pulumi.Input[float]]
+    """Percentage of failed executions (up to 100)."""
+    min_number_of_executed_things: Required[pulumi.Input[int]]
+    """Executions needed before the criterion applies."""
+
+
+class IotJobAbortConfigArgs(TypedDict, total=False):
+    """When the deployment's IoT job stops notifying devices."""
+
+    criteria_list: Required[pulumi.Input[Sequence[pulumi.Input[IotJobAbortCriteriaArgs]]]]
+    """The criteria (at least one)."""
+
+
+class IotJobTimeoutConfigArgs(TypedDict, total=False):
+    """How long each device has for the deployment."""
+
+    in_progress_timeout_in_minutes: pulumi.Input[int]
+    """Minutes a device may stay `IN_PROGRESS`."""
+
+
+class IotJobConfigurationArgs(TypedDict, total=False):
+    """The IoT job that delivers the deployment, as in the Greengrass API's `CreateDeployment`
+    (`iotJobConfiguration`)."""
+
+    job_executions_rollout_config: pulumi.Input[IotJobExecutionsRolloutConfigArgs]
+    """How fast devices are notified."""
+    abort_config: pulumi.Input[IotJobAbortConfigArgs]
+    """When the job is cancelled."""
+    timeout_config: pulumi.Input[IotJobTimeoutConfigArgs]
+    """How long each device has."""
+
+
+@pulumi.output_type
+class ComponentVersion(dict):  # type: ignore[type-arg]
+    """A Greengrass component name and version. (A dict with snake_case keys, or its
+    properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        component_name: str | None = None,
+        component_version: str | None = None,
+    ) -> None:
+        if component_name is not None:
+            pulumi.set(__self__, "component_name", component_name)
+        if component_version is not None:
+            pulumi.set(__self__, "component_version", component_version)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="componentName")
+    def component_name(self) -> str:
+        """The target's component name: `<componentName>-<target>`, or `componentName` itself
+        with `targetSuffix: false`."""
+        return cast("str", pulumi.get(self, "component_name"))
+
+    @property
+    @pulumi.getter(name="componentVersion")
+    def component_version(self) -> str:
+        """Its version (`N.0.0`)."""
+        return cast("str", pulumi.get(self, "component_version"))
+
+
+@pulumi.output_type
+class PublishedComponent(dict):  # type: ignore[type-arg]
+    """A component version as published for one compilation target. (A dict with snake_case
+    keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        component_name: str | None = None,
+        component_version: str | None = None,
+        arn: str | None = None,
+        platform: str | None = None,
+        local_server_component: str | None = None,
+        artifact_uri: str | None = None,
+        package_id: str | None = None,
+        digest: str | None = None,
+        adopted: bool | None = None,
+    ) -> None:
+        if component_name is not None:
+            pulumi.set(__self__, "component_name", component_name)
+        if component_version is not None:
+            pulumi.set(__self__, "component_version", component_version)
+        if arn is not None:
+            pulumi.set(__self__, "arn", arn)
+        if platform is not None:
+            pulumi.set(__self__, "platform", platform)
+        if local_server_component is not None:
+            pulumi.set(__self__, "local_server_component", local_server_component)
+        if artifact_uri is not None:
+            pulumi.set(__self__, "artifact_uri", artifact_uri)
+        if package_id is not None:
+            pulumi.set(__self__, "package_id", package_id)
+        if digest is not None:
+            pulumi.set(__self__, "digest", digest)
+        if adopted is not None:
+            pulumi.set(__self__, "adopted", adopted)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="componentName")
+    def component_name(self) -> str:
+        """The target's component name: `<componentName>-<target>`, or `componentName` itself
+        with `targetSuffix: false`."""
+        return cast("str", pulumi.get(self, "component_name"))
+
+    @property
+    @pulumi.getter(name="componentVersion")
+    def component_version(self) -> str:
+        """Its version (`N.0.0`)."""
+        return cast("str", pulumi.get(self, "component_version"))
+
+    @property
+    @pulumi.getter(name="arn")
+    def arn(self) -> str:
+        """ARN of the component version."""
+        return cast("str", pulumi.get(self, "arn"))
+
+    @property
+    @pulumi.getter(name="platform")
+    def platform(self) -> str:
+        """Device architecture the recipe selects (`aarch64` or `amd64`)."""
+        return cast("str", pulumi.get(self, "platform"))
+
+    @property
+    @pulumi.getter(name="localServerComponent")
+    def local_server_component(self) -> str:
+        """DDA LocalServer component the recipe depends on (`aws.edgeml.dda.LocalServer.arm64`
+        or `.amd64`)."""
+        return cast("str", pulumi.get(self, "local_server_component"))
+
+    @property
+    @pulumi.getter(name="artifactUri")
+    def artifact_uri(self) -> str:
+        """S3 URI of the model package the recipe downloads."""
+        return cast("str", pulumi.get(self, "artifact_uri"))
+
+    @property
+    @pulumi.getter(name="packageId")
+    def package_id(self) -> str:
+        """Content id of the package (the artifact's file name)."""
+        return cast("str", pulumi.get(self, "package_id"))
+
+    @property
+    @pulumi.getter(name="digest")
+    def digest(self) -> str:
+        """Digest of the artifact as stored in the recipe."""
+        return cast("str", pulumi.get(self, "digest"))
+
+    @property
+    @pulumi.getter(name="adopted")
+    def adopted(self) -> bool:
+        """True when an identical version made by another stack or resource was taken over
+        instead of created."""
+        return cast("bool", pulumi.get(self, "adopted"))
+
+
+@pulumi.output_type
+class ConfigurationUpdate(dict):  # type: ignore[type-arg]
+    """What a deployment does to a component's configuration on the devices. (A dict with
+    snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        merge: str | None = None,
+        reset: Sequence[str] | None = None,
+    ) -> None:
+        if merge is not None:
+            pulumi.set(__self__, "merge", merge)
+        if reset is not None:
+            pulumi.set(__self__, "reset", reset)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="merge")
+    def merge(self) -> str | None:
+        """JSON text of an object merged into the component's configuration."""
+        return cast("str | None", pulumi.get(self, "merge"))
+
+    @property
+    @pulumi.getter(name="reset")
+    def reset(self) -> Sequence[str] | None:
+        """JSON pointers of configuration values reset to their defaults (before `merge` is
+        applied)."""
+        return cast("Sequence[str] | None", pulumi.get(self, "reset"))
+
+
+@pulumi.output_type
+class DeploymentComponent(dict):  # type: ignore[type-arg]
+    """One component of a deployment. (A dict with snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        component_version: str | None = None,
+        configuration_update: ConfigurationUpdate | None = None,
+    ) -> None:
+        if component_version is not None:
+            pulumi.set(__self__, "component_version", component_version)
+        if configuration_update is not None:
+            pulumi.set(__self__, "configuration_update", configuration_update)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="componentVersion")
+    def component_version(self) -> str:
+        """Version of the component to run (semantic version)."""
+        return cast("str", pulumi.get(self, "component_version"))
+
+    @property
+    @pulumi.getter(name="configurationUpdate")
+    def configuration_update(self) -> ConfigurationUpdate | None:
+        """Configuration changes to apply."""
+        return cast("ConfigurationUpdate | None", pulumi.get(self, "configuration_update"))
+
+
+@pulumi.output_type
+class RolloutPolicy(dict):  # type: ignore[type-arg]
+    """When a new revision counts as rolled out, and what to do when it does not. The devices
+    that count are the target's core devices when the revision is created; devices that join
+    later never block it. (A dict with snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        success_percent: float | None = None,
+        timeout_seconds: float | None = None,
+        on_failure: RolloutFailureAction | None = None,
+        ignore_unhealthy: bool | None = None,
+    ) -> None:
+        if success_percent is not None:
+            pulumi.set(__self__, "success_percent", success_percent)
+        if timeout_seconds is not None:
+            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
+        if on_failure is not None:
+            pulumi.set(__self__, "on_failure", on_failure)
+        if ignore_unhealthy is not None:
+            pulumi.set(__self__, "ignore_unhealthy", ignore_unhealthy)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="successPercent")
+    def success_percent(self) -> float | None:
+        """At least this percentage of them (rounded up) must report `SUCCEEDED` for the
+        revision. Default: 100."""
+        return cast("float | None", pulumi.get(self, "success_percent"))
+
+    @property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> float | None:
+        """How long `up` waits for that, in seconds. Default: 600."""
+        return cast("float | None", pulumi.get(self, "timeout_seconds"))
+
+    @property
+    @pulumi.getter(name="onFailure")
+    def on_failure(self) -> RolloutFailureAction | None:
+        """What a revision that does not meet the policy does (see `RolloutFailureAction`).
+        Default: `fail`."""
+        return cast("RolloutFailureAction | None", pulumi.get(self, "on_failure"))
+
+    @property
+    @pulumi.getter(name="ignoreUnhealthy")
+    def ignore_unhealthy(self) -> bool | None:
+        """Leave out devices that are `UNHEALTHY` when the revision is created. Default: `true`."""
+        return cast("bool | None", pulumi.get(self, "ignore_unhealthy"))
+
+
+@pulumi.output_type
+class RolloutResult(dict):  # type: ignore[type-arg]
+    """What the counted devices reported for the last revision this resource deployed. (A dict
+    with snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        deployment_id: str | None = None,
+        devices: int | None = None,
+        succeeded: int | None = None,
+        failed: int | None = None,
+        pending: int | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        if deployment_id is not None:
+            pulumi.set(__self__, "deployment_id", deployment_id)
+        if devices is not None:
+            pulumi.set(__self__, "devices", devices)
+        if succeeded is not None:
+            pulumi.set(__self__, "succeeded", succeeded)
+        if failed is not None:
+            pulumi.set(__self__, "failed", failed)
+        if pending is not None:
+            pulumi.set(__self__, "pending", pending)
+        if outcome is not None:
+            pulumi.set(__self__, "outcome", outcome)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="deploymentId")
+    def deployment_id(self) -> str:
+        """The revision."""
+        return cast("str", pulumi.get(self, "deployment_id"))
+
+    @property
+    @pulumi.getter(name="devices")
+    def devices(self) -> int:
+        """Devices counted."""
+        return cast("int", pulumi.get(self, "devices"))
+
+    @property
+    @pulumi.getter(name="succeeded")
+    def succeeded(self) -> int:
+        """Devices that reported `SUCCEEDED`."""
+        return cast("int", pulumi.get(self, "succeeded"))
+
+    @property
+    @pulumi.getter(name="failed")
+    def failed(self) -> int:
+        """Devices that reported a failure."""
+        return cast("int", pulumi.get(self, "failed"))
+
+    @property
+    @pulumi.getter(name="pending")
+    def pending(self) -> int:
+        """Devices that had not reported yet."""
+        return cast("int", pulumi.get(self, "pending"))
+
+    @property
+    @pulumi.getter(name="outcome")
+    def outcome(self) -> str:
+        """`met` (the update failed otherwise)."""
+        return cast("str", pulumi.get(self, "outcome"))
+
+
+@pulumi.output_type
+class ArchiveLimits(dict):  # type: ignore[type-arg]
+    """Caps on every archive a model component reads (the trained model at preview, the compiled
+    models at `up`); an archive over a cap is refused in one line naming it. (A dict with
+    snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        max_total_bytes: int | None = None,
+        max_members: int | None = None,
+        max_compression_ratio: int | None = None,
+    ) -> None:
+        if max_total_bytes is not None:
+            pulumi.set(__self__, "max_total_bytes", max_total_bytes)
+        if max_members is not None:
+            pulumi.set(__self__, "max_members", max_members)
+        if max_compression_ratio is not None:
+            pulumi.set(__self__, "max_compression_ratio", max_compression_ratio)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="maxTotalBytes")
+    def max_total_bytes(self) -> int | None:
+        """Uncompressed bytes, tar extension headers included. Default: 8589934592 (8 GiB)."""
+        return cast("int | None", pulumi.get(self, "max_total_bytes"))
+
+    @property
+    @pulumi.getter(name="maxMembers")
+    def max_members(self) -> int | None:
+        """Members of one archive. Default: 10000."""
+        return cast("int | None", pulumi.get(self, "max_members"))
+
+    @property
+    @pulumi.getter(name="maxCompressionRatio")
+    def max_compression_ratio(self) -> int | None:
+        """Decompressed bytes per compressed byte read, past the first 64 MiB. Default: 100."""
+        return cast("int | None", pulumi.get(self, "max_compression_ratio"))
+
+
+@pulumi.output_type
+class DeploymentComponentUpdatePolicy(dict):  # type: ignore[type-arg]
+    """How components on the devices are told about an update. (A dict with snake_case keys, or
+    its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        timeout_in_seconds: int | None = None,
+        action: DeploymentComponentUpdatePolicyAction | None = None,
+    ) -> None:
+        if timeout_in_seconds is not None:
+            pulumi.set(__self__, "timeout_in_seconds", timeout_in_seconds)
+        if action is not None:
+            pulumi.set(__self__, "action", action)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="timeoutInSeconds")
+    def timeout_in_seconds(self) -> int | None:
+        """Seconds each component has to get ready. Default: 60."""
+        return cast("int | None", pulumi.get(self, "timeout_in_seconds"))
+
+    @property
+    @pulumi.getter(name="action")
+    def action(self) -> DeploymentComponentUpdatePolicyAction | None:
+        """Notify components or not. Default: `NOTIFY_COMPONENTS`."""
+        return cast("DeploymentComponentUpdatePolicyAction | None", pulumi.get(self, "action"))
+
+
+@pulumi.output_type
+class DeploymentConfigurationValidationPolicy(dict):  # type: ignore[type-arg]
+    """How long components have to validate a configuration update. (A dict with snake_case
+    keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        timeout_in_seconds: int | None = None,
+    ) -> None:
+        if timeout_in_seconds is not None:
+            pulumi.set(__self__, "timeout_in_seconds", timeout_in_seconds)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="timeoutInSeconds")
+    def timeout_in_seconds(self) -> int | None:
+        """Seconds to validate. Default: 30."""
+        return cast("int | None", pulumi.get(self, "timeout_in_seconds"))
+
+
+@pulumi.output_type
+class DeploymentPolicies(dict):  # type: ignore[type-arg]
+    """Deployment policies, as in the Greengrass API's `CreateDeployment`
+    (`deploymentPolicies`). (A dict with snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        failure_handling_policy: DeploymentFailureHandlingPolicy | None = None,
+        component_update_policy: DeploymentComponentUpdatePolicy | None = None,
+        configuration_validation_policy: DeploymentConfigurationValidationPolicy | None = None,
+    ) -> None:
+        if failure_handling_policy is not None:
+            pulumi.set(__self__, "failure_handling_policy", failure_handling_policy)
+        if component_update_policy is not None:
+            pulumi.set(__self__, "component_update_policy", component_update_policy)
+        if configuration_validation_policy is not None:
+            pulumi.set(__self__, "configuration_validation_policy", configuration_validation_policy)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="failureHandlingPolicy")
+    def failure_handling_policy(self) -> DeploymentFailureHandlingPolicy | None:
+        """What devices do when the deployment fails. Default: `ROLLBACK`."""
+        return cast(
+            "DeploymentFailureHandlingPolicy | None", pulumi.get(self, "failure_handling_policy")
+        )
+
+    @property
+    @pulumi.getter(name="componentUpdatePolicy")
+    def component_update_policy(self) -> DeploymentComponentUpdatePolicy | None:
+        """How components are told about an update."""
+        return cast(
+            "DeploymentComponentUpdatePolicy | None", pulumi.get(self, "component_update_policy")
+        )
+
+    @property
+    @pulumi.getter(name="configurationValidationPolicy")
+    def configuration_validation_policy(self) -> DeploymentConfigurationValidationPolicy | None:
+        """How long components have to validate a configuration update."""
+        return cast(
+            "DeploymentConfigurationValidationPolicy | None",
+            pulumi.get(self, "configuration_validation_policy"),
+        )
+
+
+@pulumi.output_type
+class IotJobRateIncreaseCriteria(dict):  # type: ignore[type-arg]
+    """When the rollout rate increases (one of the two). (A dict with snake_case keys, or its
+    properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        number_of_notified_things: int | None = None,
+        number_of_succeeded_things: int | None = None,
+    ) -> None:
+        if number_of_notified_things is not None:
+            pulumi.set(__self__, "number_of_notified_things", number_of_notified_things)
+        if number_of_succeeded_things is not None:
+            pulumi.set(__self__, "number_of_succeeded_things", number_of_succeeded_things)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="numberOfNotifiedThings")
+    def number_of_notified_things(self) -> int | None:
+        """After this many devices were notified."""
+        return cast("int | None", pulumi.get(self, "number_of_notified_things"))
+
+    @property
+    @pulumi.getter(name="numberOfSucceededThings")
+    def number_of_succeeded_things(self) -> int | None:
+        """After this many devices succeeded."""
+        return cast("int | None", pulumi.get(self, "number_of_succeeded_things"))
+
+
+@pulumi.output_type
+class IotJobExponentialRolloutRate(dict):  # type: ignore[type-arg]
+    """An exponentially increasing rollout rate. (A dict with snake_case keys, or its
+    properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        base_rate_per_minute: int | None = None,
+        increment_factor: float | None = None,
+        rate_increase_criteria: IotJobRateIncreaseCriteria | None = None,
+    ) -> None:
+        if base_rate_per_minute is not None:
+            pulumi.set(__self__, "base_rate_per_minute", base_rate_per_minute)
+        if increment_factor is not None:
+            pulumi.set(__self__, "increment_factor", increment_factor)
+        if rate_increase_criteria is not None:
+            pulumi.set(__self__, "rate_increase_criteria", rate_increase_criteria)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="baseRatePerMinute")
+    def base_rate_per_minute(self) -> int:
+        """Devices notified per minute at first (1-1000)."""
+        return cast("int", pulumi.get(self, "base_rate_per_minute"))
+
+    @property
+    @pulumi.getter(name="incrementFactor")
+    def increment_factor(self) -> float:
+        """Factor the rate grows by (1-5)."""
+        return cast("float", pulumi.get(self, "increment_factor"))
+
+    @property
+    @pulumi.getter(name="rateIncreaseCriteria")
+    def rate_increase_criteria(self) -> IotJobRateIncreaseCriteria:
+        """When the rate grows."""
+        return cast("IotJobRateIncreaseCriteria", pulumi.get(self, "rate_increase_criteria"))
+
+
+@pulumi.output_type
+class IotJobExecutionsRolloutConfig(dict):  # type: ignore[type-arg]
+    """How fast the deployment's IoT job notifies devices. (A dict with snake_case keys, or its
+    properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        exponential_rate: IotJobExponentialRolloutRate | None = None,
+        maximum_per_minute: int | None = None,
+    ) -> None:
+        if exponential_rate is not None:
+            pulumi.set(__self__, "exponential_rate", exponential_rate)
+        if maximum_per_minute is not None:
+            pulumi.set(__self__, "maximum_per_minute", maximum_per_minute)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="exponentialRate")
+    def exponential_rate(self) -> IotJobExponentialRolloutRate | None:
+        """An increasing rate."""
+        return cast("IotJobExponentialRolloutRate | None", pulumi.get(self, "exponential_rate"))
+
+    @property
+    @pulumi.getter(name="maximumPerMinute")
+    def maximum_per_minute(self) -> int | None:
+        """At most this many devices per minute (1-1000)."""
+        return cast("int | None", pulumi.get(self, "maximum_per_minute"))
+
+
+@pulumi.output_type
+class IotJobAbortCriteria(dict):  # type: ignore[type-arg]
+    """When the deployment's IoT job is cancelled. (A dict with snake_case keys, or its
+    properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        failure_type: IotJobExecutionFailureType | None = None,
+        action: IotJobAbortAction | None = None,
+        threshold_percentage: float | None = None,
+        min_number_of_executed_things: int | None = None,
+    ) -> None:
+        if failure_type is not None:
+            pulumi.set(__self__, "failure_type", failure_type)
+        if action is not None:
+            pulumi.set(__self__, "action", action)
+        if threshold_percentage is not None:
+            pulumi.set(__self__, "threshold_percentage", threshold_percentage)
+        if min_number_of_executed_things is not None:
+            pulumi.set(__self__, "min_number_of_executed_things", min_number_of_executed_things)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="failureType")
+    def failure_type(self) -> IotJobExecutionFailureType:
+        """Failures counted."""
+        return cast("IotJobExecutionFailureType", pulumi.get(self, "failure_type"))
+
+    @property
+    @pulumi.getter(name="action")
+    def action(self) -> IotJobAbortAction:
+        """What to do."""
+        return cast("IotJobAbortAction", pulumi.get(self, "action"))
+
+    @property
+    @pulumi.getter(name="thresholdPercentage")
+    def threshold_percentage(self) -> float:
+        """Percentage of failed executions (up to 100)."""
+        return cast("float", pulumi.get(self, "threshold_percentage"))
+
+    @property
+    @pulumi.getter(name="minNumberOfExecutedThings")
+    def min_number_of_executed_things(self) -> int:
+        """Executions needed before the criterion applies."""
+        return cast("int", pulumi.get(self, "min_number_of_executed_things"))
+
+
+@pulumi.output_type
+class IotJobAbortConfig(dict):  # type: ignore[type-arg]
+    """When the deployment's IoT job stops notifying devices. (A dict with snake_case keys, or
+    its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        criteria_list: Sequence[IotJobAbortCriteria] | None = None,
+    ) -> None:
+        if criteria_list is not None:
+            pulumi.set(__self__, "criteria_list", criteria_list)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="criteriaList")
+    def criteria_list(self) -> Sequence[IotJobAbortCriteria]:
+        """The criteria (at least one)."""
+        return cast("Sequence[IotJobAbortCriteria]", pulumi.get(self, "criteria_list"))
+
+
+@pulumi.output_type
+class IotJobTimeoutConfig(dict):  # type: ignore[type-arg]
+    """How long each device has for the deployment. (A dict with snake_case keys, or its
+    properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        in_progress_timeout_in_minutes: int | None = None,
+    ) -> None:
+        if in_progress_timeout_in_minutes is not None:
+            pulumi.set(__self__, "in_progress_timeout_in_minutes", in_progress_timeout_in_minutes)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="inProgressTimeoutInMinutes")
+    def in_progress_timeout_in_minutes(self) -> int | None:
+        """Minutes a device may stay `IN_PROGRESS`."""
+        return cast("int | None", pulumi.get(self, "in_progress_timeout_in_minutes"))
+
+
+@pulumi.output_type
+class IotJobConfiguration(dict):  # type: ignore[type-arg]
+    """The IoT job that delivers the deployment, as in the Greengrass API's `CreateDeployment`
+    (`iotJobConfiguration`). (A dict with snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        job_executions_rollout_config: IotJobExecutionsRolloutConfig | None = None,
+        abort_config: IotJobAbortConfig | None = None,
+        timeout_config: IotJobTimeoutConfig | None = None,
+    ) -> None:
+        if job_executions_rollout_config is not None:
+            pulumi.set(__self__, "job_executions_rollout_config", job_executions_rollout_config)
+        if abort_config is not None:
+            pulumi.set(__self__, "abort_config", abort_config)
+        if timeout_config is not None:
+            pulumi.set(__self__, "timeout_config", timeout_config)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="jobExecutionsRolloutConfig")
+    def job_executions_rollout_config(self) -> IotJobExecutionsRolloutConfig | None:
+        """How fast devices are notified."""
+        return cast(
+            "IotJobExecutionsRolloutConfig | None",
+            pulumi.get(self, "job_executions_rollout_config"),
+        )
+
+    @property
+    @pulumi.getter(name="abortConfig")
+    def abort_config(self) -> IotJobAbortConfig | None:
+        """When the job is cancelled."""
+        return cast("IotJobAbortConfig | None", pulumi.get(self, "abort_config"))
+
+    @property
+    @pulumi.getter(name="timeoutConfig")
+    def timeout_config(self) -> IotJobTimeoutConfig | None:
+        """How long each device has."""
+        return cast("IotJobTimeoutConfig | None", pulumi.get(self, "timeout_config"))
 
 
 @dataclass
@@ -37,8 +986,8 @@ class DdaModelComponentArgs:
     `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for another
     account). The DDA manifest is built from it."""
     compiled_models: pulumi.Input[Mapping[str, pulumi.Input[str]]]
-    """Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its
-    Neo-compiled model archive: an `s3://` URI, a local path,
+    """Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`:
+    `CompilationTarget`) to its Neo-compiled model archive: an `s3://` URI, a local path,
     `sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a
     `sagemaker://model-package/...` name."""
     artifact_bucket: pulumi.Input[str]
@@ -47,33 +996,32 @@ class DdaModelComponentArgs:
     component_version: pulumi.Input[str] | None = None
     """Version of every target's component, `N.0.0` with N >= 1; a content change needs a bump.
     Omitted or empty: each target gets its own version, the next free major version when its
-    content changes."""
+    content changes. Default: each target its own version."""
     artifact_prefix: pulumi.Input[str] | None = None
-    """Key prefix for the packages in `artifactBucket`: empty or ending in `/`."""
+    """Key prefix for the packages in `artifactBucket`: empty or ending in `/`. Default: none
+    (the bucket's root)."""
     friendly_name: pulumi.Input[str] | None = None
-    """Display name of the model; each target's is `<friendlyName> (<target>)`. Empty:
+    """Display name of the model; each target's is `<friendlyName> (<target>)`. Default:
     `componentName`."""
     target_suffix: pulumi.Input[bool] | None = None
     """False: notebook naming, exactly one target, and the component named `componentName` as
-    given."""
+    given. Default: `true`."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
     """Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are
-    reserved). Changing them updates in place."""
+    reserved). Changing them updates in place. Default: none."""
     role_arn: pulumi.Input[str] | None = None
-    """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
-    provider's own credentials. Changing it replaces the resource."""
+    """IAM role to assume for every AWS call of this resource (a use-case account). Changing it
+    replaces the resource. Default: none: the provider's own credentials."""
     region: pulumi.Input[str] | None = None
-    """AWS region. Empty: the provider's `dda:region` config, else the standard AWS environment.
-    Changing it replaces the resource."""
+    """AWS region. Changing it replaces the resource. Default: the provider's `dda:region`
+    config, else the standard AWS environment."""
     relax_device_checks: pulumi.Input[bool] | None = None
     """Accept a DDA manifest that misses what the device needs (stage threshold, image size,
-    input shape); for experiments only."""
+    input shape); for experiments only. Default: `false`."""
     wait_timeout_seconds: pulumi.Input[float] | None = None
-    """How long to wait for each version to become `DEPLOYABLE`. 0 or omitted: 900 seconds."""
-    archive_limits: pulumi.Input[Mapping[str, pulumi.Input[int]]] | None = None
-    """Caps on every archive read: `max_total_bytes` (uncompressed, extension headers included,
-    default 8 GiB), `max_members` (default 10000) and `max_compression_ratio` (decompressed per
-    compressed byte past 64 MiB, default 100)."""
+    """How long to wait for each version to become `DEPLOYABLE`, in seconds. Default: 900."""
+    archive_limits: pulumi.Input[ArchiveLimitsArgs] | None = None
+    """Caps on every archive read (see `ArchiveLimits`). Default: each cap's own default."""
 
 
 class DdaModelComponent(pulumi.CustomResource):
@@ -85,81 +1033,20 @@ class DdaModelComponent(pulumi.CustomResource):
     anything that leaves every version as it is update in place. Destroy deletes a version only
     when no other stack holds it and no latest deployment uses it."""
 
-    component_name: pulumi.Output[str]
-    """Greengrass component name: starts with `model-`, at most 128 characters of
-    `[A-Za-z0-9._-]`. Each target's component is `<componentName>-<target>` (`_` becomes `-`)."""
-    component_version: pulumi.Output[str]
-    """Version of every target's component, `N.0.0` with N >= 1; a content change needs a bump.
-    Omitted or empty: each target gets its own version, the next free major version when its
-    content changes."""
-    trained_model_uri: pulumi.Output[str]
-    """The SageMaker training output archive (`model.tar.gz`): an `s3://bucket/key` URI
-    (`?versionId=<id>` pins one object version), a local path, or a SageMaker name resolved at
-    check: `sagemaker://training-job/<name>`, `sagemaker://model-package/<group>/<version>` or
-    `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for another
-    account). The DDA manifest is built from it."""
-    compiled_models: pulumi.Output[Mapping[str, str]]
-    """Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`) to its
-    Neo-compiled model archive: an `s3://` URI, a local path,
-    `sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a
-    `sagemaker://model-package/...` name."""
-    artifact_bucket: pulumi.Output[str]
-    """S3 bucket the model packages are uploaded to; the devices' token-exchange role must be
-    able to read them."""
-    artifact_prefix: pulumi.Output[str]
-    """Key prefix for the packages in `artifactBucket`: empty or ending in `/`."""
-    friendly_name: pulumi.Output[str]
-    """Display name of the model; each target's is `<friendlyName> (<target>)`. Empty:
-    `componentName`."""
-    target_suffix: pulumi.Output[bool]
-    """False: notebook naming, exactly one target, and the component named `componentName` as
-    given."""
-    tags: pulumi.Output[Mapping[str, str]]
-    """Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are
-    reserved). Changing them updates in place."""
-    role_arn: pulumi.Output[str]
-    """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
-    provider's own credentials. Changing it replaces the resource."""
-    region: pulumi.Output[str]
-    """AWS region. Empty: the provider's `dda:region` config, else the standard AWS environment.
-    Changing it replaces the resource."""
-    relax_device_checks: pulumi.Output[bool]
-    """Accept a DDA manifest that misses what the device needs (stage threshold, image size,
-    input shape); for experiments only."""
-    wait_timeout_seconds: pulumi.Output[float]
-    """How long to wait for each version to become `DEPLOYABLE`. 0 or omitted: 900 seconds."""
-    archive_limits: pulumi.Output[Mapping[str, int]]
-    """Caps on every archive read: `max_total_bytes` (uncompressed, extension headers included,
-    default 8 GiB), `max_members` (default 10000) and `max_compression_ratio` (decompressed per
-    compressed byte past 64 MiB, default 100)."""
-    versions: pulumi.Output[Mapping[str, Any]]
-    """Target to its component name and version. Resolved at check, so known in a preview: wire
-    deployments from it."""
-    components: pulumi.Output[Mapping[str, Any]]
-    """Target to the published component version (known after the resource is created or
-    updated)."""
-    plan: pulumi.Output[Mapping[str, str]]
-    """Target to what this update does to it, e.g. `new compiled model (etag:04f3ebe72528) →
-    2.0.0`, or `unchanged` when its version stays; resolved at check, so a preview shows it."""
-    resolved_sources: pulumi.Output[Mapping[str, str]]
-    """`trained` (the trained model) or a target to what its `sagemaker://` source resolved to
-    at check, e.g. `model package defects/3 → s3://ml-models/train/model.tar.gz` (known in a
-    preview); a new resolution, such as a newly approved package version, is a change. Sources
-    given as `s3://` URIs or paths are not listed."""
-    model_name: pulumi.Output[str]
-    """The model's type, `model_graph.stages[0].type` of the manifest."""
-    local_server_artifacts: pulumi.Output[Mapping[str, Sequence[str]]]
-    """Target to the sorted `s3://` artifact URIs of the newest published `^1.0.0` version of
-    the DDA LocalServer its recipe depends on; resolved at check (known in a preview) for each
-    target whose version changes. Grant the device role `s3:GetObject` on exactly these."""
-
     @overload
     def __init__(
         self,
         resource_name: str,
         args: DdaModelComponentArgs,
         opts: pulumi.ResourceOptions | None = None,
-    ) -> None: ...
+    ) -> None:
+        """
+        Declare a DdaModelComponent from one :class:`DdaModelComponentArgs` value.
+
+        :param resource_name: The name of the resource.
+        :param args: The inputs.
+        :param opts: Options of the resource.
+        """
 
     @overload
     def __init__(
@@ -179,9 +1066,53 @@ class DdaModelComponent(pulumi.CustomResource):
         region: pulumi.Input[str] | None = None,
         relax_device_checks: pulumi.Input[bool] | None = None,
         wait_timeout_seconds: pulumi.Input[float] | None = None,
-        archive_limits: pulumi.Input[Mapping[str, pulumi.Input[int]]] | None = None,
+        archive_limits: pulumi.Input[ArchiveLimitsArgs] | None = None,
         opts: pulumi.ResourceOptions | None = None,
-    ) -> None: ...
+    ) -> None:
+        """
+        Declare a DdaModelComponent from keyword arguments.
+
+        :param resource_name: The name of the resource.
+        :param opts: Options of the resource.
+        :param component_name: Greengrass component name: starts with `model-`, at most 128
+            characters of `[A-Za-z0-9._-]`. Each target's component is
+            `<componentName>-<target>` (`_` becomes `-`).
+        :param trained_model_uri: The SageMaker training output archive (`model.tar.gz`): an
+            `s3://bucket/key` URI (`?versionId=<id>` pins one object version), a local path, or
+            a SageMaker name resolved at check: `sagemaker://training-job/<name>`,
+            `sagemaker://model-package/<group>/<version>` or
+            `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for
+            another account). The DDA manifest is built from it.
+        :param compiled_models: Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`,
+            `x86_64-cuda`: `CompilationTarget`) to its Neo-compiled model archive: an `s3://`
+            URI, a local path, `sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for
+            that target) or a `sagemaker://model-package/...` name.
+        :param artifact_bucket: S3 bucket the model packages are uploaded to; the devices'
+            token-exchange role must be able to read them.
+        :param component_version: Version of every target's component, `N.0.0` with N >= 1; a
+            content change needs a bump. Omitted or empty: each target gets its own version, the
+            next free major version when its content changes. Default: each target its own
+            version.
+        :param artifact_prefix: Key prefix for the packages in `artifactBucket`: empty or ending
+            in `/`. Default: none (the bucket's root).
+        :param friendly_name: Display name of the model; each target's is `<friendlyName>
+            (<target>)`. Default: `componentName`.
+        :param target_suffix: False: notebook naming, exactly one target, and the component
+            named `componentName` as given. Default: `true`.
+        :param tags: Tags of every component version (keys starting with `aws:` or `pulumi-dda:`
+            are reserved). Changing them updates in place. Default: none.
+        :param role_arn: IAM role to assume for every AWS call of this resource (a use-case
+            account). Changing it replaces the resource. Default: none: the provider's own
+            credentials.
+        :param region: AWS region. Changing it replaces the resource. Default: the provider's
+            `dda:region` config, else the standard AWS environment.
+        :param relax_device_checks: Accept a DDA manifest that misses what the device needs
+            (stage threshold, image size, input shape); for experiments only. Default: `false`.
+        :param wait_timeout_seconds: How long to wait for each version to become `DEPLOYABLE`,
+            in seconds. Default: 900.
+        :param archive_limits: Caps on every archive read (see `ArchiveLimits`). Default: each
+            cap's own default.
+        """
 
     def __init__(
         self,
@@ -192,6 +1123,159 @@ class DdaModelComponent(pulumi.CustomResource):
     ) -> None:
         values = vars(args) if args is not None else inputs
         register(self, MODEL, resource_name, dict(values), opts)
+
+    @property
+    @pulumi.getter(name="componentName")
+    def component_name(self) -> pulumi.Output[str]:
+        """Greengrass component name: starts with `model-`, at most 128 characters of
+        `[A-Za-z0-9._-]`. Each target's component is `<componentName>-<target>` (`_` becomes
+        `-`)."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "component_name"))
+
+    @property
+    @pulumi.getter(name="componentVersion")
+    def component_version(self) -> pulumi.Output[str]:
+        """Version of every target's component, `N.0.0` with N >= 1; a content change needs a
+        bump. Omitted or empty: each target gets its own version, the next free major version
+        when its content changes. Default: each target its own version."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "component_version"))
+
+    @property
+    @pulumi.getter(name="trainedModelUri")
+    def trained_model_uri(self) -> pulumi.Output[str]:
+        """The SageMaker training output archive (`model.tar.gz`): an `s3://bucket/key` URI
+        (`?versionId=<id>` pins one object version), a local path, or a SageMaker name resolved
+        at check: `sagemaker://training-job/<name>`,
+        `sagemaker://model-package/<group>/<version>` or
+        `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for
+        another account). The DDA manifest is built from it."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "trained_model_uri"))
+
+    @property
+    @pulumi.getter(name="compiledModels")
+    def compiled_models(self) -> pulumi.Output[Mapping[str, str]]:
+        """Compilation target (`jetson-xavier`, `arm64-cpu`, `x86_64-cpu`, `x86_64-cuda`:
+        `CompilationTarget`) to its Neo-compiled model archive: an `s3://` URI, a local path,
+        `sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a
+        `sagemaker://model-package/...` name."""
+        return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "compiled_models"))
+
+    @property
+    @pulumi.getter(name="artifactBucket")
+    def artifact_bucket(self) -> pulumi.Output[str]:
+        """S3 bucket the model packages are uploaded to; the devices' token-exchange role must
+        be able to read them."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "artifact_bucket"))
+
+    @property
+    @pulumi.getter(name="artifactPrefix")
+    def artifact_prefix(self) -> pulumi.Output[str]:
+        """Key prefix for the packages in `artifactBucket`: empty or ending in `/`. Default:
+        none (the bucket's root)."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "artifact_prefix"))
+
+    @property
+    @pulumi.getter(name="friendlyName")
+    def friendly_name(self) -> pulumi.Output[str]:
+        """Display name of the model; each target's is `<friendlyName> (<target>)`. Default:
+        `componentName`."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "friendly_name"))
+
+    @property
+    @pulumi.getter(name="targetSuffix")
+    def target_suffix(self) -> pulumi.Output[bool]:
+        """False: notebook naming, exactly one target, and the component named `componentName`
+        as given. Default: `true`."""
+        return cast("pulumi.Output[bool]", pulumi.get(self, "target_suffix"))
+
+    @property
+    @pulumi.getter(name="tags")
+    def tags(self) -> pulumi.Output[Mapping[str, str]]:
+        """Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are
+        reserved). Changing them updates in place. Default: none."""
+        return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "tags"))
+
+    @property
+    @pulumi.getter(name="roleArn")
+    def role_arn(self) -> pulumi.Output[str]:
+        """IAM role to assume for every AWS call of this resource (a use-case account). Changing
+        it replaces the resource. Default: none: the provider's own credentials."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "role_arn"))
+
+    @property
+    @pulumi.getter(name="region")
+    def region(self) -> pulumi.Output[str]:
+        """AWS region. Changing it replaces the resource. Default: the provider's `dda:region`
+        config, else the standard AWS environment."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "region"))
+
+    @property
+    @pulumi.getter(name="relaxDeviceChecks")
+    def relax_device_checks(self) -> pulumi.Output[bool]:
+        """Accept a DDA manifest that misses what the device needs (stage threshold, image size,
+        input shape); for experiments only. Default: `false`."""
+        return cast("pulumi.Output[bool]", pulumi.get(self, "relax_device_checks"))
+
+    @property
+    @pulumi.getter(name="waitTimeoutSeconds")
+    def wait_timeout_seconds(self) -> pulumi.Output[float]:
+        """How long to wait for each version to become `DEPLOYABLE`, in seconds. Default: 900."""
+        return cast("pulumi.Output[float]", pulumi.get(self, "wait_timeout_seconds"))
+
+    @property
+    @pulumi.getter(name="archiveLimits")
+    def archive_limits(self) -> pulumi.Output[ArchiveLimits]:
+        """Caps on every archive read (see `ArchiveLimits`). Default: each cap's own default."""
+        return cast("pulumi.Output[ArchiveLimits]", pulumi.get(self, "archive_limits"))
+
+    @property
+    @pulumi.getter(name="versions")
+    def versions(self) -> pulumi.Output[Mapping[str, ComponentVersion]]:
+        """Target to its component name and version. Resolved at check, so known in a preview:
+        wire deployments from it."""
+        return cast("pulumi.Output[Mapping[str, ComponentVersion]]", pulumi.get(self, "versions"))
+
+    @property
+    @pulumi.getter(name="components")
+    def components(self) -> pulumi.Output[Mapping[str, PublishedComponent]]:
+        """Target to the published component version (known after the resource is created or
+        updated)."""
+        return cast(
+            "pulumi.Output[Mapping[str, PublishedComponent]]", pulumi.get(self, "components")
+        )
+
+    @property
+    @pulumi.getter(name="plan")
+    def plan(self) -> pulumi.Output[Mapping[str, str]]:
+        """Target to what this update does to it, e.g. `new compiled model (etag:04f3ebe72528) →
+        2.0.0`, or `unchanged` when its version stays; resolved at check, so a preview shows it."""
+        return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "plan"))
+
+    @property
+    @pulumi.getter(name="resolvedSources")
+    def resolved_sources(self) -> pulumi.Output[Mapping[str, str]]:
+        """`trained` (the trained model) or a target to what its `sagemaker://` source resolved
+        to at check, e.g. `model package defects/3 → s3://ml-models/train/model.tar.gz` (known
+        in a preview); a new resolution, such as a newly approved package version, is a change.
+        Sources given as `s3://` URIs or paths are not listed."""
+        return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "resolved_sources"))
+
+    @property
+    @pulumi.getter(name="modelName")
+    def model_name(self) -> pulumi.Output[str]:
+        """The model's type, `model_graph.stages[0].type` of the manifest."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "model_name"))
+
+    @property
+    @pulumi.getter(name="localServerArtifacts")
+    def local_server_artifacts(self) -> pulumi.Output[Mapping[str, Sequence[str]]]:
+        """Target to the sorted `s3://` artifact URIs of the newest published `^1.0.0` version
+        of the DDA LocalServer its recipe depends on; resolved at check (known in a preview) for
+        each target whose version changes. Grant the device role `s3:GetObject` on exactly
+        these."""
+        return cast(
+            "pulumi.Output[Mapping[str, Sequence[str]]]", pulumi.get(self, "local_server_artifacts")
+        )
 
     def translate_input_property(self, prop: str) -> str:
         return input_name(prop)
@@ -206,31 +1290,31 @@ class GreengrassDeploymentArgs:
 
     target_arn: pulumi.Input[str]
     """ARN of the IoT thing or thing group to deploy to."""
-    components: pulumi.Input[Mapping[str, Any]]
+    components: pulumi.Input[Mapping[str, pulumi.Input[DeploymentComponentArgs]]]
     """Component name to what to run. Wire model components from `ModelComponent.versions`."""
     deployment_name: pulumi.Input[str] | None = None
-    """Name of the deployment."""
-    deployment_policies: pulumi.Input[Mapping[str, Any]] | None = None
-    """Deployment policies in the Greengrass API's shape (`failureHandlingPolicy`,
-    `componentUpdatePolicy`, `configurationValidationPolicy`)."""
-    iot_job_configuration: pulumi.Input[Mapping[str, Any]] | None = None
-    """IoT job configuration in the Greengrass API's shape (`jobExecutionsRolloutConfig`,
-    `abortConfig`, `timeoutConfig`)."""
+    """Name of the deployment. Default: none (the service shows the deployment id)."""
+    deployment_policies: pulumi.Input[DeploymentPoliciesArgs] | None = None
+    """Deployment policies (see `DeploymentPolicies`). Default: the service's."""
+    iot_job_configuration: pulumi.Input[IotJobConfigurationArgs] | None = None
+    """IoT job configuration (see `IotJobConfiguration`). Default: the service's."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
-    """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved)."""
+    """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved).
+    Default: none."""
     region: pulumi.Input[str] | None = None
-    """AWS region; must be the target's. Empty: the target ARN's region."""
+    """AWS region; must be the target's. Default: the target ARN's region."""
     role_arn: pulumi.Input[str] | None = None
-    """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
-    provider's own credentials. Changing it replaces the resource."""
-    rollout: Any | None = None
+    """IAM role to assume for every AWS call of this resource (a use-case account). Changing it
+    replaces the resource. Default: none: the provider's own credentials."""
+    rollout: pulumi.Input[RolloutPolicyArgs] | None = None
     """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
-    preview never waits. Omitted: `up` ends when the service accepts the deployment."""
+    preview never waits. Default: none: `up` ends when the service accepts the deployment."""
     take_over: pulumi.Input[bool] | None = None
     """Allow superseding the target's current deployment when another owner made it (another
     stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
     naming that deployment, and a stack whose deployment another owner superseded fails its
-    preview instead of deploying again. Changing only this input changes nothing."""
+    preview instead of deploying again. Changing only this input changes nothing. Default:
+    `false`."""
 
 
 class GreengrassDeployment(pulumi.CustomResource):
@@ -242,60 +1326,20 @@ class GreengrassDeployment(pulumi.CustomResource):
     its current deployment belongs to another owner (tag `pulumi-dda:owner`) unless `takeOver`
     is set."""
 
-    target_arn: pulumi.Output[str]
-    """ARN of the IoT thing or thing group to deploy to."""
-    components: pulumi.Output[Mapping[str, Any]]
-    """Component name to what to run. Wire model components from `ModelComponent.versions`."""
-    deployment_name: pulumi.Output[str]
-    """Name of the deployment."""
-    deployment_policies: pulumi.Output[Mapping[str, Any]]
-    """Deployment policies in the Greengrass API's shape (`failureHandlingPolicy`,
-    `componentUpdatePolicy`, `configurationValidationPolicy`)."""
-    iot_job_configuration: pulumi.Output[Mapping[str, Any]]
-    """IoT job configuration in the Greengrass API's shape (`jobExecutionsRolloutConfig`,
-    `abortConfig`, `timeoutConfig`)."""
-    tags: pulumi.Output[Mapping[str, str]]
-    """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved)."""
-    region: pulumi.Output[str]
-    """AWS region; must be the target's. Empty: the target ARN's region."""
-    role_arn: pulumi.Output[str]
-    """IAM role to assume for every AWS call of this resource (a use-case account). Empty: the
-    provider's own credentials. Changing it replaces the resource."""
-    rollout: pulumi.Output[Any]
-    """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
-    preview never waits. Omitted: `up` ends when the service accepts the deployment."""
-    take_over: pulumi.Output[bool]
-    """Allow superseding the target's current deployment when another owner made it (another
-    stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
-    naming that deployment, and a stack whose deployment another owner superseded fails its
-    preview instead of deploying again. Changing only this input changes nothing."""
-    deployment_id: pulumi.Output[str]
-    """Id of the current revision."""
-    arn: pulumi.Output[str]
-    """ARN of the current revision."""
-    iot_job_id: pulumi.Output[str]
-    """Id of the IoT job of the current revision."""
-    iot_job_arn: pulumi.Output[str]
-    """ARN of that IoT job."""
-    deployment_status: pulumi.Output[str]
-    """Status of the current revision as last read."""
-    revision_count: pulumi.Output[int]
-    """Revisions this resource has deployed to the target."""
-    rollout_result: pulumi.Output[Any]
-    """With a `rollout` policy: what the devices reported for the last revision (empty
-    otherwise)."""
-    takes_over: pulumi.Output[str]
-    """Filled in at check, so a preview shows it: `takes over deployment <id> "<name>" of
-    <owner>` when the next revision supersedes another owner's deployment (`takeOver: true`);
-    empty otherwise."""
-
     @overload
     def __init__(
         self,
         resource_name: str,
         args: GreengrassDeploymentArgs,
         opts: pulumi.ResourceOptions | None = None,
-    ) -> None: ...
+    ) -> None:
+        """
+        Declare a GreengrassDeployment from one :class:`GreengrassDeploymentArgs` value.
+
+        :param resource_name: The name of the resource.
+        :param args: The inputs.
+        :param opts: Options of the resource.
+        """
 
     @overload
     def __init__(
@@ -303,17 +1347,46 @@ class GreengrassDeployment(pulumi.CustomResource):
         resource_name: str,
         *,
         target_arn: pulumi.Input[str],
-        components: pulumi.Input[Mapping[str, Any]],
+        components: pulumi.Input[Mapping[str, pulumi.Input[DeploymentComponentArgs]]],
         deployment_name: pulumi.Input[str] | None = None,
-        deployment_policies: pulumi.Input[Mapping[str, Any]] | None = None,
-        iot_job_configuration: pulumi.Input[Mapping[str, Any]] | None = None,
+        deployment_policies: pulumi.Input[DeploymentPoliciesArgs] | None = None,
+        iot_job_configuration: pulumi.Input[IotJobConfigurationArgs] | None = None,
         tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         region: pulumi.Input[str] | None = None,
         role_arn: pulumi.Input[str] | None = None,
-        rollout: Any | None = None,
+        rollout: pulumi.Input[RolloutPolicyArgs] | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
-    ) -> None: ...
+    ) -> None:
+        """
+        Declare a GreengrassDeployment from keyword arguments.
+
+        :param resource_name: The name of the resource.
+        :param opts: Options of the resource.
+        :param target_arn: ARN of the IoT thing or thing group to deploy to.
+        :param components: Component name to what to run. Wire model components from
+            `ModelComponent.versions`.
+        :param deployment_name: Name of the deployment. Default: none (the service shows the
+            deployment id).
+        :param deployment_policies: Deployment policies (see `DeploymentPolicies`). Default: the
+            service's.
+        :param iot_job_configuration: IoT job configuration (see `IotJobConfiguration`).
+            Default: the service's.
+        :param tags: Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are
+            reserved). Default: none.
+        :param region: AWS region; must be the target's. Default: the target ARN's region.
+        :param role_arn: IAM role to assume for every AWS call of this resource (a use-case
+            account). Changing it replaces the resource. Default: none: the provider's own
+            credentials.
+        :param rollout: Wait for the devices after each new revision and judge it (see
+            `RolloutPolicy`); a preview never waits. Default: none: `up` ends when the service
+            accepts the deployment.
+        :param take_over: Allow superseding the target's current deployment when another owner
+            made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag).
+            Without it, check fails naming that deployment, and a stack whose deployment another
+            owner superseded fails its preview instead of deploying again. Changing only this
+            input changes nothing. Default: `false`.
+        """
 
     def __init__(
         self,
@@ -324,6 +1397,126 @@ class GreengrassDeployment(pulumi.CustomResource):
     ) -> None:
         values = vars(args) if args is not None else inputs
         register(self, DEPLOYMENT, resource_name, dict(values), opts)
+
+    @property
+    @pulumi.getter(name="targetArn")
+    def target_arn(self) -> pulumi.Output[str]:
+        """ARN of the IoT thing or thing group to deploy to."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "target_arn"))
+
+    @property
+    @pulumi.getter(name="components")
+    def components(self) -> pulumi.Output[Mapping[str, DeploymentComponent]]:
+        """Component name to what to run. Wire model components from `ModelComponent.versions`."""
+        return cast(
+            "pulumi.Output[Mapping[str, DeploymentComponent]]", pulumi.get(self, "components")
+        )
+
+    @property
+    @pulumi.getter(name="deploymentName")
+    def deployment_name(self) -> pulumi.Output[str]:
+        """Name of the deployment. Default: none (the service shows the deployment id)."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "deployment_name"))
+
+    @property
+    @pulumi.getter(name="deploymentPolicies")
+    def deployment_policies(self) -> pulumi.Output[DeploymentPolicies]:
+        """Deployment policies (see `DeploymentPolicies`). Default: the service's."""
+        return cast("pulumi.Output[DeploymentPolicies]", pulumi.get(self, "deployment_policies"))
+
+    @property
+    @pulumi.getter(name="iotJobConfiguration")
+    def iot_job_configuration(self) -> pulumi.Output[IotJobConfiguration]:
+        """IoT job configuration (see `IotJobConfiguration`). Default: the service's."""
+        return cast("pulumi.Output[IotJobConfiguration]", pulumi.get(self, "iot_job_configuration"))
+
+    @property
+    @pulumi.getter(name="tags")
+    def tags(self) -> pulumi.Output[Mapping[str, str]]:
+        """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved).
+        Default: none."""
+        return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "tags"))
+
+    @property
+    @pulumi.getter(name="region")
+    def region(self) -> pulumi.Output[str]:
+        """AWS region; must be the target's. Default: the target ARN's region."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "region"))
+
+    @property
+    @pulumi.getter(name="roleArn")
+    def role_arn(self) -> pulumi.Output[str]:
+        """IAM role to assume for every AWS call of this resource (a use-case account). Changing
+        it replaces the resource. Default: none: the provider's own credentials."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "role_arn"))
+
+    @property
+    @pulumi.getter(name="rollout")
+    def rollout(self) -> pulumi.Output[RolloutPolicy]:
+        """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
+        preview never waits. Default: none: `up` ends when the service accepts the deployment."""
+        return cast("pulumi.Output[RolloutPolicy]", pulumi.get(self, "rollout"))
+
+    @property
+    @pulumi.getter(name="takeOver")
+    def take_over(self) -> pulumi.Output[bool]:
+        """Allow superseding the target's current deployment when another owner made it (another
+        stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check
+        fails naming that deployment, and a stack whose deployment another owner superseded
+        fails its preview instead of deploying again. Changing only this input changes nothing.
+        Default: `false`."""
+        return cast("pulumi.Output[bool]", pulumi.get(self, "take_over"))
+
+    @property
+    @pulumi.getter(name="deploymentId")
+    def deployment_id(self) -> pulumi.Output[str]:
+        """Id of the current revision."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "deployment_id"))
+
+    @property
+    @pulumi.getter(name="arn")
+    def arn(self) -> pulumi.Output[str]:
+        """ARN of the current revision."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "arn"))
+
+    @property
+    @pulumi.getter(name="iotJobId")
+    def iot_job_id(self) -> pulumi.Output[str]:
+        """Id of the IoT job of the current revision."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "iot_job_id"))
+
+    @property
+    @pulumi.getter(name="iotJobArn")
+    def iot_job_arn(self) -> pulumi.Output[str]:
+        """ARN of that IoT job."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "iot_job_arn"))
+
+    @property
+    @pulumi.getter(name="deploymentStatus")
+    def deployment_status(self) -> pulumi.Output[str]:
+        """Status of the current revision as last read."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "deployment_status"))
+
+    @property
+    @pulumi.getter(name="revisionCount")
+    def revision_count(self) -> pulumi.Output[int]:
+        """Revisions this resource has deployed to the target."""
+        return cast("pulumi.Output[int]", pulumi.get(self, "revision_count"))
+
+    @property
+    @pulumi.getter(name="rolloutResult")
+    def rollout_result(self) -> pulumi.Output[RolloutResult]:
+        """With a `rollout` policy: what the devices reported for the last revision (empty
+        otherwise)."""
+        return cast("pulumi.Output[RolloutResult]", pulumi.get(self, "rollout_result"))
+
+    @property
+    @pulumi.getter(name="takesOver")
+    def takes_over(self) -> pulumi.Output[str]:
+        """Filled in at check, so a preview shows it: `takes over deployment <id> "<name>" of
+        <owner>` when the next revision supersedes another owner's deployment (`takeOver:
+        true`); empty otherwise."""
+        return cast("pulumi.Output[str]", pulumi.get(self, "takes_over"))
 
     def translate_input_property(self, prop: str) -> str:
         return input_name(prop)
