@@ -19,6 +19,11 @@ from typing import Any, Literal, Protocol, TypeAlias
 from .recipe import TARGETS
 
 PACKAGE = "dda"
+REPOSITORY = "pulumi-dda/pulumi-dda"
+"""The GitHub repository whose releases publish the plugin (``.github/workflows/release.yml``)."""
+PLUGIN_DOWNLOAD_URL = f"github://api.github.com/{REPOSITORY}"
+"""Where an engine that lacks the plugin downloads it: the release asset
+``pulumi-resource-dda-v<version>-<os>-<arch>.tar.gz`` of the release ``v<version>``."""
 MODEL_COMPONENT = f"{PACKAGE}:index:ModelComponent"
 GREENGRASS_DEPLOYMENT = f"{PACKAGE}:index:GreengrassDeployment"
 

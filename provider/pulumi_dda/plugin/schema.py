@@ -33,6 +33,8 @@ from pulumi_dda.properties import (
     MODEL_COMPONENT,
     OBJECT_TYPES,
     PACKAGE,
+    PLUGIN_DOWNLOAD_URL,
+    REPOSITORY,
     RESOURCES,
     AnyValue,
     EnumOf,
@@ -261,6 +263,8 @@ def package_schema() -> JSONDict:
         "description": "DDA (Defect Detection Application) model components and their "
         "deployments on AWS IoT Greengrass v2.",
         "keywords": ["pulumi", "aws", "greengrass", "dda", "category/cloud"],
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
+        "repository": f"https://github.com/{REPOSITORY}",
         "license": "Apache-2.0",
         "config": {"variables": _props_spec(CONFIG)},
         "provider": {
