@@ -71,6 +71,22 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class RolloutConfig:
+    """The config ``rollout`` block: how each new model reaches the devices."""
+
+    policy: dict[str, Any] | None
+    """Every deployment's outcome policy (``GreengrassDeployment.rollout``), snake_case keys."""
+    canary: dict[str, list[str]]
+    """Target -> things of its group that get each new model first (a subdeployment)."""
+    gate: dict[str, Any] | None
+    """The canary stage's gate (a rollout policy); None: every canary device must succeed."""
+    keep_revisions: int | None
+
+
+ROLLOUT_KEYS = frozenset({"policy", "canary", "gate", "keepRevisions"})
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """The validated stack config (namespace ``pulumi-dda`` plus ``aws:region``)."""
 
@@ -93,6 +109,7 @@ class StackConfig:
     aws_profile: str | None
     take_over: bool = False
     """The deployments may supersede a thing group's deployment another owner made."""
+    rollout: RolloutConfig = RolloutConfig(None, {}, None, None)
 
 
 def read_config() -> StackConfig:
@@ -149,6 +166,7 @@ def read_config() -> StackConfig:
         role_arn=role_arn,
         aws_profile=pulumi.Config("aws").get("profile"),
         take_over=bool(config.get_bool("takeOver", False)),
+        rollout=_read_rollout(config.get_object("rollout"), devices),
     )
 
 
@@ -203,6 +221,41 @@ def _read_role_arn(raw: str | None, account_id: str | None) -> str | None:
             f"{account_id}: the thing groups and the component versions must be in one account"
         )
     return raw
+
+
+def _snake_keys(value: Any) -> Any:
+    """``{successPercent: 90}`` as the Python resource takes it: ``{success_percent: 90}``.
+    The values are checked by the resource at preview, naming the field."""
+    if not isinstance(value, dict):
+        return value
+    return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v for k, v in value.items()}
+
+
+def _read_rollout(raw: Any, devices: dict[str, list[str]]) -> RolloutConfig:
+    if raw is None:
+        return RolloutConfig(None, {}, None, None)
+    if not isinstance(raw, dict) or (unknown := sorted(set(raw) - ROLLOUT_KEYS)):
+        raise pulumi.RunError(
+            f"pulumi-dda:rollout must be a mapping with keys {sorted(ROLLOUT_KEYS)}"
+            + (f", not {unknown}" if isinstance(raw, dict) else "")
+        )
+    canary = raw.get("canary") or {}
+    if not isinstance(canary, dict):
+        raise pulumi.RunError("pulumi-dda:rollout.canary must map targets to thing names")
+    for target, things in canary.items():
+        strays = [t for t in things or [] if t not in devices.get(target, [])]
+        if not isinstance(things, list) or not things or strays:
+            raise pulumi.RunError(
+                f"pulumi-dda:rollout.canary.{target} must list some of "
+                f"pulumi-dda:devices.{target} (not {strays or things})"
+            )
+    keep = raw.get("keepRevisions")
+    return RolloutConfig(
+        policy=_snake_keys(raw.get("policy")),
+        canary={str(t): list(things) for t, things in canary.items()},
+        gate=_snake_keys(raw.get("gate")),
+        keep_revisions=keep if keep is None else int(keep),
+    )
 
 
 def _read_devices(raw: Any, allow_empty: bool = False) -> dict[str, list[str]]:

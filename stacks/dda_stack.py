@@ -54,6 +54,14 @@ Stack config (namespace ``pulumi-dda`` unless written out):
 - ``model``: ``componentName``, ``componentVersion`` (optional: the next free major),
   ``friendlyName`` (optional), ``trainedModelUri``, ``compiledModels`` (target -> URI);
   every target in ``devices`` needs a compiled model.
+- ``rollout`` (optional): how each new model reaches the devices. ``policy``: every
+  deployment's outcome policy (``successPercent``, ``timeoutSeconds``, ``onFailure``
+  ``fail``/``revert``, ``ignoreUnhealthy``, ``bakeSeconds``): ``up`` waits for the devices and
+  fails (after reverting) when too few succeed. ``canary``: target -> some of its things, put in
+  a child group ``dda-<target>-canary`` that gets each new model first as a subdeployment,
+  gated by ``gate`` (a policy; default: every canary device succeeds within 600 s); a failed
+  gate reverts the canary and the rest of the target never sees the model. ``keepRevisions``
+  (default 3): the newest revisions per target whose versions stay for ``pulumi-dda rollback``.
 - ``tags`` (default {}): tags of every resource that takes them.
 - ``takeOver`` (bool, default false): the deployments may supersede a thing group's current
   deployment that another owner made (another stack, or by hand); without it such a preview
@@ -109,6 +117,11 @@ def thing_group_name(target: str) -> str:
     return f"{NAME_PREFIX}-{target.replace('_', '-')}"
 
 
+def canary_group_name(target: str) -> str:
+    """``dda-x86-64-cpu-canary``: the child group of a target's canary things."""
+    return f"{thing_group_name(target)}-canary"
+
+
 def thing_group_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:aws:iot:{region}:{account_id}:thinggroup/{name}"
 
@@ -156,10 +169,12 @@ class Registry:
     group_arns: dict[str, pulumi.Output[str]]
     groups: dict[str, aws.iot.ThingGroup]
     things: dict[str, tuple[str, aws.iot.Thing]]  # thing name -> (target, thing)
+    canary_arns: dict[str, pulumi.Output[str]]
+    """Target -> its canary child group (``rollout.canary``)."""
 
 
 def _thing_groups(cfg: StackConfig, where: StackAccount) -> Registry:
-    registry = Registry({}, {}, {})
+    registry = Registry({}, {}, {}, {})
     for target, things in cfg.devices.items():
         name = thing_group_name(target)
         if not cfg.manage_infrastructure:
@@ -167,6 +182,10 @@ def _thing_groups(cfg: StackConfig, where: StackAccount) -> Registry:
             registry.group_arns[target] = pulumi.Output.from_input(
                 thing_group_arn(cfg.region, cfg.account_id, name)
             )
+            if target in cfg.rollout.canary:
+                registry.canary_arns[target] = pulumi.Output.from_input(
+                    thing_group_arn(cfg.region, cfg.account_id, canary_group_name(target))
+                )
             continue
         group = aws.iot.ThingGroup(
             f"thing-group-{target}", name=name, tags=cfg.tags, opts=where.resource_options()
@@ -184,7 +203,45 @@ def _thing_groups(cfg: StackConfig, where: StackAccount) -> Registry:
             registry.things[thing_name] = (target, thing)
         registry.groups[target] = group
         registry.group_arns[target] = group.arn
+        if target in cfg.rollout.canary:
+            registry.canary_arns[target] = _canary_group(cfg, registry, target, group, where)
     return registry
+
+
+def _canary_group(
+    cfg: StackConfig,
+    registry: Registry,
+    target: str,
+    parent: aws.iot.ThingGroup,
+    where: StackAccount,
+) -> pulumi.Output[str]:
+    """The child group of a target's canary things: they stay in the target's group, and each
+    new model reaches them first as a subdeployment."""
+    canary = aws.iot.ThingGroup(
+        f"thing-group-{target}-canary",
+        name=canary_group_name(target),
+        parent_group_name=parent.name,
+        tags=cfg.tags,
+        opts=where.resource_options(),
+    )
+    for thing_name in cfg.rollout.canary[target]:
+        aws.iot.ThingGroupMembership(
+            f"canary-membership-{thing_name}",
+            thing_group_name=canary.name,
+            thing_name=registry.things[thing_name][1].name,
+            opts=where.resource_options(),
+        )
+    return canary.arn
+
+
+def _stages(cfg: StackConfig, registry: Registry, target: str) -> list[dict[str, Any]]:
+    """The target's canary stage (``rollout.canary``), gated by ``rollout.gate``."""
+    if target not in registry.canary_arns:
+        return []
+    stage: dict[str, Any] = {"target_arn": registry.canary_arns[target], "subdeployment": True}
+    if cfg.rollout.gate:
+        stage["rollout"] = cfg.rollout.gate
+    return [stage]
 
 
 def _local_server_objects(artifacts: dict[str, list[str]] | None) -> list[str]:
@@ -376,6 +433,9 @@ def define_stack(cfg: StackConfig) -> dict[str, Any]:
             region=cfg.region,
             role_arn=cfg.role_arn,
             take_over=cfg.take_over,
+            rollout=cfg.rollout.policy,
+            stages=_stages(cfg, registry, target),
+            keep_revisions=cfg.rollout.keep_revisions,
             opts=pulumi.ResourceOptions(depends_on=deployment_deps),
         )
         # The resource's id is the target ARN; deployment_id is the current revision's id.

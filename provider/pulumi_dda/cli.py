@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         help="pin one stack's model block into another's stack file (--from dev --to prod)",
         add_help=False,
     )
+    sub.add_parser(
+        "rollback",
+        help="write a stack's previous good model into its stack file (--stack prod)",
+        add_help=False,
+    )
     return parser
 
 
@@ -143,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import promote
 
         return promote.cli_main(argv[1:])
+    if argv and argv[0] == "rollback":
+        from . import rollback
+
+        return rollback.cli_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "samples":

@@ -92,10 +92,10 @@ from ._types import JSONDict
 from .aws import AwsClients, aws_errors
 from .deployment_inputs import CHECKS
 from .errors import DdaError, InputError, NotFoundError
-from .greengrass import find_deployment, user_tags
+from .greengrass import KEEP_TAG, find_deployment, user_tags
 from .ownership import OWNER_TAG, tag_value
 from .properties import DEPLOYMENT
-from .rollout import RolloutPolicy, population, wait
+from .rollout import RolloutPolicy, Stage, Tally, parse_stages, population, wait
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
@@ -106,6 +106,7 @@ INPUT_KEYS = (*DEPLOYMENT.input_names(), "owner")
 NOT_COMPARED = ("owner", *DEPLOYMENT.changing("none"))
 """Inputs a diff ignores: ``take_over`` is a permission, not a property of the deployment."""
 OUTPUT_KEYS = ("deployment_id", "arn", "iot_job_id", "iot_job_arn", "deployment_status")
+REVERT_WAIT_NOTE = "later stages untouched"
 CHECK_FILLED = ("takes_over",)
 """``takes_over``: filled in by check, ``takes over deployment <id> ... of <owner>`` when the
 next revision will supersede another owner's deployment (``take_over=True``), else empty."""
@@ -153,11 +154,42 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
             return CheckResult(inputs, [])
         try:
             inputs["takes_over"] = self._check_target(olds, inputs)
+            self._check_stages(inputs)
         except InputError as exc:
             return CheckResult(inputs, [CheckFailure(exc.field or "target_arn", str(exc))])
         except DdaError as exc:
             return CheckResult(inputs, [CheckFailure("target_arn", str(exc))])
+        for line in preview_lines(olds, inputs):
+            progress(line, keep=True)
         return CheckResult(inputs, [])
+
+    def _check_stages(self, inputs: JSONDict) -> None:
+        """Each stage's target exists, runs no other owner's deployment (unless ``take_over``)
+        and, for a subdeployment, is a child group of ``target_arn``; raises naming ``stages``."""
+        clients = self._clients(inputs)
+        main = arns.iot_target(inputs["target_arn"])
+        assert main is not None, "checked before"
+        for i, stage in enumerate(parse_stages(inputs.get("stages"), inputs["target_arn"])):
+            where = f"stages[{i}].target_arn"
+            try:
+                _check_target_exists(clients, stage.target_arn)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}", field="stages") from None
+            current = current_deployment(clients.greengrass, stage.target_arn)
+            if current and not current.owned_by(str(inputs["owner"])) and not inputs["take_over"]:
+                raise InputError(f"{where}: {_refusal(stage.target_arn, current)}", field="stages")
+            if stage.subdeployment:
+                target = arns.iot_target(stage.target_arn)
+                assert target is not None, "parse_stages checked it"
+                with aws_errors(f"looking up the IoT thing group {target.name}"):
+                    found = clients.iot.describe_thing_group(thingGroupName=target.name)
+                parent = (found.get("thingGroupMetadata") or {}).get("parentGroupName")
+                if parent != main.name:
+                    raise InputError(
+                        f"{where}: a subdeployment's thing group must be a child of "
+                        f"{main.name}, but {target.name}'s parent is {parent or 'none'}",
+                        field="stages",
+                    )
 
     def _check_target(self, olds: JSONDict, inputs: JSONDict) -> str:
         """The target exists and whose deployment it runs (see the module docstring): returns
@@ -195,13 +227,57 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         _guard(gg, props)
         inputs = {k: props.get(k) for k in INPUT_KEYS}
         outs = {**inputs, "revision_count": 1, "takes_over": ""}
-        outs.update(self._deploy_and_wait({}, props))
+        outs.update(self._roll_out({}, props))
         return CreateResult(target, outs)
 
-    def _deploy_and_wait(self, olds: JSONDict, props: JSONDict) -> JSONDict:
-        """A new revision and, with a rollout policy, its outcome on the devices (see
-        :mod:`.rollout`): the outputs it adds, or an error naming what happened."""
+    def _roll_out(self, olds: JSONDict, props: JSONDict) -> JSONDict:
+        """A new revision through every stage, then to the target, each judged by its rollout
+        policy (see :mod:`.rollout`): the outputs it adds, or an error naming what happened."""
         clients = self._clients(props)
+        main = str(props["target_arn"])
+        stages = parse_stages(props.get("stages"), main)
+        before = {k: olds.get(k) for k in REVISION_INPUTS} if olds else {}
+        done: dict[str, str] = {}
+        for number, stage in enumerate(stages, 1):
+            label = f"stage {number}/{len(stages) + 1} ({_name(stage.target_arn)})"
+            if stage.subdeployment and not olds:
+                progress(
+                    f"{label}: skipped: a subdeployment needs its parent's deployment, which "
+                    "this first revision creates",
+                    keep=True,
+                )
+                continue
+            _guard(clients.greengrass, {**props, "target_arn": stage.target_arn})
+            ran = _deploy_and_judge(clients, props, stage)
+            done[stage.target_arn] = ran.deployment_id
+            if ran.met:
+                progress(f"{label}: gate passed: {ran.line()}", keep=True)
+                continue
+            failed = f"{label}: rollout of {ran.deployment_id}: {ran.verdict()}"
+            if not before:
+                raise DdaError(f"{failed}; no earlier revision to revert to; {REVERT_WAIT_NOTE}")
+            back = _deploy_and_judge(clients, {**props, **before}, stage)
+            raise DdaError(
+                f"{failed}: reverted to revision {back.deployment_id} ({_versions(before)}): "
+                f"{back.line()}; {REVERT_WAIT_NOTE} ({_name(main)} still runs "
+                f"{olds.get('deployment_id')})"
+            )
+        outs = self._deploy_and_wait(clients, olds, props, stages)
+        _remove_stages(
+            clients.greengrass, olds, props, keep=set(done) | set(s.target_arn for s in stages)
+        )
+        old_stages = dict(olds.get("stage_deployments") or {})
+        outs["stage_deployments"] = {
+            s.target_arn: done.get(s.target_arn) or old_stages.get(s.target_arn, "")
+            for s in stages
+            if done.get(s.target_arn) or old_stages.get(s.target_arn)
+        }
+        return outs
+
+    def _deploy_and_wait(
+        self, clients: AwsClients, olds: JSONDict, props: JSONDict, stages: list[Stage]
+    ) -> JSONDict:
+        """The new revision of the target itself and, with a rollout policy, its outcome."""
         policy = RolloutPolicy.parse(props.get("rollout"))
         target = arns.iot_target(props["target_arn"])
         assert target is not None, "check validated target_arn"
@@ -218,23 +294,23 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
                 "deployment_id": outs["deployment_id"]
             }
             return {**outs, "rollout_result": tally.output("met"), "last_good": good}
-        why = tally.why() if tally.hopeless else f"timed out: {tally.line()}"
-        failed = f"rollout of {outs['deployment_id']} to {target.name}: {why}"
+        failed = f"rollout of {outs['deployment_id']} to {target.name}: {tally.verdict()}"
         last_good = olds.get("last_good") or {}
         if policy.on_failure != "revert":
             raise DdaError(failed)
         if not last_good:
             raise DdaError(f"{failed}; no earlier revision met its policy, nothing to revert to")
-        back = {**props, **{k: last_good.get(k) for k in REVISION_INPUTS}}
+        good_inputs = {k: last_good.get(k) for k in REVISION_INPUTS if k != "stages"}
+        back = {**props, **good_inputs}
         reverted = _deploy(clients.greengrass, back)
+        for stage in stages:
+            if not stage.subdeployment:  # a new parent revision replaces the subdeployments
+                _deploy(clients.greengrass, {**back, "target_arn": stage.target_arn})
         again = wait(clients, reverted["deployment_id"], devices, policy, progress)
-        versions = ", ".join(
-            f"{name} {spec.get('component_version')}"
-            for name, spec in sorted(back["components"].items())
-        )
+        staged = " (and its stages)" if stages else ""
         raise DdaError(
-            f"{failed}: reverted to revision {reverted['deployment_id']} ({versions}): "
-            f"{again.line()}"
+            f"{failed}: reverted{staged} to revision {reverted['deployment_id']} "
+            f"({_versions(back)}): {again.line()}"
         )
 
     @hook
@@ -243,10 +319,12 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs = _updated(olds, news)
         if _new_revision(olds, news):
             _guard(gg, news)
-            outs.update(self._deploy_and_wait(olds, news))
+            outs.update(self._roll_out(olds, news))
             progress(f"{olds['deployment_id']} is superseded by {outs['deployment_id']}", keep=True)
         else:
             greengrass.set_tags(gg, str(olds["arn"]), olds.get("tags") or {}, news["tags"])
+            if olds.get("keep_revisions") != news.get("keep_revisions"):
+                greengrass.add_tags(gg, str(olds["arn"]), _keep_tag(news))
             progress(f"re-tagged {olds['arn']}")
         return UpdateResult(outs)
 
@@ -256,7 +334,9 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         previews): a new revision's ids and status are unknown until it is created."""
         outs = _updated(olds, news)
         if _new_revision(olds, news):
-            outs.update(dict.fromkeys((*OUTPUT_KEYS, "rollout_result"), UNKNOWN))
+            outs.update(
+                dict.fromkeys((*OUTPUT_KEYS, "rollout_result", "stage_deployments"), UNKNOWN)
+            )
         return UpdateResult(outs)
 
     @hook
@@ -289,6 +369,8 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     @hook
     def delete(self, id_: str, props: JSONDict) -> None:
         gg = self._clients(props).greengrass
+        for target, stage_id in sorted((props.get("stage_deployments") or {}).items()):
+            _drop_stage(gg, str(props.get("owner") or ""), target, str(stage_id))
         deployment_id = str(props.get("deployment_id") or "")
         found = find_deployment(gg, deployment_id) if deployment_id else None
         if found is None:
@@ -444,14 +526,21 @@ def _gone_reason(found: JSONDict | None) -> str:
     return ""
 
 
-def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
-    """``CreateDeployment`` of ``props`` (a new revision); returns its ``OUTPUT_KEYS``."""
+def _deploy(gg: GreengrassV2Client, props: JSONDict, parent: str = "") -> JSONDict:
+    """``CreateDeployment`` of ``props`` (a new revision; with ``parent`` a subdeployment of
+    that target's deployment); returns its ``OUTPUT_KEYS``."""
     target = str(props["target_arn"])
     request: JSONDict = {
         "targetArn": target,
         "components": api_components(props["components"]),
-        "tags": {**props["tags"], OWNER_TAG: tag_value(str(props["owner"]))},
+        "tags": {
+            **props["tags"],
+            OWNER_TAG: tag_value(str(props["owner"])),
+            **_keep_tag(props),
+        },
     }
+    if parent:
+        request["parentTargetArn"] = parent
     optional = {
         "deploymentName": props.get("deployment_name"),
         "deploymentPolicies": props.get("deployment_policies"),
@@ -481,6 +570,108 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict) -> JSONDict:
         "iot_job_arn": created.get("iotJobArn", ""),
         "deployment_status": "ACTIVE",
     }
+
+
+def _deploy_and_judge(clients: AwsClients, props: JSONDict, stage: Stage) -> Tally:
+    """A revision of ``props`` to a stage's target, waited on and judged by its gate."""
+    target = arns.iot_target(stage.target_arn)
+    assert target is not None, "parse_stages checked it"
+    devices = population(clients, target.kind, target.name, stage.policy)
+    parent = str(props["target_arn"]) if stage.subdeployment else ""
+    outs = _deploy(clients.greengrass, {**props, "target_arn": stage.target_arn}, parent)
+    return wait(clients, outs["deployment_id"], devices, stage.policy, progress)
+
+
+def _remove_stages(gg: GreengrassV2Client, olds: JSONDict, props: JSONDict, keep: set[str]) -> None:
+    """Cancel and delete this resource's deployments to stage targets it no longer has."""
+    for target, deployment_id in sorted((olds.get("stage_deployments") or {}).items()):
+        if target not in keep:
+            _drop_stage(
+                gg, str(props.get("owner") or olds.get("owner") or ""), target, deployment_id
+            )
+
+
+def _drop_stage(gg: GreengrassV2Client, owner: str, target: str, deployment_id: str) -> None:
+    """This resource's revisions of a stage target: its current one (if this resource made it)
+    cancelled if still rolling out, and deleted with the one recorded in state."""
+    current = current_deployment(gg, target)
+    ids = {deployment_id}
+    if current is not None and current.owned_by(owner):
+        ids.add(current.deployment_id)
+    for each in sorted(i for i in ids if i):
+        found = find_deployment(gg, each)
+        if found is None:
+            continue
+        if found.get("isLatestForTarget") and found.get("deploymentStatus") == "ACTIVE":
+            greengrass.cancel_deployment(gg, each)
+        if greengrass.delete_deployment(gg, each):
+            progress(f"deleted stage deployment {each} of {target}", keep=True)
+
+
+def _keep_tag(props: JSONDict) -> dict[str, str]:
+    return {KEEP_TAG: str(int(props.get("keep_revisions") or DEFAULTS["keep_revisions"]))}
+
+
+def _name(target_arn: str) -> str:
+    """``thing group line-1`` / ``thing core-1`` for messages."""
+    found = arns.iot_target(target_arn)
+    if found is None:
+        return target_arn
+    return f"{'thing group' if found.kind == 'thinggroup' else 'thing'} {found.name}"
+
+
+def _versions(props: JSONDict) -> str:
+    return ", ".join(
+        f"{name} {spec.get('component_version')}"
+        for name, spec in sorted((props.get("components") or {}).items())
+    )
+
+
+def preview_lines(olds: JSONDict, news: JSONDict) -> list[str]:
+    """What a new revision does, stage by stage, for a preview: ``stage 1/2 (thing group
+    canary): gets model-x 4.0.0 (was 2.0.0); gate: 100% of its devices within 600 s``, then
+    ``stage 2/2 (thing group line): gets it after the gate``. Nothing without stages or a
+    rollout policy (the engine's diff says it all), nor when no new revision is coming."""
+    if olds and not _new_revision(olds, news):
+        return []
+    try:
+        stages = parse_stages(news.get("stages"), news.get("target_arn"))
+        policy = RolloutPolicy.parse(news.get("rollout"))
+    except InputError:
+        return []
+    if not stages and policy is None:
+        return []
+    moves = _moves(olds.get("components") or {}, news.get("components"))
+    total = len(stages) + 1
+    lines = []
+    for number, stage in enumerate(stages, 1):
+        what = f"gets {moves}" if number == 1 else "gets it after the previous gate"
+        skip = " (skipped: no parent deployment yet)" if stage.subdeployment and not olds else ""
+        lines.append(
+            f"stage {number}/{total} ({_name(stage.target_arn)}): {what}{skip}; "
+            f"gate: {stage.policy.gate()}"
+        )
+    last = f"gets {moves}" if not stages else "gets it after the gates"
+    gate = f"; {policy.gate()}, on failure {policy.on_failure}" if policy else ""
+    prefix = f"stage {total}/{total} " if stages else ""
+    lines.append(f"{prefix}({_name(str(news.get('target_arn')))}): {last}{gate}")
+    return lines
+
+
+def _moves(old: Mapping[str, Any], new: Any) -> str:
+    """``model-x 4.0.0 (was 2.0.0), model-y 1.0.0 (new)``: what a revision changes."""
+    if not is_known(new) or not isinstance(new, Mapping):
+        return "the new components"
+    moved = []
+    for name, spec in sorted(new.items()):
+        version = spec.get("component_version") if isinstance(spec, Mapping) else None
+        was = (old.get(name) or {}).get("component_version") if name in old else None
+        if was is None:
+            moved.append(f"{name} {version} (new)")
+        elif was != version:
+            moved.append(f"{name} {version} (was {was})")
+    moved += [f"no {name}" for name in sorted(set(old) - set(new))]
+    return ", ".join(moved) or "a new revision of the same components"
 
 
 def api_components(components: Mapping[str, Any]) -> JSONDict:

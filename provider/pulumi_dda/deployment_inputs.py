@@ -14,8 +14,9 @@ from ._host import (
     is_unknown,
 )
 from .errors import InputError
+from .greengrass import MAX_KEEP
 from .inputs import check_role_arn, check_tags
-from .rollout import RolloutPolicy
+from .rollout import RolloutPolicy, parse_stages
 
 if TYPE_CHECKING:
     pass
@@ -91,7 +92,14 @@ def _check_type(key: str, kind: type, what: str) -> Callable[[Any], None]:
     return check
 
 
-CHECKS = {
+def _check_keep(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise InputError(f"keep_revisions must be a whole number, got {value!r}")
+    if not 1 <= value <= MAX_KEEP:
+        raise InputError(f"keep_revisions must be between 1 and {MAX_KEEP}, got {value!r}")
+
+
+CHECKS: dict[str, Callable[[Any], object]] = {
     "target_arn": _check_target_arn,
     "components": _check_components,
     "deployment_name": _check_type("deployment_name", str, "a string"),
@@ -102,6 +110,8 @@ CHECKS = {
     "role_arn": _check_role_arn,
     "take_over": _check_type("take_over", bool, "true or false"),
     "rollout": RolloutPolicy.parse,
+    "stages": parse_stages,
+    "keep_revisions": _check_keep,
 }
 
 

@@ -255,21 +255,63 @@ def latest_deployments(gg: GreengrassV2Client, target_arn: str | None = None) ->
 
 
 def deployed_component_versions(gg: GreengrassV2Client) -> dict[tuple[str, str], list[str]]:
-    """``(component name, version)`` → the latest deployments that include it.
+    """``(component name, version)`` → the deployments that keep it.
 
     What devices run (or are about to): the latest revision of every target in this account
     and region, whatever its status (devices that applied a cancelled revision keep running
-    its components). Each entry names the deployment and its target for messages.
+    its components). And what they may be rolled back to: when that latest revision carries
+    :data:`KEEP_TAG` = K (a ``GreengrassDeployment``'s ``keep_revisions``), the target's K
+    newest revisions (``ListDeployments`` ``historyFilter=ALL``). A target whose latest
+    revision was deleted (its stack destroyed) keeps nothing. Each entry names the revision and
+    its target for messages.
     """
+    with aws_errors("listing the Greengrass deployment history of every target"):
+        pages = gg.get_paginator("list_deployments").paginate(historyFilter="ALL")
+        history = [dict(d) for page in pages for d in page.get("deployments", [])]
+    by_target: dict[str, list[JSONDict]] = {}
+    for summary in sorted(history, key=_created, reverse=True):
+        by_target.setdefault(str(summary.get("targetArn", "")), []).append(summary)
     used: dict[tuple[str, str], list[str]] = {}
-    for summary in latest_deployments(gg):
-        found = find_deployment(gg, str(summary["deploymentId"]))
-        if found is None:
-            continue  # deleted while listing
-        label = f"deployment {found['deploymentId']} of {found.get('targetArn', '')}"
-        for name, spec in (found.get("components") or {}).items():
-            used.setdefault((name, str(spec.get("componentVersion", ""))), []).append(label)
+    for target, revisions in by_target.items():
+        latest = next((r for r in revisions if r.get("isLatestForTarget")), None)
+        if latest is None:
+            continue
+        kept = [latest, *(r for r in revisions if r is not latest)]
+        keep = 1
+        for rank, summary in enumerate(kept):
+            if rank >= keep:
+                break
+            found = find_deployment(gg, str(summary["deploymentId"]))
+            if found is None:
+                continue  # deleted while listing
+            if rank == 0:
+                keep = keep_revisions(found.get("tags") or {})
+            label = f"deployment {found['deploymentId']} of {target}"
+            if rank:
+                label += f" (kept for rollback: revision {rank + 1} of the {keep} it keeps)"
+            for name, spec in (found.get("components") or {}).items():
+                used.setdefault((name, str(spec.get("componentVersion", ""))), []).append(label)
     return used
+
+
+KEEP_TAG = "pulumi-dda:keep-revisions"
+"""On a revision pulumi-dda made: how many of its target's newest revisions keep their
+component versions (see :func:`deployed_component_versions`)."""
+MAX_KEEP = 50
+
+
+def keep_revisions(tags: JSONDict) -> int:
+    """The K a revision's :data:`KEEP_TAG` names (1 without one or with a bad one)."""
+    try:
+        return max(1, min(MAX_KEEP, int(str(tags.get(KEEP_TAG, "1")))))
+    except ValueError:
+        return 1
+
+
+def _created(summary: JSONDict) -> float:
+    value = summary.get("creationTimestamp")
+    stamp = getattr(value, "timestamp", None)
+    return float(stamp()) if callable(stamp) else float(value or 0)
 
 
 def create_deployment(gg: GreengrassV2Client, request: JSONDict) -> JSONDict:

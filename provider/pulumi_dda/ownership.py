@@ -253,15 +253,23 @@ def look_up(gg: GreengrassV2Client, arn: str) -> Existing | None:
 def next_version(gg: GreengrassV2Client, component_arn: str, wanted_fingerprint: str) -> str:
     """The version a target takes when ``component_version`` is omitted.
 
-    The newest existing version if it is identical and not ``FAILED`` (a create that crashed
-    before Pulumi saved its state, or another stack's identical version), else the next major.
+    The newest existing version that is identical and not ``FAILED`` (a create that crashed
+    before Pulumi saved its state, another stack's identical version, or the version a
+    rollback returns to: the model of an earlier revision, kept for it), looking at the
+    newest :data:`IDENTICAL_LOOKS` versions; else the next major.
     """
-    newest = max(map(greengrass.major_of, greengrass.list_versions(gg, component_arn)), default=0)
-    if newest:
-        found = look_up(gg, arns.version_of(component_arn, version_for_major(newest)))
+    majors = sorted(set(map(greengrass.major_of, greengrass.list_versions(gg, component_arn))))
+    majors = [m for m in majors if m]
+    for major in reversed(majors[-IDENTICAL_LOOKS:]):
+        found = look_up(gg, arns.version_of(component_arn, version_for_major(major)))
         if found and found.identical(wanted_fingerprint) and found.state != FAILED:
-            return version_for_major(newest)
-    return version_for_major(newest + 1)
+            return version_for_major(major)
+    return version_for_major((majors[-1] if majors else 0) + 1)
+
+
+IDENTICAL_LOOKS = 10
+"""How many of a component's newest versions :func:`next_version` compares: more than the
+revisions a deployment keeps for a rollback (``keep_revisions``, default 3)."""
 
 
 class DeploymentIndex:

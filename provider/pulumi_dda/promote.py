@@ -119,24 +119,24 @@ def last_update(stack: str, history: Sequence[dict[str, Any]]) -> dict[str, Any]
     # `pulumi stack history` lists the most recent first (file backends number nothing: 0).
     for entry in history:
         kind, result = entry.get("kind"), entry.get("result")
-        when = _when(entry)
+        at = when(entry)
         if kind == "update":
             if result != "succeeded":
                 raise PromotionRefused(
-                    f"{stack}'s last update ({when}) {result}: fix {stack} and run "
+                    f"{stack}'s last update ({at}) {result}: fix {stack} and run "
                     f"`pulumi up` on it before promoting from it"
                 )
             return entry
         if kind in {"refresh", "preview"} and result == "succeeded":
             continue
         raise PromotionRefused(
-            f"after its last update {stack} had a {kind} that {result} ({when}): "
+            f"after its last update {stack} had a {kind} that {result} ({at}): "
             f"run `pulumi up` on {stack} before promoting from it"
         )
     raise PromotionRefused(f"{stack} has no update in its history: nothing was deployed")
 
 
-def _when(entry: dict[str, Any]) -> str:
+def when(entry: dict[str, Any]) -> str:
     number = f"#{entry['version']}, " if entry.get("version") else ""
     return f"{number}started {entry.get('startTime')}"
 
@@ -176,7 +176,7 @@ def recorded_state(stack: str, deployment: dict[str, Any]) -> tuple[dict[str, st
     return {str(k): str(v) for k, v in identities.items()}, versions
 
 
-def _sources(block: dict[str, Any]) -> dict[str, tuple[str, str]]:
+def source_paths(block: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Config path → (source_identities key, URI) for every source of a model block."""
     found = {TRAINED[0]: (TRAINED[1], str(block[TRAINED[0]]))}
     for target, uri in (block.get("compiledModels") or {}).items():
@@ -223,7 +223,7 @@ def pinned_block(
 ) -> dict[str, Any]:
     """The model block with its sources pinned and its component version(s) resolved."""
     pinned = copy.deepcopy(block)
-    for path, (key, uri) in _sources(block).items():
+    for path, (key, uri) in source_paths(block).items():
         new = pin_uri(uri, fresh[key])
         if is_sagemaker(uri):
             notes.append(f"{path}: {uri} pinned as {new}")
@@ -281,12 +281,12 @@ def promote(
     if deployed is not None and deployed != block:
         raise PromotionRefused(
             f"{source.path}'s {MODEL_CONFIG} changed since {source_stack}'s last update "
-            f"({_when(update)}): run `pulumi up` on {source_stack} first"
+            f"({when(update)}): run `pulumi up` on {source_stack} first"
         )
     identities, versions = recorded_state(source_stack, state.export(source_stack))
     fresh: dict[str, str] = {}
     changed: list[str] = []
-    for path, (key, uri) in _sources(block).items():
+    for path, (key, uri) in source_paths(block).items():
         try:
             fresh[key] = identity_of(uri)
         except NotFoundError:
@@ -298,21 +298,26 @@ def promote(
             f"sources changed since {source_stack}'s last update: {'; '.join(changed)}; "
             f"run `pulumi up` on {source_stack} (and test it) before promoting"
         )
-    notes = [f"{source_stack}'s last update ({_when(update)}) succeeded; sources unchanged since"]
+    notes = [f"{source_stack}'s last update ({when(update)}) succeeded; sources unchanged since"]
     target.set_block(MODEL_CONFIG, pinned_block(block, fresh, versions, source_stack, notes))
     return Promotion(target, notes)
 
 
-def _identity_reader(source: StackFile, project_dir: Path) -> Callable[[str], str]:
-    """Source identities as the source stack's provider computes them, with its settings."""
-    clients = AwsClients(
+def stack_clients(file: StackFile, session_name: str) -> AwsClients:
+    """AWS clients with a stack file's ``aws:region``, ``aws:profile`` and role."""
+    return AwsClients(
         AwsSettings(
-            region=str(source.get("aws:region") or ""),
-            profile=str(source.get("aws:profile") or ""),
-            role_arn=str(source.get(ROLE_CONFIG) or ""),
-            session_name="pulumi-dda-promote",
+            region=str(file.get("aws:region") or ""),
+            profile=str(file.get("aws:profile") or ""),
+            role_arn=str(file.get(ROLE_CONFIG) or ""),
+            session_name=session_name,
         )
     )
+
+
+def _identity_reader(source: StackFile, project_dir: Path) -> Callable[[str], str]:
+    """Source identities as the source stack's provider computes them, with its settings."""
+    clients = stack_clients(source, "pulumi-dda-promote")
 
     def identity_of(uri: str) -> str:
         if is_s3(uri) or is_sagemaker(uri) or os.path.isabs(uri):

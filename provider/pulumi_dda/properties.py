@@ -13,6 +13,7 @@ name translation (:mod:`.plugin.schema`), the Python resource classes' signature
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -135,8 +136,8 @@ class Prop:
             return self.description
         if self.documented:
             return f"{self.description} Default: {self.documented}."
-        if isinstance(self.default, bool):
-            return f"{self.description} Default: `{str(self.default).lower()}`."
+        if self.default is not None:
+            return f"{self.description} Default: `{json.dumps(self.default)}`."
         return self.description
 
 
@@ -315,6 +316,24 @@ ROLLOUT_POLICY = _obj(
          "does (see `RolloutFailureAction`).", documented="`fail`"),
     Prop("ignore_unhealthy", BOOLEAN, "Leave out devices that are `UNHEALTHY` when the "
          "revision is created.", documented="`true`"),
+    Prop("bake_seconds", NUMBER, "Once the policy is met, keep watching the devices this long: "
+         "a counted device that reports a failure or turns `UNHEALTHY` meanwhile counts as "
+         "failed, and the revision fails if the policy is no longer met.", documented="0"),
+)  # fmt: skip
+DEPLOYMENT_STAGE = _obj(
+    "DeploymentStage",
+    "A stage of a staged rollout: a target that gets each new revision before the resource's "
+    "own target, gated by its rollout policy. A failed gate reverts the stage to the previous "
+    "revision and leaves the later stages and the resource's target untouched.",
+    Prop("target_arn", STRING, "ARN of the stage's IoT thing or thing group (not the "
+         "resource's `targetArn`).", required=True),
+    Prop("rollout", Ref(ROLLOUT_POLICY), "The gate: when the stage's revision counts as rolled "
+         "out.", documented="every counted device must succeed within 600 seconds"),
+    Prop("subdeployment", BOOLEAN, "Deploy the stage as a subdeployment of the resource's "
+         "current deployment (`parentTargetArn`; the stage's thing group must be a child of "
+         "`targetArn`'s, and its devices run Greengrass nucleus 2.9.0 or later). The first "
+         "revision, which has no parent deployment yet, skips such a stage.",
+         documented="`false`"),
 )  # fmt: skip
 ROLLOUT_RESULT = _obj(
     "RolloutResult",
@@ -450,6 +469,7 @@ OBJECT_TYPES = (
     CONFIGURATION_UPDATE,
     DEPLOYMENT_COMPONENT,
     ROLLOUT_POLICY,
+    DEPLOYMENT_STAGE,
     ROLLOUT_RESULT,
     ARCHIVE_LIMITS,
     COMPONENT_UPDATE_POLICY,
@@ -607,6 +627,14 @@ DEPLOYMENT = ResourceType(
         in_place("rollout", Ref(ROLLOUT_POLICY), "Wait for the devices after each new revision "
              "and judge it (see `RolloutPolicy`); a preview never waits.",
              documented="none: `up` ends when the service accepts the deployment"),
+        new_version("stages", ListOf(Ref(DEPLOYMENT_STAGE)), "Targets that get each new revision "
+             "first, in order, each gated by its own rollout policy: `up` starts a stage (and "
+             "finally `targetArn`) only after the previous gate passed; a preview names each "
+             "stage, its target and what it moves to.", default=[], documented="none"),
+        in_place("keep_revisions", INTEGER, "How many of the target's newest revisions keep "
+             "their component versions for a rollback (`pulumi-dda rollback`): no stack deletes "
+             "a version one of them uses. Recorded on the revision (tag "
+             "`pulumi-dda:keep-revisions`). At least 1.", default=3),
         no_change("take_over", BOOLEAN, "Allow superseding the target's current deployment when "
              "another owner made it (another stack or resource, or not pulumi-dda: no "
              "`pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a "
@@ -622,6 +650,8 @@ DEPLOYMENT = ResourceType(
              required=True),
         Prop("revision_count", INTEGER, "Revisions this resource has deployed to the target.",
              required=True),
+        Prop("stage_deployments", MapOf(STRING), "Stage target ARN to the id of the revision "
+             "this resource last deployed there."),
         Prop("rollout_result", Ref(ROLLOUT_RESULT), "With a `rollout` policy: what the devices "
              "reported for the last revision (empty otherwise)."),
         Prop("takes_over", STRING, "Filled in at check, so a preview shows it: `takes over "

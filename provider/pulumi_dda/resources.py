@@ -35,6 +35,8 @@ __all__ = [
     "DeploymentFailureHandlingPolicy",
     "DeploymentPolicies",
     "DeploymentPoliciesArgs",
+    "DeploymentStage",
+    "DeploymentStageArgs",
     "GreengrassDeployment",
     "GreengrassDeploymentArgs",
     "IotJobAbortAction",
@@ -156,6 +158,27 @@ class RolloutPolicyArgs(TypedDict, total=False):
     `fail`."""
     ignore_unhealthy: pulumi.Input[bool]
     """Leave out devices that are `UNHEALTHY` when the revision is created. Default: `true`."""
+    bake_seconds: pulumi.Input[float]
+    """Once the policy is met, keep watching the devices this long: a counted device that
+    reports a failure or turns `UNHEALTHY` meanwhile counts as failed, and the revision fails if
+    the policy is no longer met. Default: 0."""
+
+
+class DeploymentStageArgs(TypedDict, total=False):
+    """A stage of a staged rollout: a target that gets each new revision before the resource's
+    own target, gated by its rollout policy. A failed gate reverts the stage to the previous
+    revision and leaves the later stages and the resource's target untouched."""
+
+    target_arn: Required[pulumi.Input[str]]
+    """ARN of the stage's IoT thing or thing group (not the resource's `targetArn`)."""
+    rollout: pulumi.Input[RolloutPolicyArgs]
+    """The gate: when the stage's revision counts as rolled out. Default: every counted device
+    must succeed within 600 seconds."""
+    subdeployment: pulumi.Input[bool]
+    """Deploy the stage as a subdeployment of the resource's current deployment
+    (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its
+    devices run Greengrass nucleus 2.9.0 or later). The first revision, which has no parent
+    deployment yet, skips such a stage. Default: `false`."""
 
 
 class ArchiveLimitsArgs(TypedDict, total=False):
@@ -474,6 +497,7 @@ class RolloutPolicy(dict):  # type: ignore[type-arg]
         timeout_seconds: float | None = None,
         on_failure: RolloutFailureAction | None = None,
         ignore_unhealthy: bool | None = None,
+        bake_seconds: float | None = None,
     ) -> None:
         if success_percent is not None:
             pulumi.set(__self__, "success_percent", success_percent)
@@ -483,6 +507,8 @@ class RolloutPolicy(dict):  # type: ignore[type-arg]
             pulumi.set(__self__, "on_failure", on_failure)
         if ignore_unhealthy is not None:
             pulumi.set(__self__, "ignore_unhealthy", ignore_unhealthy)
+        if bake_seconds is not None:
+            pulumi.set(__self__, "bake_seconds", bake_seconds)
 
     def _translate_property(self, prop: str) -> str:
         return output_name(prop)
@@ -512,6 +538,61 @@ class RolloutPolicy(dict):  # type: ignore[type-arg]
     def ignore_unhealthy(self) -> bool | None:
         """Leave out devices that are `UNHEALTHY` when the revision is created. Default: `true`."""
         return cast("bool | None", pulumi.get(self, "ignore_unhealthy"))
+
+    @property
+    @pulumi.getter(name="bakeSeconds")
+    def bake_seconds(self) -> float | None:
+        """Once the policy is met, keep watching the devices this long: a counted device that
+        reports a failure or turns `UNHEALTHY` meanwhile counts as failed, and the revision
+        fails if the policy is no longer met. Default: 0."""
+        return cast("float | None", pulumi.get(self, "bake_seconds"))
+
+
+@pulumi.output_type
+class DeploymentStage(dict):  # type: ignore[type-arg]
+    """A stage of a staged rollout: a target that gets each new revision before the resource's
+    own target, gated by its rollout policy. A failed gate reverts the stage to the previous
+    revision and leaves the later stages and the resource's target untouched. (A dict with
+    snake_case keys, or its properties.)"""
+
+    def __init__(
+        __self__,
+        *,
+        target_arn: str | None = None,
+        rollout: RolloutPolicy | None = None,
+        subdeployment: bool | None = None,
+    ) -> None:
+        if target_arn is not None:
+            pulumi.set(__self__, "target_arn", target_arn)
+        if rollout is not None:
+            pulumi.set(__self__, "rollout", rollout)
+        if subdeployment is not None:
+            pulumi.set(__self__, "subdeployment", subdeployment)
+
+    def _translate_property(self, prop: str) -> str:
+        return output_name(prop)
+
+    @property
+    @pulumi.getter(name="targetArn")
+    def target_arn(self) -> str:
+        """ARN of the stage's IoT thing or thing group (not the resource's `targetArn`)."""
+        return cast("str", pulumi.get(self, "target_arn"))
+
+    @property
+    @pulumi.getter(name="rollout")
+    def rollout(self) -> RolloutPolicy | None:
+        """The gate: when the stage's revision counts as rolled out. Default: every counted
+        device must succeed within 600 seconds."""
+        return cast("RolloutPolicy | None", pulumi.get(self, "rollout"))
+
+    @property
+    @pulumi.getter(name="subdeployment")
+    def subdeployment(self) -> bool | None:
+        """Deploy the stage as a subdeployment of the resource's current deployment
+        (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its
+        devices run Greengrass nucleus 2.9.0 or later). The first revision, which has no parent
+        deployment yet, skips such a stage. Default: `false`."""
+        return cast("bool | None", pulumi.get(self, "subdeployment"))
 
 
 @pulumi.output_type
@@ -1309,6 +1390,14 @@ class GreengrassDeploymentArgs:
     rollout: pulumi.Input[RolloutPolicyArgs] | None = None
     """Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a
     preview never waits. Default: none: `up` ends when the service accepts the deployment."""
+    stages: pulumi.Input[Sequence[pulumi.Input[DeploymentStageArgs]]] | None = None
+    """Targets that get each new revision first, in order, each gated by its own rollout policy:
+    `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview
+    names each stage, its target and what it moves to. Default: none."""
+    keep_revisions: pulumi.Input[int] | None = None
+    """How many of the target's newest revisions keep their component versions for a rollback
+    (`pulumi-dda rollback`): no stack deletes a version one of them uses. Recorded on the
+    revision (tag `pulumi-dda:keep-revisions`). At least 1. Default: `3`."""
     take_over: pulumi.Input[bool] | None = None
     """Allow superseding the target's current deployment when another owner made it (another
     stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails
@@ -1355,6 +1444,8 @@ class GreengrassDeployment(pulumi.CustomResource):
         region: pulumi.Input[str] | None = None,
         role_arn: pulumi.Input[str] | None = None,
         rollout: pulumi.Input[RolloutPolicyArgs] | None = None,
+        stages: pulumi.Input[Sequence[pulumi.Input[DeploymentStageArgs]]] | None = None,
+        keep_revisions: pulumi.Input[int] | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -1381,6 +1472,14 @@ class GreengrassDeployment(pulumi.CustomResource):
         :param rollout: Wait for the devices after each new revision and judge it (see
             `RolloutPolicy`); a preview never waits. Default: none: `up` ends when the service
             accepts the deployment.
+        :param stages: Targets that get each new revision first, in order, each gated by its own
+            rollout policy: `up` starts a stage (and finally `targetArn`) only after the
+            previous gate passed; a preview names each stage, its target and what it moves to.
+            Default: none.
+        :param keep_revisions: How many of the target's newest revisions keep their component
+            versions for a rollback (`pulumi-dda rollback`): no stack deletes a version one of
+            them uses. Recorded on the revision (tag `pulumi-dda:keep-revisions`). At least 1.
+            Default: `3`.
         :param take_over: Allow superseding the target's current deployment when another owner
             made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag).
             Without it, check fails naming that deployment, and a stack whose deployment another
@@ -1458,6 +1557,22 @@ class GreengrassDeployment(pulumi.CustomResource):
         return cast("pulumi.Output[RolloutPolicy]", pulumi.get(self, "rollout"))
 
     @property
+    @pulumi.getter(name="stages")
+    def stages(self) -> pulumi.Output[Sequence[DeploymentStage]]:
+        """Targets that get each new revision first, in order, each gated by its own rollout
+        policy: `up` starts a stage (and finally `targetArn`) only after the previous gate
+        passed; a preview names each stage, its target and what it moves to. Default: none."""
+        return cast("pulumi.Output[Sequence[DeploymentStage]]", pulumi.get(self, "stages"))
+
+    @property
+    @pulumi.getter(name="keepRevisions")
+    def keep_revisions(self) -> pulumi.Output[int]:
+        """How many of the target's newest revisions keep their component versions for a
+        rollback (`pulumi-dda rollback`): no stack deletes a version one of them uses. Recorded
+        on the revision (tag `pulumi-dda:keep-revisions`). At least 1. Default: `3`."""
+        return cast("pulumi.Output[int]", pulumi.get(self, "keep_revisions"))
+
+    @property
     @pulumi.getter(name="takeOver")
     def take_over(self) -> pulumi.Output[bool]:
         """Allow superseding the target's current deployment when another owner made it (another
@@ -1502,6 +1617,12 @@ class GreengrassDeployment(pulumi.CustomResource):
     def revision_count(self) -> pulumi.Output[int]:
         """Revisions this resource has deployed to the target."""
         return cast("pulumi.Output[int]", pulumi.get(self, "revision_count"))
+
+    @property
+    @pulumi.getter(name="stageDeployments")
+    def stage_deployments(self) -> pulumi.Output[Mapping[str, str]]:
+        """Stage target ARN to the id of the revision this resource last deployed there."""
+        return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "stage_deployments"))
 
     @property
     @pulumi.getter(name="rolloutResult")

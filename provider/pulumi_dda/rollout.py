@@ -30,12 +30,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import arn as arns
 from .aws import AwsClients, aws_errors
 from .errors import InputError, NotFoundError
 
 FAILURES = frozenset({"FAILED", "REJECTED", "TIMED_OUT", "CANCELED"})
 ON_FAILURE = ("fail", "revert")
-POLICY_KEYS = ("success_percent", "timeout_seconds", "on_failure", "ignore_unhealthy")
+POLICY_KEYS = (
+    "success_percent",
+    "timeout_seconds",
+    "on_failure",
+    "ignore_unhealthy",
+    "bake_seconds",
+)
+STAGE_KEYS = ("target_arn", "rollout", "subdeployment")
 POLL_SECONDS = 0.5
 
 
@@ -45,42 +53,110 @@ class RolloutPolicy:
     timeout_seconds: float = 600.0
     on_failure: str = "fail"
     ignore_unhealthy: bool = True
+    bake_seconds: float = 0.0
 
     @classmethod
-    def parse(cls, value: Any) -> RolloutPolicy | None:
-        """The policy an input names (``None`` when it names none); raises naming the field."""
+    def parse(cls, value: Any, where: str = "rollout") -> RolloutPolicy | None:
+        """The policy an input names (``None`` when it names none); raises naming the field
+        (``where``: ``rollout`` or ``stages[i].rollout``)."""
         if not value:
             return None
+        field = where.split("[", 1)[0].split(".", 1)[0]
         if not isinstance(value, Mapping):
-            raise InputError("rollout must be an object", field="rollout")
+            raise InputError(f"{where} must be an object", field=field)
         if extra := sorted(set(value) - set(POLICY_KEYS)):
             raise InputError(
-                f"rollout: unknown keys {extra} (allowed: {list(POLICY_KEYS)})", field="rollout"
+                f"{where}: unknown keys {extra} (allowed: {list(POLICY_KEYS)})", field=field
             )
         policy = cls(**{k: v for k, v in value.items() if v is not None})
-        percent, timeout = policy.success_percent, policy.timeout_seconds
+        try:
+            policy.validate(where)
+        except InputError as exc:
+            raise InputError(str(exc), field=field) from None
+        return policy
+
+    def validate(self, where: str) -> None:
+        percent, timeout = self.success_percent, self.timeout_seconds
         if (
             isinstance(percent, bool)
             or not isinstance(percent, int | float)
             or not 0 < percent <= 100
         ):
             raise InputError(
-                f"rollout.success_percent must be a number in (0, 100], got {percent!r}",
-                field="rollout",
+                f"{where}.success_percent must be a number in (0, 100], got {percent!r}",
             )
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise InputError(
-                f"rollout.timeout_seconds must be a positive number of seconds, got {timeout!r}",
-                field="rollout",
+                f"{where}.timeout_seconds must be a positive number of seconds, got {timeout!r}",
             )
-        if policy.on_failure not in ON_FAILURE:
+        if self.on_failure not in ON_FAILURE:
             raise InputError(
-                f"rollout.on_failure must be one of {list(ON_FAILURE)}, got {policy.on_failure!r}",
-                field="rollout",
+                f"{where}.on_failure must be one of {list(ON_FAILURE)}, got {self.on_failure!r}",
             )
-        if not isinstance(policy.ignore_unhealthy, bool):
-            raise InputError("rollout.ignore_unhealthy must be true or false", field="rollout")
-        return policy
+        if not isinstance(self.ignore_unhealthy, bool):
+            raise InputError(f"{where}.ignore_unhealthy must be true or false")
+        bake = self.bake_seconds
+        if isinstance(bake, bool) or not isinstance(bake, int | float) or bake < 0:
+            raise InputError(f"{where}.bake_seconds must be a number of seconds >= 0, got {bake!r}")
+
+    def gate(self) -> str:
+        """``100% of its devices within 600 s, bake 60 s``, for a preview line."""
+        bake = f", bake {self.bake_seconds:g} s" if self.bake_seconds else ""
+        return f"{self.success_percent:g}% of its devices within {self.timeout_seconds:g} s{bake}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage of a staged rollout (``GreengrassDeployment.stages``)."""
+
+    target_arn: str
+    policy: RolloutPolicy
+    subdeployment: bool = False
+
+
+def parse_stages(value: Any, main_target: Any = None) -> list[Stage]:
+    """The stages an input names; raises naming ``stages[i]``. Unknown values are the
+    caller's to skip."""
+    if not value:
+        return []
+    if not isinstance(value, list):
+        raise InputError("stages must be a list of stages", field="stages")
+    stages: list[Stage] = []
+    for i, item in enumerate(value):
+        where = f"stages[{i}]"
+        if not isinstance(item, Mapping):
+            raise InputError(f"{where} must be an object", field="stages")
+        if extra := sorted(set(item) - set(STAGE_KEYS)):
+            raise InputError(
+                f"{where}: unknown keys {extra} (allowed: {sorted(STAGE_KEYS)})", field="stages"
+            )
+        target = item.get("target_arn")
+        if arns.iot_target(target) is None:
+            raise InputError(
+                f"{where}.target_arn {target!r} is not an IoT thing or thing group ARN",
+                field="stages",
+            )
+        if target == main_target or target in [s.target_arn for s in stages]:
+            raise InputError(
+                f"{where}.target_arn {target} is already a target of this rollout", field="stages"
+            )
+        sub = item.get("subdeployment") or False
+        if not isinstance(sub, bool):
+            raise InputError(f"{where}.subdeployment must be true or false", field="stages")
+        if sub and not (_is_group(target) and (main_target is None or _is_group(main_target))):
+            raise InputError(
+                f"{where}.subdeployment: a subdeployment's target and the resource's targetArn "
+                "must both be thing groups",
+                field="stages",
+            )
+        policy = RolloutPolicy.parse(item.get("rollout"), f"{where}.rollout") or RolloutPolicy()
+        stages.append(Stage(str(target), policy, sub))
+    return stages
+
+
+def _is_group(target: Any) -> bool:
+    found = arns.iot_target(target)
+    return found is not None and found.kind == "thinggroup"
 
 
 @dataclass
@@ -93,6 +169,8 @@ class Tally:
     succeeded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Device → its status and reason."""
+    broke_while_baking: bool = False
+    """The policy was met, then lost while baking (see :func:`wait`)."""
 
     @property
     def pending(self) -> int:
@@ -111,6 +189,12 @@ class Tally:
             f"{len(self.succeeded)}/{len(self.devices)} devices succeeded, {len(self.failed)} "
             f"failed, {self.pending} pending (needs {self.needed})"
         )
+
+    def verdict(self) -> str:
+        """Why a revision that is not :attr:`met` failed, for the error line."""
+        if self.broke_while_baking:
+            return f"{self.why()} while baking"
+        return self.why() if self.hopeless else f"timed out: {self.line()}"
 
     def why(self) -> str:
         """``3 of 20 devices failed (<the first failure's reason>)``."""
@@ -153,7 +237,16 @@ def population(clients: AwsClients, kind: str, name: str, policy: RolloutPolicy)
     return devices
 
 
-def tally(clients: AwsClients, deployment_id: str, devices: list[str], needed: int) -> Tally:
+def tally(
+    clients: AwsClients,
+    deployment_id: str,
+    devices: list[str],
+    needed: int,
+    *,
+    health: bool = False,
+) -> Tally:
+    """What ``devices`` report for the revision; with ``health`` a device that succeeded but
+    is ``UNHEALTHY`` now (a component broke after the install) counts as failed."""
     result = Tally(deployment_id, devices, needed)
     for device in devices:
         with aws_errors(f"reading the deployments of core device {device}"):
@@ -168,11 +261,20 @@ def tally(clients: AwsClients, deployment_id: str, devices: list[str], needed: i
             ]
         status = str(found[0].get("coreDeviceExecutionStatus", "")) if found else ""
         if status in ("SUCCEEDED", "COMPLETED"):
-            result.succeeded.append(device)
+            if health and _unhealthy(clients, device):
+                result.failed[device] = "UNHEALTHY after it succeeded"
+            else:
+                result.succeeded.append(device)
         elif status in FAILURES:
             reason = str(found[0].get("reason") or "")
             result.failed[device] = f"{status}: {reason}" if reason else status
     return result
+
+
+def _unhealthy(clients: AwsClients, device: str) -> bool:
+    with aws_errors(f"reading core device {device}"):
+        found = clients.greengrass.get_core_device(coreDeviceThingName=device)
+    return found.get("status") == "UNHEALTHY"
 
 
 def wait(
@@ -183,12 +285,25 @@ def wait(
     say: Callable[[str], None],
     clock: Callable[[], float] = time.monotonic,
 ) -> Tally:
-    """Poll until the revision met its policy, cannot meet it any more, or time ran out."""
+    """Poll until the revision met its policy (and stayed so for ``bake_seconds``), cannot meet
+    it any more, or time ran out."""
     needed = math.ceil(len(devices) * policy.success_percent / 100)
     deadline = clock() + policy.timeout_seconds
+    baked_at: float | None = None
     while True:
-        now = tally(clients, deployment_id, devices, needed)
-        say(f"rollout of {deployment_id}: {now.line()}")
-        if now.met or now.hopeless or clock() >= deadline:
+        now = tally(clients, deployment_id, devices, needed, health=baked_at is not None)
+        baking = f", baking until {policy.bake_seconds:g} s have passed" if baked_at else ""
+        say(f"rollout of {deployment_id}: {now.line()}{baking}")
+        if now.hopeless:
+            now.broke_while_baking = baked_at is not None
             return now
+        if now.met and baked_at is None and policy.bake_seconds:
+            baked_at = clock() + policy.bake_seconds
+        elif baked_at is not None and not now.met:
+            now.broke_while_baking = True
+            return now
+        else:
+            done = baked_at is None or clock() >= baked_at
+            if (now.met and done) or (not now.met and clock() >= deadline):
+                return now
         time.sleep(POLL_SECONDS)

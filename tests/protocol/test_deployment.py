@@ -106,6 +106,7 @@ def test_create_deploys_to_the_target_and_an_unchanged_diff_is_empty(
     assert gg.list_tags_for_resource(resourceArn=outs["arn"])["tags"] == {
         "team": "vision",
         "pulumi-dda:owner": DEPLOY_OWNER,
+        "pulumi-dda:keep-revisions": "3",
     }
     stderr = deployment_provider.stderr()
     assert f"pulumi-dda: deploying {CAMERA}, {INSPECTOR} to {target}" in stderr
@@ -168,6 +169,7 @@ def test_tags_only_change_retags_without_a_new_revision(
     assert gg.list_tags_for_resource(resourceArn=outs["arn"])["tags"] == {
         "env": "dev",
         "pulumi-dda:owner": DEPLOY_OWNER,
+        "pulumi-dda:keep-revisions": "3",
     }
 
 

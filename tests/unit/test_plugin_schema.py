@@ -44,6 +44,7 @@ def test_outputs_are_the_providers_own_and_typed() -> None:
         *deployment.OUTPUT_KEYS,
         "revision_count",
         "rollout_result",
+        "stage_deployments",
         *deployment.CHECK_FILLED,
     }
     assert {p.snake for p in schema.MODEL.outputs} <= {*model_component.INPUT_KEYS, "components"}

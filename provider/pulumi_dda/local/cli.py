@@ -53,9 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="a simulated Greengrass core device, e.g. name=core-1,thing_groups=line1+canary,"
         "outcome=fail,fail_on=model-x@2.0.0,delay=2 (keys: thing_name/name, thing_groups, "
-        "join_after, outcome succeed|fail|time_out, delay, fail_on, online, reconnect_after, "
-        "reason, error_stack, error_types, platform, architecture, kind simulated|nucleus: "
-        "kind=nucleus installs on the real Greengrass nucleus); repeatable; kept by reset",
+        "join_after, outcome succeed|fail|time_out, delay, fail_on, break_on, online, "
+        "reconnect_after, reason, error_stack, error_types, platform, architecture, "
+        "kind simulated|nucleus: kind=nucleus installs on the real Greengrass nucleus); "
+        "repeatable; kept by reset",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     endpoint_settings.add_arguments(parser)

@@ -15,6 +15,7 @@ held those placeholders, reads the same.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from importlib import metadata
@@ -150,7 +151,7 @@ def with_defaults(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
     for prop in resource.inputs:
         if result.get(prop.snake) is None and prop.default is not None:
             default = prop.default
-            result[prop.snake] = dict(default) if isinstance(default, dict) else default
+            result[prop.snake] = copy.deepcopy(default)
     return result
 
 

@@ -57,7 +57,10 @@ class Behaviour:
     ``error_types`` and ``reason``) or ``time_out`` (never reports a result: the job execution
     stays IN_PROGRESS until the deployment's ``timeoutConfig`` expires it). ``fail_on`` narrows
     ``fail`` to deployments holding one of these components (``name`` or ``name@version``), so
-    a device can fail a bad model and still take the previous one back. ``delay``: seconds from
+    a device can fail a bad model and still take the previous one back. ``break_on``: components
+    (same forms) that install and report success, then break once they run (``BROKEN``, so the
+    device turns ``UNHEALTHY``): a model that crashes on the line after its deployment
+    succeeded, which only a bake time catches. ``delay``: seconds from
     receiving a deployment to its result. ``online`` False: the device does not take deployments
     (they stay QUEUED); with ``reconnect_after`` it comes back that many seconds after this
     behaviour was set.
@@ -66,6 +69,7 @@ class Behaviour:
     outcome: str = "succeed"
     delay: float = 0.0
     fail_on: list[str] = field(default_factory=list)
+    break_on: list[str] = field(default_factory=list)
     error_stack: list[str] = field(default_factory=lambda: list(DEFAULT_ERROR_STACK))
     error_types: list[str] = field(default_factory=lambda: list(DEFAULT_ERROR_TYPES))
     reason: str = ""
@@ -78,11 +82,20 @@ class Behaviour:
             return []
         if not self.fail_on:
             return sorted(components) or ["deployment"]
-        return sorted(
-            name
-            for name, spec in components.items()
-            if name in self.fail_on or f"{name}@{spec.get('componentVersion')}" in self.fail_on
-        )
+        return _named(components, self.fail_on)
+
+    def breaks(self, components: dict[str, Any]) -> list[str]:
+        """The components that break after a successful install (``break_on``)."""
+        return _named(components, self.break_on)
+
+
+def _named(components: dict[str, Any], names: list[str]) -> list[str]:
+    """The components ``names`` lists by ``name`` or ``name@version``."""
+    return sorted(
+        name
+        for name, spec in components.items()
+        if name in names or f"{name}@{spec.get('componentVersion')}" in names
+    )
 
 
 BEHAVIOUR_KEYS = frozenset(f.name for f in fields(Behaviour))
@@ -103,7 +116,7 @@ def parse_behaviour(data: dict[str, Any], base: Behaviour | None = None) -> Beha
     if float(behaviour.delay) < 0:
         raise ValueError("delay must be >= 0")
     behaviour.delay = float(behaviour.delay)
-    for name in ("fail_on", "error_stack", "error_types"):
+    for name in ("fail_on", "break_on", "error_stack", "error_types"):
         value = getattr(behaviour, name)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{name} must be a list of strings")
@@ -119,7 +132,7 @@ def parse_device_spec(text: str) -> dict[str, Any]:
         if not sep:
             raise ValueError(f"core device spec item {item!r} is not key=value")
         key = "thing_name" if key == "name" else key
-        if key in ("thing_groups", "fail_on", "error_stack", "error_types"):
+        if key in ("thing_groups", "fail_on", "break_on", "error_stack", "error_types"):
             spec[key] = [v for v in value.split("+") if v]
         elif key in ("delay", "join_after", "reconnect_after"):
             spec[key] = float(value)

@@ -368,6 +368,7 @@ class Fleet:
             device.applied[ex.slot] = Applied(ex.deployment_id, dict(components), at)
             for name in components:
                 device.broken.pop(name, None)
+            device.broken.update({name: at for name in device.behaviour.breaks(components)})
             if not job.to_thing:
                 device.deployed_groups.add(job.deployment.target_arn)
         self._ended(device, ex, job, at)
