@@ -192,6 +192,11 @@ def provider_names(text: str) -> str:
 
 # -- the published schema ----------------------------------------------------------------------
 
+SDK_PYTHON_PACKAGE = "pulumi_dda_sdk"
+"""The generated Python SDK's import name (distribution ``pulumi-dda-sdk``)."""
+SDK_GO_MODULE = f"github.com/{REPOSITORY}/sdk"
+"""The generated Go SDK's module; its package is ``<module>/go/dda``."""
+
 
 def _type_spec(kind: Kind) -> JSONDict:
     if isinstance(kind, Scalar):
@@ -290,7 +295,25 @@ def package_schema() -> JSONDict:
                 "packageName": "@pulumi-dda/dda",
                 "respectSchemaVersion": True,
                 "packageDescription": "pulumi-dda: DDA model components on AWS IoT Greengrass v2",
-            }
+            },
+            # Not `pulumi_dda`: that is this project's own package (the provider itself).
+            "python": {
+                "packageName": SDK_PYTHON_PACKAGE,
+                "respectSchemaVersion": True,
+                "pyproject": {"enabled": True},
+                "requires": {"pulumi": ">=3.200,<4"},
+            },
+            "go": {
+                "importBasePath": f"{SDK_GO_MODULE}/go/dda",
+                "modulePath": SDK_GO_MODULE,
+                "generateResourceContainerTypes": True,
+                "respectSchemaVersion": True,
+            },
+            "csharp": {
+                "rootNamespace": "PulumiDda",
+                "respectSchemaVersion": True,
+                "packageReferences": {"Pulumi": "3.*"},
+            },
         },
     }
 
