@@ -272,5 +272,6 @@ def test_the_release_workflow_publishes_the_plugin_of_the_tagged_version() -> No
     assert "tools/package_plugin.py --out dist" in runs
     assert 'test "$GITHUB_REF_NAME" = "v$version"' in runs
     assert "dist/pulumi-resource-dda-v*.tar.gz" in runs
+    assert 'ref="refs/tags/sdk/$GITHUB_REF_NAME"' in runs  # the Go SDK module's version tag
     published = schema.package_schema()
     assert published["pluginDownloadURL"] == f"github://api.github.com/{schema.REPOSITORY}"
