@@ -9,7 +9,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Required, TypedDict, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    NotRequired,
+    Required,
+    TypedDict,
+    cast,
+    overload,
+)
 
 import pulumi
 
@@ -289,768 +297,227 @@ class IotJobConfigurationArgs(TypedDict, total=False):
     """How long each device has."""
 
 
-@pulumi.output_type
-class ComponentVersion(dict):  # type: ignore[type-arg]
-    """A Greengrass component name and version. (A dict with snake_case keys, or its
-    properties.)"""
+if TYPE_CHECKING:
 
-    def __init__(
-        __self__,
-        *,
-        component_name: str | None = None,
-        component_version: str | None = None,
-    ) -> None:
-        if component_name is not None:
-            pulumi.set(__self__, "component_name", component_name)
-        if component_version is not None:
-            pulumi.set(__self__, "component_version", component_version)
+    class ComponentVersion(TypedDict):
+        """A Greengrass component name and version."""
 
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="componentName")
-    def component_name(self) -> str:
+        component_name: str
         """The target's component name: `<componentName>-<target>`, or `componentName` itself
         with `targetSuffix: false`."""
-        return cast("str", pulumi.get(self, "component_name"))
-
-    @property
-    @pulumi.getter(name="componentVersion")
-    def component_version(self) -> str:
+        component_version: str
         """Its version (`N.0.0`)."""
-        return cast("str", pulumi.get(self, "component_version"))
 
+    class PublishedComponent(TypedDict):
+        """A component version as published for one compilation target."""
 
-@pulumi.output_type
-class PublishedComponent(dict):  # type: ignore[type-arg]
-    """A component version as published for one compilation target. (A dict with snake_case
-    keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        component_name: str | None = None,
-        component_version: str | None = None,
-        arn: str | None = None,
-        platform: str | None = None,
-        local_server_component: str | None = None,
-        artifact_uri: str | None = None,
-        package_id: str | None = None,
-        digest: str | None = None,
-        adopted: bool | None = None,
-    ) -> None:
-        if component_name is not None:
-            pulumi.set(__self__, "component_name", component_name)
-        if component_version is not None:
-            pulumi.set(__self__, "component_version", component_version)
-        if arn is not None:
-            pulumi.set(__self__, "arn", arn)
-        if platform is not None:
-            pulumi.set(__self__, "platform", platform)
-        if local_server_component is not None:
-            pulumi.set(__self__, "local_server_component", local_server_component)
-        if artifact_uri is not None:
-            pulumi.set(__self__, "artifact_uri", artifact_uri)
-        if package_id is not None:
-            pulumi.set(__self__, "package_id", package_id)
-        if digest is not None:
-            pulumi.set(__self__, "digest", digest)
-        if adopted is not None:
-            pulumi.set(__self__, "adopted", adopted)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="componentName")
-    def component_name(self) -> str:
+        component_name: str
         """The target's component name: `<componentName>-<target>`, or `componentName` itself
         with `targetSuffix: false`."""
-        return cast("str", pulumi.get(self, "component_name"))
-
-    @property
-    @pulumi.getter(name="componentVersion")
-    def component_version(self) -> str:
+        component_version: str
         """Its version (`N.0.0`)."""
-        return cast("str", pulumi.get(self, "component_version"))
-
-    @property
-    @pulumi.getter(name="arn")
-    def arn(self) -> str:
+        arn: str
         """ARN of the component version."""
-        return cast("str", pulumi.get(self, "arn"))
-
-    @property
-    @pulumi.getter(name="platform")
-    def platform(self) -> str:
+        platform: str
         """Device architecture the recipe selects (`aarch64` or `amd64`)."""
-        return cast("str", pulumi.get(self, "platform"))
-
-    @property
-    @pulumi.getter(name="localServerComponent")
-    def local_server_component(self) -> str:
+        local_server_component: str
         """DDA LocalServer component the recipe depends on (`aws.edgeml.dda.LocalServer.arm64`
         or `.amd64`)."""
-        return cast("str", pulumi.get(self, "local_server_component"))
-
-    @property
-    @pulumi.getter(name="artifactUri")
-    def artifact_uri(self) -> str:
+        artifact_uri: str
         """S3 URI of the model package the recipe downloads."""
-        return cast("str", pulumi.get(self, "artifact_uri"))
-
-    @property
-    @pulumi.getter(name="packageId")
-    def package_id(self) -> str:
+        package_id: str
         """Content id of the package (the artifact's file name)."""
-        return cast("str", pulumi.get(self, "package_id"))
-
-    @property
-    @pulumi.getter(name="digest")
-    def digest(self) -> str:
+        digest: str
         """Digest of the artifact as stored in the recipe."""
-        return cast("str", pulumi.get(self, "digest"))
-
-    @property
-    @pulumi.getter(name="adopted")
-    def adopted(self) -> bool:
+        adopted: bool
         """True when an identical version made by another stack or resource was taken over
         instead of created."""
-        return cast("bool", pulumi.get(self, "adopted"))
 
+    class ConfigurationUpdate(TypedDict):
+        """What a deployment does to a component's configuration on the devices."""
 
-@pulumi.output_type
-class ConfigurationUpdate(dict):  # type: ignore[type-arg]
-    """What a deployment does to a component's configuration on the devices. (A dict with
-    snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        merge: str | None = None,
-        reset: Sequence[str] | None = None,
-    ) -> None:
-        if merge is not None:
-            pulumi.set(__self__, "merge", merge)
-        if reset is not None:
-            pulumi.set(__self__, "reset", reset)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="merge")
-    def merge(self) -> str | None:
+        merge: NotRequired[str]
         """JSON text of an object merged into the component's configuration."""
-        return cast("str | None", pulumi.get(self, "merge"))
-
-    @property
-    @pulumi.getter(name="reset")
-    def reset(self) -> Sequence[str] | None:
+        reset: NotRequired[Sequence[str]]
         """JSON pointers of configuration values reset to their defaults (before `merge` is
         applied)."""
-        return cast("Sequence[str] | None", pulumi.get(self, "reset"))
 
+    class DeploymentComponent(TypedDict):
+        """One component of a deployment."""
 
-@pulumi.output_type
-class DeploymentComponent(dict):  # type: ignore[type-arg]
-    """One component of a deployment. (A dict with snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        component_version: str | None = None,
-        configuration_update: ConfigurationUpdate | None = None,
-    ) -> None:
-        if component_version is not None:
-            pulumi.set(__self__, "component_version", component_version)
-        if configuration_update is not None:
-            pulumi.set(__self__, "configuration_update", configuration_update)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="componentVersion")
-    def component_version(self) -> str:
+        component_version: str
         """Version of the component to run (semantic version)."""
-        return cast("str", pulumi.get(self, "component_version"))
-
-    @property
-    @pulumi.getter(name="configurationUpdate")
-    def configuration_update(self) -> ConfigurationUpdate | None:
+        configuration_update: NotRequired[ConfigurationUpdate]
         """Configuration changes to apply."""
-        return cast("ConfigurationUpdate | None", pulumi.get(self, "configuration_update"))
 
+    class RolloutPolicy(TypedDict):
+        """When a new revision counts as rolled out, and what to do when it does not. The
+        devices that count are the target's core devices when the revision is created; devices
+        that join later never block it."""
 
-@pulumi.output_type
-class RolloutPolicy(dict):  # type: ignore[type-arg]
-    """When a new revision counts as rolled out, and what to do when it does not. The devices
-    that count are the target's core devices when the revision is created; devices that join
-    later never block it. (A dict with snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        success_percent: float | None = None,
-        timeout_seconds: float | None = None,
-        on_failure: RolloutFailureAction | None = None,
-        ignore_unhealthy: bool | None = None,
-        bake_seconds: float | None = None,
-    ) -> None:
-        if success_percent is not None:
-            pulumi.set(__self__, "success_percent", success_percent)
-        if timeout_seconds is not None:
-            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
-        if on_failure is not None:
-            pulumi.set(__self__, "on_failure", on_failure)
-        if ignore_unhealthy is not None:
-            pulumi.set(__self__, "ignore_unhealthy", ignore_unhealthy)
-        if bake_seconds is not None:
-            pulumi.set(__self__, "bake_seconds", bake_seconds)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="successPercent")
-    def success_percent(self) -> float | None:
+        success_percent: NotRequired[float]
         """At least this percentage of them (rounded up) must report `SUCCEEDED` for the
         revision. Default: 100."""
-        return cast("float | None", pulumi.get(self, "success_percent"))
-
-    @property
-    @pulumi.getter(name="timeoutSeconds")
-    def timeout_seconds(self) -> float | None:
+        timeout_seconds: NotRequired[float]
         """How long `up` waits for that, in seconds. Default: 600."""
-        return cast("float | None", pulumi.get(self, "timeout_seconds"))
-
-    @property
-    @pulumi.getter(name="onFailure")
-    def on_failure(self) -> RolloutFailureAction | None:
+        on_failure: NotRequired[RolloutFailureAction]
         """What a revision that does not meet the policy does (see `RolloutFailureAction`).
         Default: `fail`."""
-        return cast("RolloutFailureAction | None", pulumi.get(self, "on_failure"))
-
-    @property
-    @pulumi.getter(name="ignoreUnhealthy")
-    def ignore_unhealthy(self) -> bool | None:
+        ignore_unhealthy: NotRequired[bool]
         """Leave out devices that are `UNHEALTHY` when the revision is created. Default: `true`."""
-        return cast("bool | None", pulumi.get(self, "ignore_unhealthy"))
-
-    @property
-    @pulumi.getter(name="bakeSeconds")
-    def bake_seconds(self) -> float | None:
+        bake_seconds: NotRequired[float]
         """Once the policy is met, keep watching the devices this long: a counted device that
         reports a failure or turns `UNHEALTHY` meanwhile counts as failed, and the revision
         fails if the policy is no longer met. Default: 0."""
-        return cast("float | None", pulumi.get(self, "bake_seconds"))
 
+    class DeploymentStage(TypedDict):
+        """A stage of a staged rollout: a target that gets each new revision before the
+        resource's own target, gated by its rollout policy. A failed gate reverts the stage to
+        the previous revision and leaves the later stages and the resource's target untouched."""
 
-@pulumi.output_type
-class DeploymentStage(dict):  # type: ignore[type-arg]
-    """A stage of a staged rollout: a target that gets each new revision before the resource's
-    own target, gated by its rollout policy. A failed gate reverts the stage to the previous
-    revision and leaves the later stages and the resource's target untouched. (A dict with
-    snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        target_arn: str | None = None,
-        rollout: RolloutPolicy | None = None,
-        subdeployment: bool | None = None,
-    ) -> None:
-        if target_arn is not None:
-            pulumi.set(__self__, "target_arn", target_arn)
-        if rollout is not None:
-            pulumi.set(__self__, "rollout", rollout)
-        if subdeployment is not None:
-            pulumi.set(__self__, "subdeployment", subdeployment)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="targetArn")
-    def target_arn(self) -> str:
+        target_arn: str
         """ARN of the stage's IoT thing or thing group (not the resource's `targetArn`)."""
-        return cast("str", pulumi.get(self, "target_arn"))
-
-    @property
-    @pulumi.getter(name="rollout")
-    def rollout(self) -> RolloutPolicy | None:
+        rollout: NotRequired[RolloutPolicy]
         """The gate: when the stage's revision counts as rolled out. Default: every counted
         device must succeed within 600 seconds."""
-        return cast("RolloutPolicy | None", pulumi.get(self, "rollout"))
-
-    @property
-    @pulumi.getter(name="subdeployment")
-    def subdeployment(self) -> bool | None:
+        subdeployment: NotRequired[bool]
         """Deploy the stage as a subdeployment of the resource's current deployment
         (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its
         devices run Greengrass nucleus 2.9.0 or later). The first revision, which has no parent
         deployment yet, skips such a stage. Default: `false`."""
-        return cast("bool | None", pulumi.get(self, "subdeployment"))
 
+    class RolloutResult(TypedDict):
+        """What the counted devices reported for the last revision this resource deployed."""
 
-@pulumi.output_type
-class RolloutResult(dict):  # type: ignore[type-arg]
-    """What the counted devices reported for the last revision this resource deployed. (A dict
-    with snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        deployment_id: str | None = None,
-        devices: int | None = None,
-        succeeded: int | None = None,
-        failed: int | None = None,
-        pending: int | None = None,
-        outcome: str | None = None,
-    ) -> None:
-        if deployment_id is not None:
-            pulumi.set(__self__, "deployment_id", deployment_id)
-        if devices is not None:
-            pulumi.set(__self__, "devices", devices)
-        if succeeded is not None:
-            pulumi.set(__self__, "succeeded", succeeded)
-        if failed is not None:
-            pulumi.set(__self__, "failed", failed)
-        if pending is not None:
-            pulumi.set(__self__, "pending", pending)
-        if outcome is not None:
-            pulumi.set(__self__, "outcome", outcome)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="deploymentId")
-    def deployment_id(self) -> str:
+        deployment_id: str
         """The revision."""
-        return cast("str", pulumi.get(self, "deployment_id"))
-
-    @property
-    @pulumi.getter(name="devices")
-    def devices(self) -> int:
+        devices: int
         """Devices counted."""
-        return cast("int", pulumi.get(self, "devices"))
-
-    @property
-    @pulumi.getter(name="succeeded")
-    def succeeded(self) -> int:
+        succeeded: int
         """Devices that reported `SUCCEEDED`."""
-        return cast("int", pulumi.get(self, "succeeded"))
-
-    @property
-    @pulumi.getter(name="failed")
-    def failed(self) -> int:
+        failed: int
         """Devices that reported a failure."""
-        return cast("int", pulumi.get(self, "failed"))
-
-    @property
-    @pulumi.getter(name="pending")
-    def pending(self) -> int:
+        pending: int
         """Devices that had not reported yet."""
-        return cast("int", pulumi.get(self, "pending"))
-
-    @property
-    @pulumi.getter(name="outcome")
-    def outcome(self) -> str:
+        outcome: str
         """`met` (the update failed otherwise)."""
-        return cast("str", pulumi.get(self, "outcome"))
 
+    class ArchiveLimits(TypedDict):
+        """Caps on every archive a model component reads (the trained model at preview, the
+        compiled models at `up`); an archive over a cap is refused in one line naming it."""
 
-@pulumi.output_type
-class ArchiveLimits(dict):  # type: ignore[type-arg]
-    """Caps on every archive a model component reads (the trained model at preview, the compiled
-    models at `up`); an archive over a cap is refused in one line naming it. (A dict with
-    snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        max_total_bytes: int | None = None,
-        max_members: int | None = None,
-        max_compression_ratio: int | None = None,
-    ) -> None:
-        if max_total_bytes is not None:
-            pulumi.set(__self__, "max_total_bytes", max_total_bytes)
-        if max_members is not None:
-            pulumi.set(__self__, "max_members", max_members)
-        if max_compression_ratio is not None:
-            pulumi.set(__self__, "max_compression_ratio", max_compression_ratio)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="maxTotalBytes")
-    def max_total_bytes(self) -> int | None:
+        max_total_bytes: NotRequired[int]
         """Uncompressed bytes, tar extension headers included. Default: 8589934592 (8 GiB)."""
-        return cast("int | None", pulumi.get(self, "max_total_bytes"))
-
-    @property
-    @pulumi.getter(name="maxMembers")
-    def max_members(self) -> int | None:
+        max_members: NotRequired[int]
         """Members of one archive. Default: 10000."""
-        return cast("int | None", pulumi.get(self, "max_members"))
-
-    @property
-    @pulumi.getter(name="maxCompressionRatio")
-    def max_compression_ratio(self) -> int | None:
+        max_compression_ratio: NotRequired[int]
         """Decompressed bytes per compressed byte read, past the first 64 MiB. Default: 100."""
-        return cast("int | None", pulumi.get(self, "max_compression_ratio"))
 
+    class DeploymentComponentUpdatePolicy(TypedDict):
+        """How components on the devices are told about an update."""
 
-@pulumi.output_type
-class DeploymentComponentUpdatePolicy(dict):  # type: ignore[type-arg]
-    """How components on the devices are told about an update. (A dict with snake_case keys, or
-    its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        timeout_in_seconds: int | None = None,
-        action: DeploymentComponentUpdatePolicyAction | None = None,
-    ) -> None:
-        if timeout_in_seconds is not None:
-            pulumi.set(__self__, "timeout_in_seconds", timeout_in_seconds)
-        if action is not None:
-            pulumi.set(__self__, "action", action)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="timeoutInSeconds")
-    def timeout_in_seconds(self) -> int | None:
+        timeout_in_seconds: NotRequired[int]
         """Seconds each component has to get ready. Default: 60."""
-        return cast("int | None", pulumi.get(self, "timeout_in_seconds"))
-
-    @property
-    @pulumi.getter(name="action")
-    def action(self) -> DeploymentComponentUpdatePolicyAction | None:
+        action: NotRequired[DeploymentComponentUpdatePolicyAction]
         """Notify components or not. Default: `NOTIFY_COMPONENTS`."""
-        return cast("DeploymentComponentUpdatePolicyAction | None", pulumi.get(self, "action"))
 
-
-@pulumi.output_type
-class DeploymentConfigurationValidationPolicy(dict):  # type: ignore[type-arg]
-    """How long components have to validate a configuration update. (A dict with snake_case
-    keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        timeout_in_seconds: int | None = None,
-    ) -> None:
-        if timeout_in_seconds is not None:
-            pulumi.set(__self__, "timeout_in_seconds", timeout_in_seconds)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="timeoutInSeconds")
-    def timeout_in_seconds(self) -> int | None:
-        """Seconds to validate. Default: 30."""
-        return cast("int | None", pulumi.get(self, "timeout_in_seconds"))
-
-
-@pulumi.output_type
-class DeploymentPolicies(dict):  # type: ignore[type-arg]
-    """Deployment policies, as in the Greengrass API's `CreateDeployment`
-    (`deploymentPolicies`). (A dict with snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        failure_handling_policy: DeploymentFailureHandlingPolicy | None = None,
-        component_update_policy: DeploymentComponentUpdatePolicy | None = None,
-        configuration_validation_policy: DeploymentConfigurationValidationPolicy | None = None,
-    ) -> None:
-        if failure_handling_policy is not None:
-            pulumi.set(__self__, "failure_handling_policy", failure_handling_policy)
-        if component_update_policy is not None:
-            pulumi.set(__self__, "component_update_policy", component_update_policy)
-        if configuration_validation_policy is not None:
-            pulumi.set(__self__, "configuration_validation_policy", configuration_validation_policy)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="failureHandlingPolicy")
-    def failure_handling_policy(self) -> DeploymentFailureHandlingPolicy | None:
-        """What devices do when the deployment fails. Default: `ROLLBACK`."""
-        return cast(
-            "DeploymentFailureHandlingPolicy | None", pulumi.get(self, "failure_handling_policy")
-        )
-
-    @property
-    @pulumi.getter(name="componentUpdatePolicy")
-    def component_update_policy(self) -> DeploymentComponentUpdatePolicy | None:
-        """How components are told about an update."""
-        return cast(
-            "DeploymentComponentUpdatePolicy | None", pulumi.get(self, "component_update_policy")
-        )
-
-    @property
-    @pulumi.getter(name="configurationValidationPolicy")
-    def configuration_validation_policy(self) -> DeploymentConfigurationValidationPolicy | None:
+    class DeploymentConfigurationValidationPolicy(TypedDict):
         """How long components have to validate a configuration update."""
-        return cast(
-            "DeploymentConfigurationValidationPolicy | None",
-            pulumi.get(self, "configuration_validation_policy"),
-        )
 
+        timeout_in_seconds: NotRequired[int]
+        """Seconds to validate. Default: 30."""
 
-@pulumi.output_type
-class IotJobRateIncreaseCriteria(dict):  # type: ignore[type-arg]
-    """When the rollout rate increases (one of the two). (A dict with snake_case keys, or its
-    properties.)"""
+    class DeploymentPolicies(TypedDict):
+        """Deployment policies, as in the Greengrass API's `CreateDeployment`
+        (`deploymentPolicies`)."""
 
-    def __init__(
-        __self__,
-        *,
-        number_of_notified_things: int | None = None,
-        number_of_succeeded_things: int | None = None,
-    ) -> None:
-        if number_of_notified_things is not None:
-            pulumi.set(__self__, "number_of_notified_things", number_of_notified_things)
-        if number_of_succeeded_things is not None:
-            pulumi.set(__self__, "number_of_succeeded_things", number_of_succeeded_things)
+        failure_handling_policy: NotRequired[DeploymentFailureHandlingPolicy]
+        """What devices do when the deployment fails. Default: `ROLLBACK`."""
+        component_update_policy: NotRequired[DeploymentComponentUpdatePolicy]
+        """How components are told about an update."""
+        configuration_validation_policy: NotRequired[DeploymentConfigurationValidationPolicy]
+        """How long components have to validate a configuration update."""
 
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
+    class IotJobRateIncreaseCriteria(TypedDict):
+        """When the rollout rate increases (one of the two)."""
 
-    @property
-    @pulumi.getter(name="numberOfNotifiedThings")
-    def number_of_notified_things(self) -> int | None:
+        number_of_notified_things: NotRequired[int]
         """After this many devices were notified."""
-        return cast("int | None", pulumi.get(self, "number_of_notified_things"))
-
-    @property
-    @pulumi.getter(name="numberOfSucceededThings")
-    def number_of_succeeded_things(self) -> int | None:
+        number_of_succeeded_things: NotRequired[int]
         """After this many devices succeeded."""
-        return cast("int | None", pulumi.get(self, "number_of_succeeded_things"))
 
+    class IotJobExponentialRolloutRate(TypedDict):
+        """An exponentially increasing rollout rate."""
 
-@pulumi.output_type
-class IotJobExponentialRolloutRate(dict):  # type: ignore[type-arg]
-    """An exponentially increasing rollout rate. (A dict with snake_case keys, or its
-    properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        base_rate_per_minute: int | None = None,
-        increment_factor: float | None = None,
-        rate_increase_criteria: IotJobRateIncreaseCriteria | None = None,
-    ) -> None:
-        if base_rate_per_minute is not None:
-            pulumi.set(__self__, "base_rate_per_minute", base_rate_per_minute)
-        if increment_factor is not None:
-            pulumi.set(__self__, "increment_factor", increment_factor)
-        if rate_increase_criteria is not None:
-            pulumi.set(__self__, "rate_increase_criteria", rate_increase_criteria)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="baseRatePerMinute")
-    def base_rate_per_minute(self) -> int:
+        base_rate_per_minute: int
         """Devices notified per minute at first (1-1000)."""
-        return cast("int", pulumi.get(self, "base_rate_per_minute"))
-
-    @property
-    @pulumi.getter(name="incrementFactor")
-    def increment_factor(self) -> float:
+        increment_factor: float
         """Factor the rate grows by (1-5)."""
-        return cast("float", pulumi.get(self, "increment_factor"))
-
-    @property
-    @pulumi.getter(name="rateIncreaseCriteria")
-    def rate_increase_criteria(self) -> IotJobRateIncreaseCriteria:
+        rate_increase_criteria: IotJobRateIncreaseCriteria
         """When the rate grows."""
-        return cast("IotJobRateIncreaseCriteria", pulumi.get(self, "rate_increase_criteria"))
 
+    class IotJobExecutionsRolloutConfig(TypedDict):
+        """How fast the deployment's IoT job notifies devices."""
 
-@pulumi.output_type
-class IotJobExecutionsRolloutConfig(dict):  # type: ignore[type-arg]
-    """How fast the deployment's IoT job notifies devices. (A dict with snake_case keys, or its
-    properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        exponential_rate: IotJobExponentialRolloutRate | None = None,
-        maximum_per_minute: int | None = None,
-    ) -> None:
-        if exponential_rate is not None:
-            pulumi.set(__self__, "exponential_rate", exponential_rate)
-        if maximum_per_minute is not None:
-            pulumi.set(__self__, "maximum_per_minute", maximum_per_minute)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="exponentialRate")
-    def exponential_rate(self) -> IotJobExponentialRolloutRate | None:
+        exponential_rate: NotRequired[IotJobExponentialRolloutRate]
         """An increasing rate."""
-        return cast("IotJobExponentialRolloutRate | None", pulumi.get(self, "exponential_rate"))
-
-    @property
-    @pulumi.getter(name="maximumPerMinute")
-    def maximum_per_minute(self) -> int | None:
+        maximum_per_minute: NotRequired[int]
         """At most this many devices per minute (1-1000)."""
-        return cast("int | None", pulumi.get(self, "maximum_per_minute"))
 
+    class IotJobAbortCriteria(TypedDict):
+        """When the deployment's IoT job is cancelled."""
 
-@pulumi.output_type
-class IotJobAbortCriteria(dict):  # type: ignore[type-arg]
-    """When the deployment's IoT job is cancelled. (A dict with snake_case keys, or its
-    properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        failure_type: IotJobExecutionFailureType | None = None,
-        action: IotJobAbortAction | None = None,
-        threshold_percentage: float | None = None,
-        min_number_of_executed_things: int | None = None,
-    ) -> None:
-        if failure_type is not None:
-            pulumi.set(__self__, "failure_type", failure_type)
-        if action is not None:
-            pulumi.set(__self__, "action", action)
-        if threshold_percentage is not None:
-            pulumi.set(__self__, "threshold_percentage", threshold_percentage)
-        if min_number_of_executed_things is not None:
-            pulumi.set(__self__, "min_number_of_executed_things", min_number_of_executed_things)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="failureType")
-    def failure_type(self) -> IotJobExecutionFailureType:
+        failure_type: IotJobExecutionFailureType
         """Failures counted."""
-        return cast("IotJobExecutionFailureType", pulumi.get(self, "failure_type"))
-
-    @property
-    @pulumi.getter(name="action")
-    def action(self) -> IotJobAbortAction:
+        action: IotJobAbortAction
         """What to do."""
-        return cast("IotJobAbortAction", pulumi.get(self, "action"))
-
-    @property
-    @pulumi.getter(name="thresholdPercentage")
-    def threshold_percentage(self) -> float:
+        threshold_percentage: float
         """Percentage of failed executions (up to 100)."""
-        return cast("float", pulumi.get(self, "threshold_percentage"))
-
-    @property
-    @pulumi.getter(name="minNumberOfExecutedThings")
-    def min_number_of_executed_things(self) -> int:
+        min_number_of_executed_things: int
         """Executions needed before the criterion applies."""
-        return cast("int", pulumi.get(self, "min_number_of_executed_things"))
 
+    class IotJobAbortConfig(TypedDict):
+        """When the deployment's IoT job stops notifying devices."""
 
-@pulumi.output_type
-class IotJobAbortConfig(dict):  # type: ignore[type-arg]
-    """When the deployment's IoT job stops notifying devices. (A dict with snake_case keys, or
-    its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        criteria_list: Sequence[IotJobAbortCriteria] | None = None,
-    ) -> None:
-        if criteria_list is not None:
-            pulumi.set(__self__, "criteria_list", criteria_list)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="criteriaList")
-    def criteria_list(self) -> Sequence[IotJobAbortCriteria]:
+        criteria_list: Sequence[IotJobAbortCriteria]
         """The criteria (at least one)."""
-        return cast("Sequence[IotJobAbortCriteria]", pulumi.get(self, "criteria_list"))
 
+    class IotJobTimeoutConfig(TypedDict):
+        """How long each device has for the deployment."""
 
-@pulumi.output_type
-class IotJobTimeoutConfig(dict):  # type: ignore[type-arg]
-    """How long each device has for the deployment. (A dict with snake_case keys, or its
-    properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        in_progress_timeout_in_minutes: int | None = None,
-    ) -> None:
-        if in_progress_timeout_in_minutes is not None:
-            pulumi.set(__self__, "in_progress_timeout_in_minutes", in_progress_timeout_in_minutes)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="inProgressTimeoutInMinutes")
-    def in_progress_timeout_in_minutes(self) -> int | None:
+        in_progress_timeout_in_minutes: NotRequired[int]
         """Minutes a device may stay `IN_PROGRESS`."""
-        return cast("int | None", pulumi.get(self, "in_progress_timeout_in_minutes"))
 
+    class IotJobConfiguration(TypedDict):
+        """The IoT job that delivers the deployment, as in the Greengrass API's
+        `CreateDeployment` (`iotJobConfiguration`)."""
 
-@pulumi.output_type
-class IotJobConfiguration(dict):  # type: ignore[type-arg]
-    """The IoT job that delivers the deployment, as in the Greengrass API's `CreateDeployment`
-    (`iotJobConfiguration`). (A dict with snake_case keys, or its properties.)"""
-
-    def __init__(
-        __self__,
-        *,
-        job_executions_rollout_config: IotJobExecutionsRolloutConfig | None = None,
-        abort_config: IotJobAbortConfig | None = None,
-        timeout_config: IotJobTimeoutConfig | None = None,
-    ) -> None:
-        if job_executions_rollout_config is not None:
-            pulumi.set(__self__, "job_executions_rollout_config", job_executions_rollout_config)
-        if abort_config is not None:
-            pulumi.set(__self__, "abort_config", abort_config)
-        if timeout_config is not None:
-            pulumi.set(__self__, "timeout_config", timeout_config)
-
-    def _translate_property(self, prop: str) -> str:
-        return output_name(prop)
-
-    @property
-    @pulumi.getter(name="jobExecutionsRolloutConfig")
-    def job_executions_rollout_config(self) -> IotJobExecutionsRolloutConfig | None:
+        job_executions_rollout_config: NotRequired[IotJobExecutionsRolloutConfig]
         """How fast devices are notified."""
-        return cast(
-            "IotJobExecutionsRolloutConfig | None",
-            pulumi.get(self, "job_executions_rollout_config"),
-        )
-
-    @property
-    @pulumi.getter(name="abortConfig")
-    def abort_config(self) -> IotJobAbortConfig | None:
+        abort_config: NotRequired[IotJobAbortConfig]
         """When the job is cancelled."""
-        return cast("IotJobAbortConfig | None", pulumi.get(self, "abort_config"))
-
-    @property
-    @pulumi.getter(name="timeoutConfig")
-    def timeout_config(self) -> IotJobTimeoutConfig | None:
+        timeout_config: NotRequired[IotJobTimeoutConfig]
         """How long each device has."""
-        return cast("IotJobTimeoutConfig | None", pulumi.get(self, "timeout_config"))
+
+else:
+    ComponentVersion = dict
+    PublishedComponent = dict
+    ConfigurationUpdate = dict
+    DeploymentComponent = dict
+    RolloutPolicy = dict
+    DeploymentStage = dict
+    RolloutResult = dict
+    ArchiveLimits = dict
+    DeploymentComponentUpdatePolicy = dict
+    DeploymentConfigurationValidationPolicy = dict
+    DeploymentPolicies = dict
+    IotJobRateIncreaseCriteria = dict
+    IotJobExponentialRolloutRate = dict
+    IotJobExecutionsRolloutConfig = dict
+    IotJobAbortCriteria = dict
+    IotJobAbortConfig = dict
+    IotJobTimeoutConfig = dict
+    IotJobConfiguration = dict
 
 
 @dataclass

@@ -327,3 +327,14 @@ def test_the_archive_limits_type_is_the_providers() -> None:
     assert tuple(defaults) == inputs.LIMIT_KEYS
     for prop in properties.ARCHIVE_LIMITS.props:
         assert prop.documented.split()[0] == str(defaults[prop.snake])
+
+
+def test_a_map_input_left_out_diffs_per_entry_against_its_placeholder() -> None:
+    """Tags added where none were (absent in state) show as the added entry, and tags all
+    removed (absent in the new inputs) as each removed entry, not as the whole property."""
+    base = {"componentName": "model-x"}
+    added = schema.detailed_diff(schema.MODEL, base, {**base, "tags": {"team": "ml"}}, set())
+    assert added == {'tags["team"]': schema.ADD}
+    removed = schema.detailed_diff(schema.MODEL, {**base, "tags": {"team": "ml"}}, base, set())
+    assert removed == {'tags["team"]': schema.DELETE}
+    assert schema.detailed_diff(schema.MODEL, {**base, "tags": {}}, base, set()) == {}

@@ -7,10 +7,10 @@ regenerates them and a unit test fails when the file is out of step.
 
 What is generated, in the shape pulumi-aws users know: an enum class per enum type (``str``
 values, so a plain string works as well); per object type an input ``TypedDict`` ``…Args``
-(snake_case keys, which the SDK renames; a plain dict is accepted as before) and an output class
-(a ``dict`` with snake_case keys, as outputs were before, and a property per field); per
-resource a ``…Args`` dataclass and a class whose outputs are typed properties, with ``:param``
-docstrings.
+(snake_case keys, which the SDK renames; a plain dict is accepted as before) and an output
+``TypedDict`` for type checkers (at run time outputs stay the plain dicts with snake_case keys
+they were: the name is ``dict`` then); per resource a ``…Args`` dataclass and a class whose
+outputs are typed properties, with ``:param`` docstrings.
 """
 
 from __future__ import annotations
@@ -113,25 +113,14 @@ def _input_type(obj: ObjectType) -> str:
 
 
 def _output_type(obj: ObjectType) -> str:
-    out = ["@pulumi.output_type\n", f"class {obj.name}(dict):  # type: ignore[type-arg]\n"]
-    out.append(_doc(obj.description + " (A dict with snake_case keys, or its properties.)", "    "))
-    out.append("\n    def __init__(\n        __self__,\n        *,\n")
+    """An output's shape for type checkers: a ``TypedDict`` with the snake_case keys the values
+    have. At run time the name is ``dict``, so the SDK converts nothing (outputs stay the plain
+    dicts they were, and export as such)."""
+    out = [f"    class {obj.name}(TypedDict):\n", _doc(obj.description, "        "), "\n"]
     for prop in obj.props:
         kind = _python_type(prop.kind, inputs=False)
-        out.append(f"        {prop.snake}: {kind} | None = None,\n")
-    out.append("    ) -> None:\n")
-    for prop in obj.props:
-        out.append(f"        if {prop.snake} is not None:\n")
-        out.append(f'            pulumi.set(__self__, "{prop.snake}", {prop.snake})\n')
-    out.append("\n    def _translate_property(self, prop: str) -> str:\n")
-    out.append("        return output_name(prop)\n")
-    for prop in obj.props:
-        kind = _python_type(prop.kind, inputs=False)
-        kind = kind if prop.required else f"{kind} | None"
-        out.append(f'\n    @property\n    @pulumi.getter(name="{prop.name}")\n')
-        out.append(f"    def {prop.snake}(self) -> {kind}:\n")
+        out.append(f"        {prop.snake}: {kind if prop.required else f'NotRequired[{kind}]'}\n")
         out.append(_doc(prop.described(), "        "))
-        out.append(f'        return cast("{kind}", pulumi.get(self, "{prop.snake}"))\n')
     return "".join(out)
 
 
@@ -243,7 +232,8 @@ def python_module() -> str:
         "import enum\n"
         "from collections.abc import Mapping, Sequence\n"
         "from dataclasses import dataclass\n"
-        "from typing import Any, Required, TypedDict, cast, overload\n\n"
+        "from typing import (\n    TYPE_CHECKING,\n    Any,\n    NotRequired,\n    Required,\n"
+        "    TypedDict,\n    cast,\n    overload,\n)\n\n"
         "import pulumi\n\n"
         "from ._register import input_name, output_name, register\n"
         "from .properties import DEPLOYMENT, MODEL\n\n"
@@ -251,6 +241,11 @@ def python_module() -> str:
     )
     parts = [_enum(e) for e in ENUM_TYPES]
     parts += [_input_type(t) for t in inputs]
-    parts += [_output_type(t) for t in outputs]
+    parts.append(
+        "if TYPE_CHECKING:\n\n"
+        + "\n\n".join(_output_type(t) for t in outputs)
+        + "\nelse:\n"
+        + "".join(f"    {t.name} = dict\n" for t in outputs)
+    )
     parts += [_args(r, n) + "\n\n" + _class(r, n) for r, n in CLASSES]
     return head + "".join("\n\n" + part for part in parts)

@@ -336,10 +336,14 @@ def detailed_diff(
     found: dict[str, int] = {}
     for prop in resource.inputs + resource.outputs:
         key = prop.name
-        if key not in news or olds.get(key) == news.get(key):
+        # An input left out holds its placeholder (tags: {}): absent on either side is that.
+        absent = prop.default if prop.placeholder else None
+        if key not in news and absent is None:
+            continue
+        old, new = olds.get(key, absent), news.get(key, absent)
+        if old == new:
             continue
         replace = key in replaces
-        old, new = olds.get(key), news.get(key)
         if isinstance(prop.kind, MapOf) and isinstance(old, Mapping) and isinstance(new, Mapping):
             quiet = QUIET_LINES.get(prop.snake)
             for entry in sorted(old.keys() | new.keys()):
