@@ -25,9 +25,11 @@ uninstalls their components from every device of the group. Hence:
   same line (a failing read would also block ``up --refresh`` and ``destroy --refresh`` after
   the program says ``take_over=True``). Removing the resource then deletes only its own,
   superseded revision record: the other owner's deployment stays.
-- A revision superseded by the *same* owner (a create that crashed before Pulumi saved it)
-  or one whose superseding deployment is gone again is dropped by read as before, and the next
-  ``up`` deploys a fresh revision.
+- A revision superseded by the *same* owner's revision of the same components (the revert of
+  a failed rollout, or a create that crashed after deploying them) is followed by read: it
+  takes that revision's ids. Superseded by the same owner with other components, or by a
+  deployment that is gone again, it is dropped by read, and the next ``up`` deploys a fresh
+  revision.
 - create and update look again just before ``CreateDeployment`` (another stack may have
   deployed since check) and refuse the same way without ``take_over``.
 
@@ -106,7 +108,7 @@ INPUT_KEYS = (*DEPLOYMENT.input_names(), "owner")
 NOT_COMPARED = ("owner", *DEPLOYMENT.changing("none"))
 """Inputs a diff ignores: ``take_over`` is a permission, not a property of the deployment."""
 OUTPUT_KEYS = ("deployment_id", "arn", "iot_job_id", "iot_job_arn", "deployment_status")
-REVERT_WAIT_NOTE = "later stages untouched"
+UNTOUCHED = "later stages untouched"
 CHECK_FILLED = ("takes_over",)
 """``takes_over``: filled in by check, ``takes over deployment <id> ... of <owner>`` when the
 next revision will supersede another owner's deployment (``take_over=True``), else empty."""
@@ -255,23 +257,18 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
                 continue
             failed = f"{label}: rollout of {ran.deployment_id}: {ran.verdict()}"
             if not before:
-                raise DdaError(f"{failed}; no earlier revision to revert to; {REVERT_WAIT_NOTE}")
+                raise DdaError(f"{failed}; no earlier revision to revert to; {UNTOUCHED}")
             back = _deploy_and_judge(clients, {**props, **before}, stage)
             raise DdaError(
                 f"{failed}: reverted to revision {back.deployment_id} ({_versions(before)}): "
-                f"{back.line()}; {REVERT_WAIT_NOTE} ({_name(main)} still runs "
+                f"{back.line()}; {UNTOUCHED} ({_name(main)} still runs "
                 f"{olds.get('deployment_id')})"
             )
         outs = self._deploy_and_wait(clients, olds, props, stages)
-        _remove_stages(
-            clients.greengrass, olds, props, keep=set(done) | set(s.target_arn for s in stages)
-        )
-        old_stages = dict(olds.get("stage_deployments") or {})
-        outs["stage_deployments"] = {
-            s.target_arn: done.get(s.target_arn) or old_stages.get(s.target_arn, "")
-            for s in stages
-            if done.get(s.target_arn) or old_stages.get(s.target_arn)
-        }
+        targets = {s.target_arn for s in stages}
+        _remove_stages(clients.greengrass, olds, props, keep=targets)
+        recorded = {**(olds.get("stage_deployments") or {}), **done}
+        outs["stage_deployments"] = {t: i for t, i in recorded.items() if t in targets and i}
         return outs
 
     def _deploy_and_wait(
@@ -347,7 +344,18 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         current = None
         if found is not None and not found.get("isLatestForTarget"):
             current = current_deployment(gg, str(props["target_arn"]))
-        if current is not None and not current.owned_by(str(props.get("owner") or "")):
+        same = _same_revision(gg, current, props)
+        if same is not None:
+            # Its own newer revision of the same components (a revert of a failed rollout, or
+            # a create that crashed after deploying them): the target runs what the state says.
+            progress(
+                f"{id_} runs revision {same['deploymentId']} of the same components "
+                f"(superseding {deployment_id}): refreshed to it",
+                keep=True,
+            )
+            props = {**props, **_revision_outputs(str(props["target_arn"]), same)}
+            found, reason = same, ""
+        elif current is not None and not current.owned_by(str(props.get("owner") or "")):
             # Superseded by someone else: kept in state, so the next preview says so (check).
             progress(_superseded(deployment_id, str(props["target_arn"]), current), keep=True)
             reason = ""
@@ -369,8 +377,11 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
     @hook
     def delete(self, id_: str, props: JSONDict) -> None:
         gg = self._clients(props).greengrass
-        for target, stage_id in sorted((props.get("stage_deployments") or {}).items()):
-            _drop_stage(gg, str(props.get("owner") or ""), target, str(stage_id))
+        recorded = dict(props.get("stage_deployments") or {})
+        # A failed update deployed to its stages without saving their ids: the declared ones.
+        declared = {s.target_arn for s in parse_stages(props.get("stages"))}
+        for target in sorted(set(recorded) | declared):
+            _drop_stage(gg, str(props.get("owner") or ""), target, str(recorded.get(target, "")))
         deployment_id = str(props.get("deployment_id") or "")
         found = find_deployment(gg, deployment_id) if deployment_id else None
         if found is None:
@@ -549,12 +560,18 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict, parent: str = "") -> JSONDi
     request.update({k: v for k, v in optional.items() if v})
     progress(f"deploying {', '.join(sorted(props['components']))} to {target}")
     created = greengrass.create_deployment(gg, request)
+    progress(
+        f"created deployment {created['deploymentId']} (IoT job {created.get('iotJobId', '')})",
+        keep=True,
+    )
+    return _revision_outputs(target, {**created, "deploymentStatus": "ACTIVE"})
+
+
+def _revision_outputs(target: str, revision: JSONDict) -> JSONDict:
+    """The ``OUTPUT_KEYS`` of a revision (``CreateDeployment``'s or ``GetDeployment``'s answer)."""
     match = arns.iot_target(target)
     assert match is not None, "check validated target_arn"
-    deployment_id = created["deploymentId"]
-    progress(
-        f"created deployment {deployment_id} (IoT job {created.get('iotJobId', '')})", keep=True
-    )
+    deployment_id = str(revision["deploymentId"])
     return {
         "deployment_id": deployment_id,
         "arn": str(
@@ -566,10 +583,22 @@ def _deploy(gg: GreengrassV2Client, props: JSONDict, parent: str = "") -> JSONDi
                 f"deployments:{deployment_id}",
             )
         ),
-        "iot_job_id": created.get("iotJobId", ""),
-        "iot_job_arn": created.get("iotJobArn", ""),
-        "deployment_status": "ACTIVE",
+        "iot_job_id": revision.get("iotJobId", ""),
+        "iot_job_arn": revision.get("iotJobArn", ""),
+        "deployment_status": str(revision.get("deploymentStatus", "")),
     }
+
+
+def _same_revision(
+    gg: GreengrassV2Client, current: CurrentDeployment | None, props: JSONDict
+) -> JSONDict | None:
+    """``current`` (``GetDeployment``) if this resource made it with the components in ``props``."""
+    if current is None or not current.owned_by(str(props.get("owner") or "")):
+        return None
+    found = find_deployment(gg, current.deployment_id)
+    if found is None or (found.get("components") or {}) != api_components(props["components"]):
+        return None
+    return found
 
 
 def _deploy_and_judge(clients: AwsClients, props: JSONDict, stage: Stage) -> Tally:

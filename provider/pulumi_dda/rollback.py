@@ -114,19 +114,18 @@ def pinned_at(uri: str, started: datetime, clients: AwsClients, notes: list[str]
         versions = [
             v for page in pages for v in page.get("Versions", []) if v.get("Key") == source.key
         ]
-    then = [v for v in versions if v["LastModified"] <= started]
-    if not then:
-        raise RollbackRefused(f"{uri}: no object version existed when that update started")
-    chosen = max(then, key=lambda v: v["LastModified"])
-    version_id = str(chosen.get("VersionId") or "null")
-    if version_id == "null":
-        if len(versions) > 1 or any(v["LastModified"] > started for v in versions):
+    if versions and all(v.get("VersionId") in (None, "null") for v in versions):
+        if any(v["LastModified"] > started for v in versions):
             raise RollbackRefused(
                 f"{uri} changed since that update and bucket {source.bucket} keeps no object "
                 "versions: enable versioning so a rollback can name what ran"
             )
         notes.append(f"{uri}: unchanged since (bucket without versioning, not pinned)")
         return uri
+    then = [v for v in versions if v["LastModified"] <= started]
+    if not then:
+        raise RollbackRefused(f"{uri}: no object version existed when that update started")
+    version_id = str(max(then, key=lambda v: v["LastModified"])["VersionId"])
     return f"{uri}?versionId={quote(version_id, safe='')}"
 
 

@@ -1,8 +1,8 @@
 """The repository's own program (``stacks/``), ``local`` stack, under the real engine.
 
 Model component and per-platform deployments together: each thing group gets its platform's
-component, and a model version bump moves every deployment to the new version before the old
-version is deleted.
+component, and a model version bump moves every deployment to the new version (x86 through its
+canary first); the old versions stay for a rollback (``keepRevisions``) until the destroy.
 """
 
 from __future__ import annotations
@@ -58,11 +58,13 @@ def test_local_stack_deploys_each_platform_and_moves_deployments_first(
         for r in ep.request_log()
         if r.operation in {"CreateDeployment", "DeleteComponent"}
     ]
-    created = [i for i, (op, _) in enumerate(order) if op == "CreateDeployment"]
-    deleted = [i for i, (op, path) in enumerate(order) if op == "DeleteComponent"]
-    assert len(created) == 2
-    assert len(deleted) == 2
-    assert max(created) < min(deleted)
+    created = [path for op, path in order if op == "CreateDeployment"]
+    deleted = [path for op, path in order if op == "DeleteComponent"]
+    assert len(created) == 3  # the x86 canary's subdeployment, then each platform's group
+    assert deleted == []  # 1.0.0 is kept for a rollback by the deployments' history
+    for entry in components.values():  # the first up's 1.0.0 versions
+        kept = gg.describe_component(arn=entry["arn"])
+        assert kept["status"]["componentState"] == "DEPLOYABLE"
     latest = {
         d["targetArn"]: d for d in gg.list_deployments(historyFilter="LATEST_ONLY")["deployments"]
     }

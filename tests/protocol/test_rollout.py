@@ -81,6 +81,11 @@ def test_a_failing_revision_is_reverted_and_the_update_fails_with_one_line(
     assert f"{MODEL} 1.0.0" in message
     assert "Traceback" not in message
     assert {_installed(gg, d) for d in ("core-a", "core-b")} == {f"{MODEL}@1.0.0"}
+    # A refresh keeps the resource: the revert runs exactly the components of its state.
+    reverted = gg.list_deployments(targetArn=line)["deployments"][0]["deploymentId"]
+    id_, read, _ = deployment_provider.read(first[0], first[1])
+    assert (id_, read["deployment_id"]) == (first[0], reverted)
+    assert read["components"] == first[1]["components"]
     # After a fix (a version the devices take), the next up converges.
     fixed = {**FAST, "success_percent": 50}
     _, outs = _up(deployment_provider, _news(line, "2.0.0", fixed), first)

@@ -21,6 +21,8 @@ from stack_harness import (
     run_stack,
 )
 
+from pulumi_dda.properties import camel
+
 
 def _deployments_by_target_arn(run: StackRun) -> dict[str, Registered]:
     deployments = run.dynamic("target_arn")
@@ -52,10 +54,10 @@ def test_each_group_gets_only_its_platform_component(runs: dict[str, StackRun], 
             assert components.pop("aws.greengrass.Cli") == {
                 "component_version": cli["componentVersion"]
             }
+        # The version the model resolves (the mocked model: 1.0.0 when the block names none).
+        version = model.get("componentVersion") or "1.0.0"
         assert components == {
-            f"{model['componentName']}-{target.replace('_', '-')}": {
-                "component_version": model["componentVersion"]
-            }
+            f"{model['componentName']}-{target.replace('_', '-')}": {"component_version": version}
         }
         assert deployment.inputs["deployment_name"] == f"dda-{target}"
     assert run.outputs["deployments"] == {
@@ -345,3 +347,56 @@ def test_deployments_take_over_only_when_the_config_says_so(runs: dict[str, Stac
     deployments = run.dynamic("target_arn")
     assert deployments
     assert {d.inputs["take_over"] for d in deployments} == {True}
+
+
+def test_the_rollout_block_gives_each_deployment_its_policy_and_the_canary_stage(
+    runs: dict[str, StackRun],
+) -> None:
+    run = runs["local"]
+    rollout = project_config(run.config, "rollout")
+    region, account = run.config["aws:region"], project_config(run.config, "accountId")
+    group = f"arn:aws:iot:{region}:{account}:thinggroup/dda-x86-64-cpu"
+    by_arn = _deployments_by_target_arn(run)
+    x86, jetson = by_arn[group], by_arn[group.replace("x86-64-cpu", "jetson-xavier")]
+    policy = {"success_percent": 100, "timeout_seconds": 120, "on_failure": "revert"}
+    assert {k: rollout["policy"][camel(k)] for k in policy} == policy
+    for deployment in (x86, jetson):
+        assert deployment.inputs["rollout"] == policy
+        assert deployment.inputs["keep_revisions"] == rollout["keepRevisions"]
+    assert x86.inputs["stages"] == [
+        {
+            "target_arn": f"{group}-canary",
+            "subdeployment": True,
+            "rollout": {"success_percent": 100, "timeout_seconds": 60, "bake_seconds": 2},
+        }
+    ]
+    assert jetson.inputs.get("stages") in (None, [])
+
+
+@pytest.mark.parametrize(
+    ("rollout", "message"),
+    [
+        ({"canary": {"x86_64-cpu": ["not-a-device"]}}, "rollout.canary.x86_64-cpu must list"),
+        ({"canaries": {}}, "pulumi-dda:rollout must be a mapping with keys"),
+    ],
+)
+def test_rollout_mistakes_stop_the_program(rollout: dict[str, Any], message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        run_stack("local", overrides={"pulumi-dda:rollout": rollout})
+
+
+def test_the_managed_canary_is_a_child_group_of_the_line_with_its_things() -> None:
+    devices = project_config(run_stack("dev").config, "devices")
+    thing = devices["x86_64-cpu"][0]
+    run = run_stack("dev", overrides={"pulumi-dda:rollout": {"canary": {"x86_64-cpu": [thing]}}})
+    (canary,) = [
+        g for g in run.of_type("aws:iot/thingGroup:ThingGroup") if g.name.endswith("-canary")
+    ]
+    assert canary.inputs["name"] == "dda-x86-64-cpu-canary"
+    assert canary.inputs["parentGroupName"] == "dda-x86-64-cpu"
+    members = [
+        m.inputs
+        for m in run.of_type("aws:iot/thingGroupMembership:ThingGroupMembership")
+        if m.inputs["thingGroupName"] == "dda-x86-64-cpu-canary"
+    ]
+    assert members == [{"thingGroupName": "dda-x86-64-cpu-canary", "thingName": thing}]

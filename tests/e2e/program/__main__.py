@@ -5,6 +5,8 @@
 ``deployTo`` (optional) maps a compilation target to a thing-group ARN: each gets a
 GreengrassDeployment of that target's component, wired from ``versions`` (known at preview).
 ``takeOver`` (optional, false): the deployments may supersede another owner's deployment.
+``rollout`` (optional): the deployments' rollout policy (snake_case keys); ``keepRevisions``
+(optional): their ``keep_revisions``.
 """
 
 import pulumi
@@ -50,6 +52,12 @@ for target, group in (config.get_object("deployTo") or {}).items():
         ),
         # Passed only when asked, so the program also runs on a pulumi-dda without it.
         **({"take_over": True} if config.get_bool("takeOver") else {}),
+        **({"rollout": config.get_object("rollout")} if config.get("rollout") else {}),
+        **(
+            {"keep_revisions": config.get_int("keepRevisions")}
+            if config.get("keepRevisions")
+            else {}
+        ),
     )
     deployments[target] = deployment.deployment_id
 pulumi.export("components", components)
