@@ -556,7 +556,7 @@ MODEL = ResourceType(
              cli=Cli('--no-target-suffix', 'one target, named as given')),
         in_place("tags", MapOf(STRING), "Tags of every component version (keys starting with "
              "`aws:` or `pulumi-dda:` are reserved). Changing them updates in place.",
-             default={}, documented="none",
+             default={},
              cli=Cli('--tag', 'tag of every version, repeatable (e.g. team=vision)')),
         _role_arn(Cli('--role-arn', 'role to assume, e.g. arn:aws:iam::123456789012:role/dda')),
         replaces("region", STRING, "AWS region. Changing it replaces the resource.", default="",
@@ -620,7 +620,7 @@ DEPLOYMENT = ResourceType(
              "configuration (see `IotJobConfiguration`).", default={},
              documented="the service's"),
         in_place("tags", MapOf(STRING), "Tags of the deployment (keys starting with `aws:` or "
-             "`pulumi-dda:` are reserved).", default={}, documented="none"),
+             "`pulumi-dda:` are reserved).", default={}),
         replaces("region", STRING, "AWS region; must be the target's.", default="",
              documented="the target ARN's region"),
         _role_arn(),

@@ -556,7 +556,7 @@ class DdaModelComponentArgs:
     given. Default: `true`."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
     """Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are
-    reserved). Changing them updates in place. Default: none."""
+    reserved). Changing them updates in place. Default: `{}`."""
     role_arn: pulumi.Input[str] | None = None
     """IAM role to assume for every AWS call of this resource (a use-case account). Changing it
     replaces the resource. Default: none: the provider's own credentials."""
@@ -648,7 +648,7 @@ class DdaModelComponent(pulumi.CustomResource):
         :param target_suffix: False: notebook naming, exactly one target, and the component
             named `componentName` as given. Default: `true`.
         :param tags: Tags of every component version (keys starting with `aws:` or `pulumi-dda:`
-            are reserved). Changing them updates in place. Default: none.
+            are reserved). Changing them updates in place. Default: `{}`.
         :param role_arn: IAM role to assume for every AWS call of this resource (a use-case
             account). Changing it replaces the resource. Default: none: the provider's own
             credentials.
@@ -740,7 +740,7 @@ class DdaModelComponent(pulumi.CustomResource):
     @pulumi.getter(name="tags")
     def tags(self) -> pulumi.Output[Mapping[str, str]]:
         """Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are
-        reserved). Changing them updates in place. Default: none."""
+        reserved). Changing them updates in place. Default: `{}`."""
         return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "tags"))
 
     @property
@@ -848,7 +848,7 @@ class GreengrassDeploymentArgs:
     """IoT job configuration (see `IotJobConfiguration`). Default: the service's."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
     """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved).
-    Default: none."""
+    Default: `{}`."""
     region: pulumi.Input[str] | None = None
     """AWS region; must be the target's. Default: the target ARN's region."""
     role_arn: pulumi.Input[str] | None = None
@@ -931,7 +931,7 @@ class GreengrassDeployment(pulumi.CustomResource):
         :param iot_job_configuration: IoT job configuration (see `IotJobConfiguration`).
             Default: the service's.
         :param tags: Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are
-            reserved). Default: none.
+            reserved). Default: `{}`.
         :param region: AWS region; must be the target's. Default: the target ARN's region.
         :param role_arn: IAM role to assume for every AWS call of this resource (a use-case
             account). Changing it replaces the resource. Default: none: the provider's own
@@ -1000,7 +1000,7 @@ class GreengrassDeployment(pulumi.CustomResource):
     @pulumi.getter(name="tags")
     def tags(self) -> pulumi.Output[Mapping[str, str]]:
         """Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved).
-        Default: none."""
+        Default: `{}`."""
         return cast("pulumi.Output[Mapping[str, str]]", pulumi.get(self, "tags"))
 
     @property

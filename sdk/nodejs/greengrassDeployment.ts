@@ -116,9 +116,9 @@ export class GreengrassDeployment extends pulumi.CustomResource {
      */
     declare public readonly stages: pulumi.Output<outputs.DeploymentStage[] | undefined>;
     /**
-     * Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+     * Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
      */
-    declare public readonly tags: pulumi.Output<{[key: string]: string} | undefined>;
+    declare public readonly tags: pulumi.Output<{[key: string]: string}>;
     /**
      * Allow superseding the target's current deployment when another owner made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a stack whose deployment another owner superseded fails its preview instead of deploying again. Changing only this input changes nothing. Default: `false`.
      */
@@ -241,7 +241,7 @@ export interface GreengrassDeploymentArgs {
      */
     stages?: pulumi.Input<pulumi.Input<inputs.DeploymentStageArgs>[] | undefined>;
     /**
-     * Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+     * Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
      */
     tags?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
     /**

@@ -108,9 +108,9 @@ export class ModelComponent extends pulumi.CustomResource {
      */
     declare public readonly roleArn: pulumi.Output<string | undefined>;
     /**
-     * Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+     * Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
      */
-    declare public readonly tags: pulumi.Output<{[key: string]: string} | undefined>;
+    declare public readonly tags: pulumi.Output<{[key: string]: string}>;
     /**
      * False: notebook naming, exactly one target, and the component named `componentName` as given. Default: `true`.
      */
@@ -245,7 +245,7 @@ export interface ModelComponentArgs {
      */
     roleArn?: pulumi.Input<string | undefined>;
     /**
-     * Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+     * Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
      */
     tags?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
     /**

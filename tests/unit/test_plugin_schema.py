@@ -176,7 +176,8 @@ def test_optional_inputs_are_absent_when_unset_and_document_their_default() -> N
             entry = spec["inputProperties"][prop.name]
             if not prop.required:
                 assert "Default: " in entry["description"], (resource.token, prop.name)
-            assert ("default" in entry) == (prop.default is not None and not prop.placeholder)
+            real = prop.default is not None and not prop.placeholder
+            assert ("default" in entry) == (real and not isinstance(prop.default, dict))
             assert entry.get("replaceOnChanges", False) == (prop.change == "replace")
     model = published["resources"][schema.MODEL_COMPONENT]["inputProperties"]
     assert "default" not in model["waitTimeoutSeconds"]
@@ -186,6 +187,7 @@ def test_optional_inputs_are_absent_when_unset_and_document_their_default() -> N
         "componentName": "model-x",
         "targetSuffix": True,
         "relaxDeviceChecks": False,
+        "tags": {},  # a real default: no tags
     }
     # a state an earlier release wrote, placeholders included, reads as the same inputs
     old = {"componentName": "model-x", "componentVersion": "", "waitTimeoutSeconds": 0}
@@ -329,12 +331,17 @@ def test_the_archive_limits_type_is_the_providers() -> None:
         assert prop.documented.split()[0] == str(defaults[prop.snake])
 
 
-def test_a_map_input_left_out_diffs_per_entry_against_its_placeholder() -> None:
-    """Tags added where none were (absent in state) show as the added entry, and tags all
-    removed (absent in the new inputs) as each removed entry, not as the whole property."""
+def test_an_input_left_out_diffs_as_its_placeholder() -> None:
+    """A state from before placeholders were left out (``archiveLimits: {}``) is no change
+    against inputs without it; limits set or removed are a change of the property."""
     base = {"componentName": "model-x"}
-    added = schema.detailed_diff(schema.MODEL, base, {**base, "tags": {"team": "ml"}}, set())
-    assert added == {'tags["team"]': schema.ADD}
-    removed = schema.detailed_diff(schema.MODEL, {**base, "tags": {"team": "ml"}}, base, set())
-    assert removed == {'tags["team"]': schema.DELETE}
-    assert schema.detailed_diff(schema.MODEL, {**base, "tags": {}}, base, set()) == {}
+    assert schema.detailed_diff(schema.MODEL, {**base, "archiveLimits": {}}, base, set()) == {}
+    limits = {**base, "archiveLimits": {"maxMembers": 5}}
+    assert schema.detailed_diff(schema.MODEL, base, limits, set()) == {"archiveLimits": schema.ADD}
+    assert schema.detailed_diff(schema.MODEL, limits, base, set()) == {
+        "archiveLimits": schema.UPDATE
+    }
+    tagged = schema.detailed_diff(
+        schema.MODEL, {**base, "tags": {}}, {**base, "tags": {"a": "b"}}, set()
+    )
+    assert tagged == {'tags["a"]': schema.ADD}

@@ -216,12 +216,17 @@ def _props_spec(props: tuple[Prop, ...], *, inputs: bool = False) -> JSONDict:
     spec: JSONDict = {}
     for prop in props:
         entry = {**_type_spec(prop.kind), "description": prop.described()}
-        if inputs and prop.default is not None and not prop.placeholder:
+        if inputs and prop.default is not None and not prop.placeholder and not _object(prop):
             entry["default"] = prop.default
         if getattr(prop, "change", None) == "replace":
             entry["replaceOnChanges"] = True
         spec[prop.name] = entry
     return spec
+
+
+def _object(prop: Prop) -> bool:
+    """A schema default must be a primitive: an empty map is described, not published."""
+    return isinstance(prop.default, dict | list)
 
 
 def _required(props: tuple[Prop, ...]) -> list[str]:

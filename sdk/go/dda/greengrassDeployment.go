@@ -50,7 +50,7 @@ type GreengrassDeployment struct {
 	StageDeployments pulumi.StringMapOutput `pulumi:"stageDeployments"`
 	// Targets that get each new revision first, in order, each gated by its own rollout policy: `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview names each stage, its target and what it moves to. Default: none.
 	Stages DeploymentStageArrayOutput `pulumi:"stages"`
-	// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+	// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
 	Tags pulumi.StringMapOutput `pulumi:"tags"`
 	// Allow superseding the target's current deployment when another owner made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a stack whose deployment another owner superseded fails its preview instead of deploying again. Changing only this input changes nothing. Default: `false`.
 	TakeOver pulumi.BoolOutput `pulumi:"takeOver"`
@@ -142,7 +142,7 @@ type greengrassDeploymentArgs struct {
 	Rollout *RolloutPolicy `pulumi:"rollout"`
 	// Targets that get each new revision first, in order, each gated by its own rollout policy: `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview names each stage, its target and what it moves to. Default: none.
 	Stages []DeploymentStage `pulumi:"stages"`
-	// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+	// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
 	Tags map[string]string `pulumi:"tags"`
 	// Allow superseding the target's current deployment when another owner made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a stack whose deployment another owner superseded fails its preview instead of deploying again. Changing only this input changes nothing. Default: `false`.
 	TakeOver *bool `pulumi:"takeOver"`
@@ -170,7 +170,7 @@ type GreengrassDeploymentArgs struct {
 	Rollout RolloutPolicyPtrInput
 	// Targets that get each new revision first, in order, each gated by its own rollout policy: `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview names each stage, its target and what it moves to. Default: none.
 	Stages DeploymentStageArrayInput
-	// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+	// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
 	Tags pulumi.StringMapInput
 	// Allow superseding the target's current deployment when another owner made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a stack whose deployment another owner superseded fails its preview instead of deploying again. Changing only this input changes nothing. Default: `false`.
 	TakeOver pulumi.BoolPtrInput
@@ -350,7 +350,7 @@ func (o GreengrassDeploymentOutput) Stages() DeploymentStageArrayOutput {
 	return o.ApplyT(func(v *GreengrassDeployment) DeploymentStageArrayOutput { return v.Stages }).(DeploymentStageArrayOutput)
 }
 
-// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+// Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
 func (o GreengrassDeploymentOutput) Tags() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *GreengrassDeployment) pulumi.StringMapOutput { return v.Tags }).(pulumi.StringMapOutput)
 }

@@ -46,7 +46,7 @@ type ModelComponent struct {
 	ResolvedSources pulumi.StringMapOutput `pulumi:"resolvedSources"`
 	// IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
 	RoleArn pulumi.StringPtrOutput `pulumi:"roleArn"`
-	// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+	// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
 	Tags pulumi.StringMapOutput `pulumi:"tags"`
 	// False: notebook naming, exactly one target, and the component named `componentName` as given. Default: `true`.
 	TargetSuffix pulumi.BoolOutput `pulumi:"targetSuffix"`
@@ -147,7 +147,7 @@ type modelComponentArgs struct {
 	RelaxDeviceChecks *bool `pulumi:"relaxDeviceChecks"`
 	// IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
 	RoleArn *string `pulumi:"roleArn"`
-	// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+	// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
 	Tags map[string]string `pulumi:"tags"`
 	// False: notebook naming, exactly one target, and the component named `componentName` as given. Default: `true`.
 	TargetSuffix *bool `pulumi:"targetSuffix"`
@@ -179,7 +179,7 @@ type ModelComponentArgs struct {
 	RelaxDeviceChecks pulumi.BoolPtrInput
 	// IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
 	RoleArn pulumi.StringPtrInput
-	// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+	// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
 	Tags pulumi.StringMapInput
 	// False: notebook naming, exactly one target, and the component named `componentName` as given. Default: `true`.
 	TargetSuffix pulumi.BoolPtrInput
@@ -351,7 +351,7 @@ func (o ModelComponentOutput) RoleArn() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ModelComponent) pulumi.StringPtrOutput { return v.RoleArn }).(pulumi.StringPtrOutput)
 }
 
-// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+// Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
 func (o ModelComponentOutput) Tags() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *ModelComponent) pulumi.StringMapOutput { return v.Tags }).(pulumi.StringMapOutput)
 }

@@ -47,7 +47,7 @@ class GreengrassDeploymentArgs:
         :param pulumi.Input[_builtins.str] role_arn: IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
         :param pulumi.Input['RolloutPolicyArgs'] rollout: Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a preview never waits. Default: none: `up` ends when the service accepts the deployment.
         :param pulumi.Input[Sequence[pulumi.Input['DeploymentStageArgs']]] stages: Targets that get each new revision first, in order, each gated by its own rollout policy: `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview names each stage, its target and what it moves to. Default: none.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
         :param pulumi.Input[_builtins.bool] take_over: Allow superseding the target's current deployment when another owner made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a stack whose deployment another owner superseded fails its preview instead of deploying again. Changing only this input changes nothing. Default: `false`.
         """
         pulumi.set(__self__, "components", components)
@@ -201,7 +201,7 @@ class GreengrassDeploymentArgs:
     @pulumi.getter
     def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
         """
-        Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+        Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
         """
         return pulumi.get(self, "tags")
 
@@ -255,7 +255,7 @@ class GreengrassDeployment(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] role_arn: IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
         :param pulumi.Input[Union['RolloutPolicyArgs', 'RolloutPolicyArgsDict', 'outputs.RolloutPolicy']] rollout: Wait for the devices after each new revision and judge it (see `RolloutPolicy`); a preview never waits. Default: none: `up` ends when the service accepts the deployment.
         :param pulumi.Input[Sequence[pulumi.Input[Union['DeploymentStageArgs', 'DeploymentStageArgsDict', 'outputs.DeploymentStage']]]] stages: Targets that get each new revision first, in order, each gated by its own rollout policy: `up` starts a stage (and finally `targetArn`) only after the previous gate passed; a preview names each stage, its target and what it moves to. Default: none.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
         :param pulumi.Input[_builtins.bool] take_over: Allow superseding the target's current deployment when another owner made it (another stack or resource, or not pulumi-dda: no `pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a stack whose deployment another owner superseded fails its preview instead of deploying again. Changing only this input changes nothing. Default: `false`.
         :param pulumi.Input[_builtins.str] target_arn: ARN of the IoT thing or thing group to deploy to.
         """
@@ -524,9 +524,9 @@ class GreengrassDeployment(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def tags(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+    def tags(self) -> pulumi.Output[Mapping[str, _builtins.str]]:
         """
-        Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: none.
+        Tags of the deployment (keys starting with `aws:` or `pulumi-dda:` are reserved). Default: `{}`.
         """
         return pulumi.get(self, "tags")
 

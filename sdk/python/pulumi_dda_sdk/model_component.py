@@ -49,7 +49,7 @@ class ModelComponentArgs:
         :param pulumi.Input[_builtins.str] region: AWS region. Changing it replaces the resource. Default: the provider's `dda:region` config, else the standard AWS environment.
         :param pulumi.Input[_builtins.bool] relax_device_checks: Accept a DDA manifest that misses what the device needs (stage threshold, image size, input shape); for experiments only. Default: `false`.
         :param pulumi.Input[_builtins.str] role_arn: IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
         :param pulumi.Input[_builtins.bool] target_suffix: False: notebook naming, exactly one target, and the component named `componentName` as given. Default: `true`.
         :param pulumi.Input[_builtins.float] wait_timeout_seconds: How long to wait for each version to become `DEPLOYABLE`, in seconds. Default: 900.
         """
@@ -218,7 +218,7 @@ class ModelComponentArgs:
     @pulumi.getter
     def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
         """
-        Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+        Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
         """
         return pulumi.get(self, "tags")
 
@@ -287,7 +287,7 @@ class ModelComponent(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] region: AWS region. Changing it replaces the resource. Default: the provider's `dda:region` config, else the standard AWS environment.
         :param pulumi.Input[_builtins.bool] relax_device_checks: Accept a DDA manifest that misses what the device needs (stage threshold, image size, input shape); for experiments only. Default: `false`.
         :param pulumi.Input[_builtins.str] role_arn: IAM role to assume for every AWS call of this resource (a use-case account). Changing it replaces the resource. Default: none: the provider's own credentials.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
         :param pulumi.Input[_builtins.bool] target_suffix: False: notebook naming, exactly one target, and the component named `componentName` as given. Default: `true`.
         :param pulumi.Input[_builtins.str] trained_model_uri: The SageMaker training output archive (`model.tar.gz`): an `s3://bucket/key` URI (`?versionId=<id>` pins one object version), a local path, or a SageMaker name resolved at check: `sagemaker://training-job/<name>`, `sagemaker://model-package/<group>/<version>` or `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the name for another account). The DDA manifest is built from it.
         :param pulumi.Input[_builtins.float] wait_timeout_seconds: How long to wait for each version to become `DEPLOYABLE`, in seconds. Default: 900.
@@ -545,9 +545,9 @@ class ModelComponent(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def tags(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+    def tags(self) -> pulumi.Output[Mapping[str, _builtins.str]]:
         """
-        Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: none.
+        Tags of every component version (keys starting with `aws:` or `pulumi-dda:` are reserved). Changing them updates in place. Default: `{}`.
         """
         return pulumi.get(self, "tags")
 
