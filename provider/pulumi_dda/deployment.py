@@ -97,7 +97,7 @@ from .errors import DdaError, InputError, NotFoundError
 from .greengrass import KEEP_TAG, find_deployment, user_tags
 from .ownership import OWNER_TAG, tag_value
 from .properties import DEPLOYMENT
-from .rollout import RolloutPolicy, Stage, Tally, parse_stages, population, wait
+from .rollout import RolloutPolicy, Stage, Tally, observe, parse_stages, population, wait
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
@@ -372,7 +372,31 @@ class GreengrassDeploymentProvider(AwsResourceProvider):
         outs = {k: v for k, v in props.items() if not k.startswith("__")}
         outs["deployment_status"] = str(found.get("deploymentStatus", ""))
         outs["tags"] = user_tags(greengrass.get_tags(gg, str(props["arn"])))
+        outs["rollout_result"] = self._fleet(props)
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+
+    def _fleet(self, props: JSONDict) -> JSONDict:
+        """With a rollout policy, what the devices report now (a refresh sees a fleet that
+        drifted); logs the devices that moved outside the stack."""
+        policy = RolloutPolicy.parse(props.get("rollout"))
+        result = dict(props.get("rollout_result") or {})
+        if policy is None or not result:
+            return result
+        now = observe(
+            self._clients(props),
+            str(props["target_arn"]),
+            str(props["deployment_id"]),
+            props["components"],
+            policy,
+            str(result.get("outcome") or "met"),
+        )
+        for device, runs in sorted(now["drifted"].items()):
+            progress(
+                f"{device} took revision {props['deployment_id']} but now runs {runs}: "
+                "deployed outside this stack; the next change of this resource deploys again",
+                keep=True,
+            )
+        return now
 
     @hook
     def delete(self, id_: str, props: JSONDict) -> None:

@@ -404,28 +404,52 @@ def cli_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.source == args.target:
         parser.error("--from and --to name the same stack")
-    try:
+
+    def edit() -> tuple[StackFile, list[str]]:
         source = StackFile.read(args.stacks_dir / f"Pulumi.{args.source}.yaml")
         target = StackFile.read(args.stacks_dir / f"Pulumi.{args.target}.yaml")
         project = project_dir_of(args.stacks_dir.resolve())
         result = promote(
             source, target, args.source, PulumiCli(project), _identity_reader(source, project)
         )
+        return result.target, result.notes
+
+    return edit_stack_file(
+        "promote",
+        args,
+        edit,
+        unchanged=f"{MODEL_CONFIG} already matches {args.source}'s",
+        written=f"{args.target}'s `pulumi preview` shows this change",
+    )
+
+
+def edit_stack_file(
+    command: str,
+    args: argparse.Namespace,
+    edit: Callable[[], tuple[StackFile, list[str]]],
+    *,
+    unchanged: str,
+    written: str,
+) -> int:
+    """Run a command that edits a stack file: its notes, the diff, and the file written unless
+    ``--dry-run``; a refusal or error is one line (``--debug``: the traceback)."""
+    try:
+        file, notes = edit()
     except DdaError as exc:
         if args.debug:
             raise
         kind = "refused" if isinstance(exc, PromotionRefused) else "error"
-        print(f"pulumi-dda promote: {kind}: {exc}", file=sys.stderr)
+        print(f"pulumi-dda {command}: {kind}: {exc}", file=sys.stderr)
         return 1
-    for note in result.notes:
+    for note in notes:
         print(f"- {note}")
-    if not result.changed:
-        print(f"{target.path}: {MODEL_CONFIG} already matches {args.source}'s; nothing to change")
+    if file.text() == file.original:
+        print(f"{file.path}: {unchanged}; nothing to change")
         return 0
-    print(target.diff())
+    print(file.diff())
     if args.dry_run:
-        print(f"--dry-run: {target.path} not written")
+        print(f"--dry-run: {file.path} not written")
     else:
-        target.write()
-        print(f"wrote {target.path}: {args.target}'s `pulumi preview` shows this change")
+        file.write()
+        print(f"wrote {file.path}: {written}")
     return 0

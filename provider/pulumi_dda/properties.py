@@ -344,6 +344,9 @@ ROLLOUT_RESULT = _obj(
     Prop("failed", INTEGER, "Devices that reported a failure.", required=True),
     Prop("pending", INTEGER, "Devices that had not reported yet.", required=True),
     Prop("outcome", STRING, "`met` (the update failed otherwise).", required=True),
+    Prop("drifted", MapOf(STRING), "As last refreshed: each device that took the revision but "
+         "now runs other versions of its components (moved outside the stack), e.g. `core-3: "
+         "model-x 1.0.0`."),
 )  # fmt: skip
 ARCHIVE_LIMITS = _obj(
     "ArchiveLimits",

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,13 +37,13 @@ from typing import Any
 from urllib.parse import quote
 
 from .aws import AwsClients, aws_errors
-from .errors import DdaError
 from .promote import (
     MODEL_CONFIG,
     PromotionRefused,
     PulumiCli,
     StackState,
     deployed_model,
+    edit_stack_file,
     project_dir_of,
     source_paths,
     stack_clients,
@@ -205,24 +204,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def cli_main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
-    try:
+
+    def edit() -> tuple[StackFile, list[str]]:
         file = StackFile.read(args.stacks_dir / f"Pulumi.{args.stack}.yaml")
         project = project_dir_of(args.stacks_dir.resolve())
-        file, notes = rollback(
-            file, args.stack, PulumiCli(project), stack_clients(file, "pulumi-dda-rollback")
-        )
-    except DdaError as exc:
-        if args.debug:
-            raise
-        kind = "refused" if isinstance(exc, PromotionRefused) else "error"
-        print(f"pulumi-dda rollback: {kind}: {exc}", file=sys.stderr)
-        return 1
-    for note in notes:
-        print(f"- {note}")
-    print(file.diff())
-    if args.dry_run:
-        print(f"--dry-run: {file.path} not written")
-    else:
-        file.write()
-        print(f"wrote {file.path}: review it, then `pulumi up --stack {args.stack}`")
-    return 0
+        clients = stack_clients(file, "pulumi-dda-rollback")
+        return rollback(file, args.stack, PulumiCli(project), clients)
+
+    return edit_stack_file(
+        "rollback",
+        args,
+        edit,
+        unchanged="already names that model",
+        written=f"review it, then `pulumi up --stack {args.stack}`",
+    )

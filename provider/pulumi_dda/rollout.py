@@ -203,7 +203,7 @@ class Tally:
             f" ({first})" if first else ""
         )
 
-    def output(self, outcome: str) -> dict[str, Any]:
+    def output(self, outcome: str, drifted: Mapping[str, str] | None = None) -> dict[str, Any]:
         return {
             "deployment_id": self.deployment_id,
             "devices": len(self.devices),
@@ -211,6 +211,7 @@ class Tally:
             "failed": len(self.failed),
             "pending": self.pending,
             "outcome": outcome,
+            "drifted": dict(drifted or {}),
         }
 
 
@@ -307,3 +308,43 @@ def wait(
             if (now.met and done) or (not now.met and clock() >= deadline):
                 return now
         time.sleep(POLL_SECONDS)
+
+
+def observe(
+    clients: AwsClients,
+    target: str,
+    deployment_id: str,
+    components: Mapping[str, Any],
+    policy: RolloutPolicy,
+    outcome: str,
+) -> dict[str, Any]:
+    """What the target's core devices report now for the revision (a refresh): the tally over
+    today's devices, and in ``drifted`` each device that succeeded but now runs another version
+    of one of its components (``ListInstalledComponents``): moved by a deployment made outside
+    the stack, or by hand."""
+    found = arns.iot_target(target)
+    assert found is not None, "check validated target_arn"
+    devices = population(clients, found.kind, found.name, policy)
+    now = tally(
+        clients, deployment_id, devices, math.ceil(len(devices) * policy.success_percent / 100)
+    )
+    wanted = {name: str(spec.get("component_version")) for name, spec in components.items()}
+    drifted: dict[str, str] = {}
+    for device in now.succeeded:
+        with aws_errors(f"reading the installed components of core device {device}"):
+            pages = clients.greengrass.get_paginator("list_installed_components").paginate(
+                coreDeviceThingName=device
+            )
+            runs = {
+                str(c["componentName"]): str(c.get("componentVersion", ""))
+                for page in pages
+                for c in page.get("installedComponents", [])
+            }
+        moved = [
+            f"{name} {runs.get(name) or '(none)'}"
+            for name, version in sorted(wanted.items())
+            if runs.get(name) != version
+        ]
+        if moved:
+            drifted[device] = ", ".join(moved)
+    return now.output(outcome, drifted)

@@ -5,6 +5,7 @@ policy. Through the plugin process, as the engine runs it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -146,3 +147,26 @@ def test_a_preview_of_a_new_revision_deploys_nothing_and_waits_for_no_device(
     assert not operations & {"CreateDeployment", "ListEffectiveDeployments", "GetCoreDevice"}
     assert planned["deployment_id"] != first[1]["deployment_id"]  # unknown until it is made
     assert _installed(gg, "core-a") == f"{MODEL}@1.0.0"
+
+
+def test_a_refresh_sees_devices_that_moved_outside_the_stack(
+    deployment_provider: PluginProviderProcess, ep: LocalEndpoint, gg: Any, line: str
+) -> None:
+    for name in ("core-a", "core-b"):
+        ep.add_core_device(name, thing_groups=[GROUP], delay=0.1)
+    id_, outs = _up(deployment_provider, _news(line, "1.0.0", FAST), None)
+    _, read, _ = deployment_provider.read(id_, outs)
+    assert read["rollout_result"]["drifted"] == {}
+    # By hand, outside the stack: core-b alone gets 2.0.0.
+    thing = ep.client("iot").describe_thing(thingName="core-b")["thingArn"]
+    gg.create_deployment(targetArn=thing, components={MODEL: {"componentVersion": "2.0.0"}})
+    deadline = time.monotonic() + 10
+    while _installed(gg, "core-b") != f"{MODEL}@2.0.0" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _, read, _ = deployment_provider.read(id_, outs)
+    assert read["rollout_result"]["drifted"] == {"core-b": f"{MODEL} 2.0.0"}
+    assert (read["rollout_result"]["devices"], read["rollout_result"]["succeeded"]) == (2, 2)
+    assert "core-b took revision" in deployment_provider.stderr()
+    assert "now runs com.example.Inspector 2.0.0: deployed outside this stack" in (
+        deployment_provider.stderr()
+    )
