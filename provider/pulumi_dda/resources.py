@@ -401,6 +401,9 @@ if TYPE_CHECKING:
         """Devices that had not reported yet."""
         outcome: str
         """`met` (the update failed otherwise)."""
+        drifted: NotRequired[Mapping[str, str]]
+        """As last refreshed: each device that took the revision but now runs other versions of
+        its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`."""
 
     class ArchiveLimits(TypedDict):
         """Caps on every archive a model component reads (the trained model at preview, the

@@ -2514,6 +2514,8 @@ type RolloutResult struct {
 	DeploymentId string `pulumi:"deploymentId"`
 	// Devices counted.
 	Devices int `pulumi:"devices"`
+	// As last refreshed: each device that took the revision but now runs other versions of its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`.
+	Drifted map[string]string `pulumi:"drifted"`
 	// Devices that reported a failure.
 	Failed int `pulumi:"failed"`
 	// `met` (the update failed otherwise).
@@ -2547,6 +2549,11 @@ func (o RolloutResultOutput) DeploymentId() pulumi.StringOutput {
 // Devices counted.
 func (o RolloutResultOutput) Devices() pulumi.IntOutput {
 	return o.ApplyT(func(v RolloutResult) int { return v.Devices }).(pulumi.IntOutput)
+}
+
+// As last refreshed: each device that took the revision but now runs other versions of its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`.
+func (o RolloutResultOutput) Drifted() pulumi.StringMapOutput {
+	return o.ApplyT(func(v RolloutResult) map[string]string { return v.Drifted }).(pulumi.StringMapOutput)
 }
 
 // Devices that reported a failure.
@@ -2611,6 +2618,16 @@ func (o RolloutResultPtrOutput) Devices() pulumi.IntPtrOutput {
 		}
 		return &v.Devices
 	}).(pulumi.IntPtrOutput)
+}
+
+// As last refreshed: each device that took the revision but now runs other versions of its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`.
+func (o RolloutResultPtrOutput) Drifted() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *RolloutResult) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.Drifted
+	}).(pulumi.StringMapOutput)
 }
 
 // Devices that reported a failure.

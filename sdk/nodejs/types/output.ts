@@ -313,6 +313,10 @@ export interface RolloutResult {
      */
     devices: number;
     /**
+     * As last refreshed: each device that took the revision but now runs other versions of its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`.
+     */
+    drifted?: {[key: string]: string};
+    /**
      * Devices that reported a failure.
      */
     failed: number;

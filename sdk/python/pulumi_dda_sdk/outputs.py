@@ -1140,7 +1140,8 @@ class RolloutResult(dict):
                  failed: _builtins.int,
                  outcome: _builtins.str,
                  pending: _builtins.int,
-                 succeeded: _builtins.int):
+                 succeeded: _builtins.int,
+                 drifted: Optional[Mapping[str, _builtins.str]] = None):
         """
         What the counted devices reported for the last revision this resource deployed.
 
@@ -1150,6 +1151,7 @@ class RolloutResult(dict):
         :param _builtins.str outcome: `met` (the update failed otherwise).
         :param _builtins.int pending: Devices that had not reported yet.
         :param _builtins.int succeeded: Devices that reported `SUCCEEDED`.
+        :param Mapping[str, _builtins.str] drifted: As last refreshed: each device that took the revision but now runs other versions of its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`.
         """
         pulumi.set(__self__, "deployment_id", deployment_id)
         pulumi.set(__self__, "devices", devices)
@@ -1157,6 +1159,8 @@ class RolloutResult(dict):
         pulumi.set(__self__, "outcome", outcome)
         pulumi.set(__self__, "pending", pending)
         pulumi.set(__self__, "succeeded", succeeded)
+        if drifted is not None:
+            pulumi.set(__self__, "drifted", drifted)
 
     @_builtins.property
     @pulumi.getter(name="deploymentId")
@@ -1205,5 +1209,13 @@ class RolloutResult(dict):
         Devices that reported `SUCCEEDED`.
         """
         return pulumi.get(self, "succeeded")
+
+    @_builtins.property
+    @pulumi.getter
+    def drifted(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        As last refreshed: each device that took the revision but now runs other versions of its components (moved outside the stack), e.g. `core-3: model-x 1.0.0`.
+        """
+        return pulumi.get(self, "drifted")
 
 
