@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 export PATH := $(CURDIR)/tools/pulumi/bin:$(HOME)/.local/bin:$(PATH)
 
-.PHONY: setup engine examples lint unit e2e test demo
+.PHONY: setup engine examples plugin sdks lint unit e2e test demo
 
 setup:
 	@command -v uv >/dev/null || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
@@ -15,6 +15,14 @@ engine:
 # The TypeScript example's SDK (generated from the plugin's schema), npm packages and build.
 examples: engine
 	bash examples/build.sh
+
+# The versioned plugin artifact and the wheel it ships (dist/), as a release publishes them.
+plugin: setup
+	uv run python tools/package_plugin.py --out dist
+
+# The SDKs in sdk/ (committed), regenerated from the schema by the upstream generators.
+sdks: engine
+	bash sdk/generate.sh
 
 lint: setup
 	uv run ruff check .

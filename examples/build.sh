@@ -4,7 +4,7 @@
 #
 #   examples/build.sh
 #
-# Needs the tools built by tools/pulumi/build.sh (gen-nodejs-sdk) and Node.js with npm.
+# Needs the tools built by tools/pulumi/build.sh (gen-sdk) and Node.js with npm.
 # Cached: does nothing when the schema, the program sources and package-lock.json are those of
 # the last build. npm installs with `npm ci` from package-lock.json (its cache: ~/.npm).
 # The YAML example needs no build.
@@ -13,7 +13,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ts=$repo/examples/typescript
 schema=$repo/provider/pulumi-resource-dda/schema.json
-generator=$repo/tools/pulumi/bin/gen-nodejs-sdk
+generator=$repo/tools/pulumi/bin/gen-sdk
 
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
     echo "examples/build.sh: Node.js (>= 20) and npm are needed for the TypeScript example" >&2
@@ -32,7 +32,7 @@ if [ "$(cat "$ts/dist/.stamp" 2>/dev/null)" = "$stamp" ] \
     exit 0
 fi
 
-"$generator" "$schema" "$ts/sdk"
+"$generator" nodejs "$schema" "$ts/sdk"
 if [ "$(cat "$ts/node_modules/.stamp" 2>/dev/null)" != "$lock" ]; then
     # Install scripts stay off: none of these packages needs one (protobufjs's only checks versions).
     (cd "$ts" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline)

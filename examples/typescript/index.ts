@@ -16,6 +16,7 @@ export async function program(): Promise<Record<string, pulumi.Output<unknown>>>
         trainedModelUri: config.require("trainedModelUri"),
         compiledModels: config.requireObject<Record<string, string>>("compiledModels"),
         artifactBucket: config.require("artifactBucket"),
+        archiveLimits: { maxMembers: 1000 },
         tags: { team },
     });
 
@@ -28,6 +29,13 @@ export async function program(): Promise<Record<string, pulumi.Output<unknown>>>
         const deployment = new dda.GreengrassDeployment(`deploy-${target}`, {
             targetArn: thingGroupArn,
             deploymentName: `dda-${target.replace(/_/g, "-")}`,
+            deploymentPolicies: {
+                failureHandlingPolicy: dda.DeploymentFailureHandlingPolicy.Rollback,
+                componentUpdatePolicy: {
+                    action: dda.DeploymentComponentUpdatePolicyAction.NotifyComponents,
+                    timeoutInSeconds: 60,
+                },
+            },
             components: version.apply((v) => ({
                 [v.componentName]: { componentVersion: v.componentVersion },
             })),

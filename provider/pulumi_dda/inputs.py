@@ -19,6 +19,7 @@ from .build import BuildRequest, validate_request
 from .errors import InputError
 from .ownership import BOOKKEEPING_TAGS
 from .package import ArchiveLimits, package_file_name, package_s3_key
+from .properties import ARCHIVE_LIMITS
 from .recipe import ComponentNaming, build_recipe, check_recipe_size, validate_component_version
 from .sagemaker import COMPILATION_JOB, MODEL_PACKAGE, TRAINING_JOB, is_sagemaker, parse_name
 
@@ -154,7 +155,7 @@ def check_role_arn(value: object) -> None:
         )
 
 
-LIMIT_KEYS = ("max_total_bytes", "max_members", "max_compression_ratio")
+LIMIT_KEYS = tuple(p.snake for p in ARCHIVE_LIMITS.props)
 
 
 def _limits(props: JSONDict) -> ArchiveLimits:
@@ -183,7 +184,7 @@ def _limits(props: JSONDict) -> ArchiveLimits:
         limits[key] = int(number)
     if extra := sorted(set(value) - set(limits)):
         raise InputError(
-            f"archive_limits: unknown keys {extra} ({', '.join(LIMIT_KEYS)})",
+            f"archive_limits: unknown keys {extra} (allowed: {sorted(LIMIT_KEYS)})",
             field="archive_limits",
         )
     return ArchiveLimits(**limits)

@@ -13,12 +13,18 @@ name translation (:mod:`.plugin.schema`), the Python resource classes' signature
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
 from .recipe import TARGETS
 
 PACKAGE = "dda"
+REPOSITORY = "pulumi-dda/pulumi-dda"
+"""The GitHub repository whose releases publish the plugin (``.github/workflows/release.yml``)."""
+PLUGIN_DOWNLOAD_URL = f"github://api.github.com/{REPOSITORY}"
+"""Where an engine that lacks the plugin downloads it: the release asset
+``pulumi-resource-dda-v<version>-<os>-<arch>.tar.gz`` of the release ``v<version>``."""
 MODEL_COMPONENT = f"{PACKAGE}:index:ModelComponent"
 GREENGRASS_DEPLOYMENT = f"{PACKAGE}:index:GreengrassDeployment"
 
@@ -70,7 +76,27 @@ class Ref:
     object_type: ObjectType
 
 
-Kind: TypeAlias = Scalar | AnyValue | MapOf | ListOf | Ref
+@dataclass(frozen=True)
+class EnumValue:
+    value: str
+    name: str
+    """The value's name in the SDKs (an identifier)."""
+    description: str
+
+
+@dataclass(frozen=True)
+class EnumOf:
+    """A string of a fixed set of values (an enum type of the schema)."""
+
+    token: str
+    description: str
+    values: tuple[EnumValue, ...]
+
+    def allowed(self) -> list[str]:
+        return [v.value for v in self.values]
+
+
+Kind: TypeAlias = Scalar | AnyValue | MapOf | ListOf | Ref | EnumOf
 STRING, BOOLEAN, NUMBER, INTEGER = (
     Scalar("string"),
     Scalar("boolean"),
@@ -88,12 +114,31 @@ class Prop:
     description: str
     required: bool = False
     default: Any = None
-    """Applied by the plugin's Check when the program leaves the input out (as the Python
-    resource classes do), so state and outputs hold the same values from any language."""
+    """What the provider's hooks receive when the program leaves the input out (the plugin's
+    Check fills it in). Without :attr:`documented` it is a real default: published in the
+    schema and kept in state. With it, it is a placeholder the hooks read as "not set": never
+    published, and the plugin leaves the input absent from state and outputs."""
+    documented: str = ""
+    """The real default in words, for a placeholder :attr:`default` (``900 seconds``)."""
 
     @property
     def name(self) -> str:
         return camel(self.snake)
+
+    @property
+    def placeholder(self) -> bool:
+        """:attr:`default` only stands for "not set" (see :attr:`documented`)."""
+        return bool(self.documented) and self.default is not None
+
+    def described(self) -> str:
+        """The description with the default, for the schema and the SDKs' docs."""
+        if self.required:
+            return self.description
+        if self.documented:
+            return f"{self.description} Default: {self.documented}."
+        if self.default is not None:
+            return f"{self.description} Default: `{json.dumps(self.default)}`."
+        return self.description
 
 
 @dataclass(frozen=True)
@@ -121,6 +166,7 @@ class _Declare(Protocol):
         *,
         required: bool = False,
         default: Any = None,
+        documented: str = "",
         cli: Cli | None = None,
     ) -> Input: ...
 
@@ -133,9 +179,12 @@ def _input(change: Change) -> _Declare:
         *,
         required: bool = False,
         default: Any = None,
+        documented: str = "",
         cli: Cli | None = None,
     ) -> Input:
-        return Input(snake, kind, description, required, default, change=change, cli=cli)
+        return Input(
+            snake, kind, description, required, default, documented, change=change, cli=cli
+        )
 
     return declare
 
@@ -151,6 +200,14 @@ class ObjectType:
     token: str
     description: str
     props: tuple[Prop, ...]
+    api_shaped: bool = False
+    """Keys as the Greengrass API names them: the provider receives the schema's camelCase
+    names and passes the object to the API as it is (only Python programs use snake_case
+    keys, which the SDK renames)."""
+
+    @property
+    def name(self) -> str:
+        return self.token.rsplit(":", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -182,8 +239,23 @@ class ResourceType:
         return {p.snake: p.default for p in self.inputs if p.default is not None}
 
 
-def _obj(name: str, description: str, *props: Prop) -> ObjectType:
-    return ObjectType(f"{PACKAGE}:index:{name}", description, props)
+def _obj(name: str, description: str, *props: Prop, api_shaped: bool = False) -> ObjectType:
+    return ObjectType(f"{PACKAGE}:index:{name}", description, props, api_shaped)
+
+
+def _enum(name: str, description: str, *values: tuple[str, str, str]) -> EnumOf:
+    """``values``: (value, SDK name, description) each."""
+    return EnumOf(f"{PACKAGE}:index:{name}", description, tuple(EnumValue(*v) for v in values))
+
+
+COMPILATION_TARGET = _enum(
+    "CompilationTarget",
+    "A Neo compilation target DDA runs on: the keys of `compiledModels` (and of the "
+    "per-target outputs).",
+    *((t, "".join(part.capitalize() for part in t.split("-")),
+       f"Architecture `{p.architecture}`, dependency `{p.local_server_component}`.")
+      for t, p in TARGETS.items()),
+)  # fmt: skip
 
 
 COMPONENT_VERSION = _obj(
@@ -224,21 +296,29 @@ DEPLOYMENT_COMPONENT = _obj(
          required=True),
     Prop("configuration_update", Ref(CONFIGURATION_UPDATE), "Configuration changes to apply."),
 )  # fmt: skip
+ROLLOUT_FAILURE_ACTION = _enum(
+    "RolloutFailureAction",
+    "What a revision that does not meet its rollout policy does.",
+    ("fail", "Fail", "The update fails with one line."),
+    ("revert", "Revert", "Deploy the last revision that met its policy again, wait for it, "
+     "then fail saying so."),
+)  # fmt: skip
 ROLLOUT_POLICY = _obj(
     "RolloutPolicy",
     "When a new revision counts as rolled out, and what to do when it does not. The devices "
     "that count are the target's core devices when the revision is created; devices that join "
     "later never block it.",
     Prop("success_percent", NUMBER, "At least this percentage of them (rounded up) must report "
-         "`SUCCEEDED` for the revision. Default 100."),
-    Prop("timeout_seconds", NUMBER, "How long `up` waits for that. Default 600."),
-    Prop("on_failure", STRING, "`fail` (default): the update fails with one line. `revert`: "
-         "deploy the last revision that met its policy again, wait for it, then fail saying so."),
+         "`SUCCEEDED` for the revision.", documented="100"),
+    Prop("timeout_seconds", NUMBER, "How long `up` waits for that, in seconds.",
+         documented="600"),
+    Prop("on_failure", ROLLOUT_FAILURE_ACTION, "What a revision that does not meet the policy "
+         "does (see `RolloutFailureAction`).", documented="`fail`"),
     Prop("ignore_unhealthy", BOOLEAN, "Leave out devices that are `UNHEALTHY` when the "
-         "revision is created. Default true."),
+         "revision is created.", documented="`true`"),
     Prop("bake_seconds", NUMBER, "Once the policy is met, keep watching the devices this long: "
          "a counted device that reports a failure or turns `UNHEALTHY` meanwhile counts as "
-         "failed, and the revision fails if the policy is no longer met. Default 0."),
+         "failed, and the revision fails if the policy is no longer met.", documented="0"),
 )  # fmt: skip
 DEPLOYMENT_STAGE = _obj(
     "DeploymentStage",
@@ -248,11 +328,12 @@ DEPLOYMENT_STAGE = _obj(
     Prop("target_arn", STRING, "ARN of the stage's IoT thing or thing group (not the "
          "resource's `targetArn`).", required=True),
     Prop("rollout", Ref(ROLLOUT_POLICY), "The gate: when the stage's revision counts as rolled "
-         "out. Omitted: every counted device must succeed within 600 seconds."),
+         "out.", documented="every counted device must succeed within 600 seconds"),
     Prop("subdeployment", BOOLEAN, "Deploy the stage as a subdeployment of the resource's "
          "current deployment (`parentTargetArn`; the stage's thing group must be a child of "
          "`targetArn`'s, and its devices run Greengrass nucleus 2.9.0 or later). The first "
-         "revision, which has no parent deployment yet, skips such a stage. Default false."),
+         "revision, which has no parent deployment yet, skips such a stage.",
+         documented="`false`"),
 )  # fmt: skip
 ROLLOUT_RESULT = _obj(
     "RolloutResult",
@@ -267,6 +348,124 @@ ROLLOUT_RESULT = _obj(
          "now runs other versions of its components (moved outside the stack), e.g. `core-3: "
          "model-x 1.0.0`."),
 )  # fmt: skip
+ARCHIVE_LIMITS = _obj(
+    "ArchiveLimits",
+    "Caps on every archive a model component reads (the trained model at preview, the "
+    "compiled models at `up`); an archive over a cap is refused in one line naming it.",
+    Prop("max_total_bytes", INTEGER, "Uncompressed bytes, tar extension headers included.",
+         documented="8589934592 (8 GiB)"),
+    Prop("max_members", INTEGER, "Members of one archive.", documented="10000"),
+    Prop("max_compression_ratio", INTEGER, "Decompressed bytes per compressed byte read, past "
+         "the first 64 MiB.", documented="100"),
+)  # fmt: skip
+
+_API = "the Greengrass API's `CreateDeployment`"
+FAILURE_HANDLING_POLICY = _enum(
+    "DeploymentFailureHandlingPolicy",
+    "What devices do when the deployment fails.",
+    ("ROLLBACK", "Rollback", "Roll the device back to its previous configuration."),
+    ("DO_NOTHING", "DoNothing", "Keep the failed configuration."),
+)
+COMPONENT_UPDATE_ACTION = _enum(
+    "DeploymentComponentUpdatePolicyAction",
+    "Whether components are asked before they are updated.",
+    ("NOTIFY_COMPONENTS", "NotifyComponents", "Notify components, which may defer the update."),
+    ("SKIP_NOTIFY_COMPONENTS", "SkipNotifyComponents", "Update without notifying."),
+)
+COMPONENT_UPDATE_POLICY = _obj(
+    "DeploymentComponentUpdatePolicy",
+    "How components on the devices are told about an update.",
+    Prop("timeout_in_seconds", INTEGER, "Seconds each component has to get ready.",
+         documented="60"),
+    Prop("action", COMPONENT_UPDATE_ACTION, "Notify components or not.",
+         documented="`NOTIFY_COMPONENTS`"),
+    api_shaped=True,
+)  # fmt: skip
+CONFIGURATION_VALIDATION_POLICY = _obj(
+    "DeploymentConfigurationValidationPolicy",
+    "How long components have to validate a configuration update.",
+    Prop("timeout_in_seconds", INTEGER, "Seconds to validate.", documented="30"),
+    api_shaped=True,
+)
+DEPLOYMENT_POLICIES = _obj(
+    "DeploymentPolicies",
+    f"Deployment policies, as in {_API} (`deploymentPolicies`).",
+    Prop("failure_handling_policy", FAILURE_HANDLING_POLICY, "What devices do when the "
+         "deployment fails.", documented="`ROLLBACK`"),
+    Prop("component_update_policy", Ref(COMPONENT_UPDATE_POLICY), "How components are told "
+         "about an update."),
+    Prop("configuration_validation_policy", Ref(CONFIGURATION_VALIDATION_POLICY), "How long "
+         "components have to validate a configuration update."),
+    api_shaped=True,
+)  # fmt: skip
+RATE_INCREASE_CRITERIA = _obj(
+    "IotJobRateIncreaseCriteria",
+    "When the rollout rate increases (one of the two).",
+    Prop("number_of_notified_things", INTEGER, "After this many devices were notified."),
+    Prop("number_of_succeeded_things", INTEGER, "After this many devices succeeded."),
+    api_shaped=True,
+)
+EXPONENTIAL_RATE = _obj(
+    "IotJobExponentialRolloutRate",
+    "An exponentially increasing rollout rate.",
+    Prop("base_rate_per_minute", INTEGER, "Devices notified per minute at first (1-1000).",
+         required=True),
+    Prop("increment_factor", NUMBER, "Factor the rate grows by (1-5).", required=True),
+    Prop("rate_increase_criteria", Ref(RATE_INCREASE_CRITERIA), "When the rate grows.",
+         required=True),
+    api_shaped=True,
+)  # fmt: skip
+ROLLOUT_CONFIG = _obj(
+    "IotJobExecutionsRolloutConfig",
+    "How fast the deployment's IoT job notifies devices.",
+    Prop("exponential_rate", Ref(EXPONENTIAL_RATE), "An increasing rate."),
+    Prop("maximum_per_minute", INTEGER, "At most this many devices per minute (1-1000)."),
+    api_shaped=True,
+)
+JOB_FAILURE_TYPE = _enum(
+    "IotJobExecutionFailureType",
+    "Which failures an abort criterion counts.",
+    ("FAILED", "Failed", "Executions that failed."),
+    ("REJECTED", "Rejected", "Executions the device rejected."),
+    ("TIMED_OUT", "TimedOut", "Executions that timed out."),
+    ("ALL", "All", "All of these."),
+)
+JOB_ABORT_ACTION = _enum(
+    "IotJobAbortAction", "What an abort criterion does.", ("CANCEL", "Cancel", "Cancel the job.")
+)
+ABORT_CRITERIA = _obj(
+    "IotJobAbortCriteria",
+    "When the deployment's IoT job is cancelled.",
+    Prop("failure_type", JOB_FAILURE_TYPE, "Failures counted.", required=True),
+    Prop("action", JOB_ABORT_ACTION, "What to do.", required=True),
+    Prop("threshold_percentage", NUMBER, "Percentage of failed executions (up to 100).",
+         required=True),
+    Prop("min_number_of_executed_things", INTEGER, "Executions needed before the criterion "
+         "applies.", required=True),
+    api_shaped=True,
+)  # fmt: skip
+ABORT_CONFIG = _obj(
+    "IotJobAbortConfig",
+    "When the deployment's IoT job stops notifying devices.",
+    Prop("criteria_list", ListOf(Ref(ABORT_CRITERIA)), "The criteria (at least one).",
+         required=True),
+    api_shaped=True,
+)  # fmt: skip
+TIMEOUT_CONFIG = _obj(
+    "IotJobTimeoutConfig",
+    "How long each device has for the deployment.",
+    Prop("in_progress_timeout_in_minutes", INTEGER, "Minutes a device may stay `IN_PROGRESS`."),
+    api_shaped=True,
+)
+IOT_JOB_CONFIGURATION = _obj(
+    "IotJobConfiguration",
+    f"The IoT job that delivers the deployment, as in {_API} (`iotJobConfiguration`).",
+    Prop("job_executions_rollout_config", Ref(ROLLOUT_CONFIG), "How fast devices are "
+         "notified."),
+    Prop("abort_config", Ref(ABORT_CONFIG), "When the job is cancelled."),
+    Prop("timeout_config", Ref(TIMEOUT_CONFIG), "How long each device has."),
+    api_shaped=True,
+)  # fmt: skip
 OBJECT_TYPES = (
     COMPONENT_VERSION,
     PUBLISHED_COMPONENT,
@@ -275,6 +474,25 @@ OBJECT_TYPES = (
     ROLLOUT_POLICY,
     DEPLOYMENT_STAGE,
     ROLLOUT_RESULT,
+    ARCHIVE_LIMITS,
+    COMPONENT_UPDATE_POLICY,
+    CONFIGURATION_VALIDATION_POLICY,
+    DEPLOYMENT_POLICIES,
+    RATE_INCREASE_CRITERIA,
+    EXPONENTIAL_RATE,
+    ROLLOUT_CONFIG,
+    ABORT_CRITERIA,
+    ABORT_CONFIG,
+    TIMEOUT_CONFIG,
+    IOT_JOB_CONFIGURATION,
+)
+ENUM_TYPES = (
+    COMPILATION_TARGET,
+    ROLLOUT_FAILURE_ACTION,
+    FAILURE_HANDLING_POLICY,
+    COMPONENT_UPDATE_ACTION,
+    JOB_FAILURE_TYPE,
+    JOB_ABORT_ACTION,
 )
 
 
@@ -282,9 +500,10 @@ def _role_arn(cli: Cli | None = None) -> Input:
     return replaces(
         "role_arn",
         STRING,
-        "IAM role to assume for every AWS call of this resource (a use-case account). Empty: "
-        "the provider's own credentials. Changing it replaces the resource.",
+        "IAM role to assume for every AWS call of this resource (a use-case account). Changing "
+        "it replaces the resource.",
         default="",
+        documented="none: the provider's own credentials",
         cli=cli,
     )
 
@@ -309,6 +528,7 @@ MODEL = ResourceType(
         in_place("component_version", STRING, "Version of every target's component, `N.0.0` with "
              "N >= 1; a content change needs a bump. Omitted or empty: each target gets its "
              "own version, the next free major version when its content changes.", default="",
+             documented="each target its own version",
              cli=Cli('--component-version', 'e.g. 2.0.0; omitted: each target takes its next '
                      'version (or an identical one)')),
         in_place("trained_model_uri", STRING, "The SageMaker training output archive "
@@ -318,7 +538,8 @@ MODEL = ResourceType(
              "or `sagemaker://model-package/<group>:latest-approved` (an ARN instead of the "
              "name for another account). The DDA manifest is built from it.", required=True,
              cli=Cli('--trained', 'trained model .tar.gz (e.g. s3://ml-models/train/model.tar.gz)')),
-        in_place("compiled_models", MapOf(STRING), f"Compilation target ({_TARGET_NAMES}) to "
+        in_place("compiled_models", MapOf(STRING), f"Compilation target ({_TARGET_NAMES}: "
+             "`CompilationTarget`) to "
              "its Neo-compiled model archive: an `s3://` URI, a local path, "
              "`sagemaker://compilation-job/<name>` (a `COMPLETED` Neo job for that target) or a "
              "`sagemaker://model-package/...` name.", required=True,
@@ -328,10 +549,10 @@ MODEL = ResourceType(
              "devices' token-exchange role must be able to read them.", required=True,
              cli=Cli('--bucket', 'artifact bucket, e.g. edge-artifacts')),
         new_version("artifact_prefix", STRING, "Key prefix for the packages in `artifactBucket`: "
-             "empty or ending in `/`.", default="",
+             "empty or ending in `/`.", default="", documented="none (the bucket's root)",
              cli=Cli('--prefix', "key prefix ending in '/', e.g. dda/")),
         new_version("friendly_name", STRING, "Display name of the model; each target's is "
-             "`<friendlyName> (<target>)`. Empty: `componentName`.", default="",
+             "`<friendlyName> (<target>)`.", default="", documented="`componentName`",
              cli=Cli('--friendly-name', 'e.g. "Defect classifier"')),
         in_place("target_suffix", BOOLEAN, "False: notebook naming, exactly one target, and the "
              "component named `componentName` as given.", default=True,
@@ -341,20 +562,18 @@ MODEL = ResourceType(
              default={},
              cli=Cli('--tag', 'tag of every version, repeatable (e.g. team=vision)')),
         _role_arn(Cli('--role-arn', 'role to assume, e.g. arn:aws:iam::123456789012:role/dda')),
-        replaces("region", STRING, "AWS region. Empty: the provider's `dda:region` config, else "
-             "the standard AWS environment. Changing it replaces the resource.", default="",
+        replaces("region", STRING, "AWS region. Changing it replaces the resource.", default="",
+             documented="the provider's `dda:region` config, else the standard AWS environment",
              cli=Cli('--region', 'e.g. eu-west-1 (default: AWS_DEFAULT_REGION)')),
         in_place("relax_device_checks", BOOLEAN, "Accept a DDA manifest that misses what the "
              "device needs (stage threshold, image size, input shape); for experiments only.",
              default=False,
              cli=Cli('--relax-device-checks', "skip the device's manifest checks")),
         in_place("wait_timeout_seconds", NUMBER, "How long to wait for each version to become "
-             "`DEPLOYABLE`. 0 or omitted: 900 seconds.", default=0,
+             "`DEPLOYABLE`, in seconds.", default=0, documented="900",
              cli=Cli('--wait-timeout', 'seconds to wait for DEPLOYABLE (e.g. 900)')),
-        in_place("archive_limits", MapOf(INTEGER), "Caps on every archive read: `max_total_bytes` "
-             "(uncompressed, extension headers included, default 8 GiB), `max_members` (default "
-             "10000) and `max_compression_ratio` (decompressed per compressed byte past 64 MiB, "
-             "default 100).", default={}),
+        in_place("archive_limits", Ref(ARCHIVE_LIMITS), "Caps on every archive read (see "
+             "`ArchiveLimits`).", default={}, documented="each cap's own default"),
     ),
     outputs=(
         Prop("versions", MapOf(Ref(COMPONENT_VERSION)), "Target to its component name and "
@@ -396,29 +615,29 @@ DEPLOYMENT = ResourceType(
              required=True),
         new_version("components", MapOf(Ref(DEPLOYMENT_COMPONENT)), "Component name to what to "
              "run. Wire model components from `ModelComponent.versions`.", required=True),
-        new_version("deployment_name", STRING, "Name of the deployment.", default=""),
-        new_version("deployment_policies", MapOf(AnyValue()), "Deployment policies in the "
-             "Greengrass API's shape (`failureHandlingPolicy`, "
-             "`componentUpdatePolicy`, `configurationValidationPolicy`).", default={}),
-        new_version("iot_job_configuration", MapOf(AnyValue()), "IoT job configuration in the "
-             "Greengrass API's shape (`jobExecutionsRolloutConfig`, `abortConfig`, "
-             "`timeoutConfig`).", default={}),
+        new_version("deployment_name", STRING, "Name of the deployment.", default="",
+             documented="none (the service shows the deployment id)"),
+        new_version("deployment_policies", Ref(DEPLOYMENT_POLICIES), "Deployment policies "
+             "(see `DeploymentPolicies`).", default={}, documented="the service's"),
+        new_version("iot_job_configuration", Ref(IOT_JOB_CONFIGURATION), "IoT job "
+             "configuration (see `IotJobConfiguration`).", default={},
+             documented="the service's"),
         in_place("tags", MapOf(STRING), "Tags of the deployment (keys starting with `aws:` or "
              "`pulumi-dda:` are reserved).", default={}),
-        replaces("region", STRING, "AWS region; must be the target's. Empty: the target ARN's "
-             "region.", default=""),
+        replaces("region", STRING, "AWS region; must be the target's.", default="",
+             documented="the target ARN's region"),
         _role_arn(),
         in_place("rollout", Ref(ROLLOUT_POLICY), "Wait for the devices after each new revision "
-             "and judge it (see `RolloutPolicy`); a preview never waits. Omitted: `up` ends when "
-             "the service accepts the deployment."),
+             "and judge it (see `RolloutPolicy`); a preview never waits.",
+             documented="none: `up` ends when the service accepts the deployment"),
         new_version("stages", ListOf(Ref(DEPLOYMENT_STAGE)), "Targets that get each new revision "
              "first, in order, each gated by its own rollout policy: `up` starts a stage (and "
              "finally `targetArn`) only after the previous gate passed; a preview names each "
-             "stage, its target and what it moves to.", default=[]),
+             "stage, its target and what it moves to.", default=[], documented="none"),
         in_place("keep_revisions", INTEGER, "How many of the target's newest revisions keep "
              "their component versions for a rollback (`pulumi-dda rollback`): no stack deletes "
              "a version one of them uses. Recorded on the revision (tag "
-             "`pulumi-dda:keep-revisions`). Default 3, at least 1.", default=3),
+             "`pulumi-dda:keep-revisions`). At least 1.", default=3),
         no_change("take_over", BOOLEAN, "Allow superseding the target's current deployment when "
              "another owner made it (another stack or resource, or not pulumi-dda: no "
              "`pulumi-dda:owner` tag). Without it, check fails naming that deployment, and a "

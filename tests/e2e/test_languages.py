@@ -3,10 +3,12 @@ TypeScript, through the provider plugin, against the local endpoint.
 
 Each example runs as committed (its project file copied into a temporary directory, the
 `packages:` path made absolute) under the engine built by tools/pulumi/build.sh: the YAML
-program through the YAML language host built there, the TypeScript one through the Automation
-API (examples/typescript/dist, built by examples/build.sh). Both go through the same sequence:
-preview and up, a preview with no changes, a tags-only update in place, a model change that
-moves only that target's deployment, and destroy to an empty account.
+program through the YAML language host built there; the TypeScript one twice, as a standard
+installation runs it (plain `pulumi up`: the Node.js language host built there runs
+`dist/main.js`, whose module exports the program) and through its Automation API runner
+(examples/typescript/dist/run.js); both built by examples/build.sh. Each goes through the same
+sequence: preview and up, a preview with no changes, a tags-only update in place, a model
+change that moves only that target's deployment, and destroy to an empty account.
 """
 
 from __future__ import annotations
@@ -74,25 +76,11 @@ def _copy_project(example: str, dest: Path) -> Path:
     return dest
 
 
-class YamlProgram:
-    """examples/yaml through the Automation API (Python) and the YAML language host."""
+class CliProgram:
+    """A project the CLI runs (``pulumi preview/up/destroy`` in its folder, through the Python
+    Automation API's local workspace), with its language host."""
 
-    deployments: ClassVar = {"x86_64-cpu": "deploy-x86", "jetson-xavier": "deploy-jetson"}
-
-    def __init__(self, work: Path, env: dict[str, str], engine: Path) -> None:
-        self.stack = make_stack(_copy_project("yaml", work / "yaml"), "dev", env, engine, {})
-
-    def configure(self, settings: dict[str, Any]) -> None:
-        names = {"x86_64-cpu": "x86", "jetson-xavier": "jetson"}
-        for key, value in settings.items():
-            if key == "compiledModels":
-                for target, uri in value.items():
-                    set_config(self.stack, f"{names[target]}ModelUri", uri)
-            elif key == "thingGroups":
-                for target, arn in value.items():
-                    set_config(self.stack, f"{names[target]}ThingGroupArn", arn)
-            else:
-                set_config(self.stack, key, value)
+    stack: auto.Stack
 
     def run(self, operation: str, *, expect_no_changes: bool = False) -> Result:
         result = Result()
@@ -123,6 +111,47 @@ class YamlProgram:
         self.stack.workspace.remove_stack(self.stack.name, force=True)
 
 
+class PlainTypeScriptProgram(CliProgram):
+    """examples/typescript under plain ``pulumi up``: the Node.js language host runs Pulumi.yaml's
+    ``main`` (dist/main.js, ``export = program``) with the example's npm packages."""
+
+    deployments: ClassVar = {t: f"deploy-{t}" for t in TARGETS}
+    built = EXAMPLES / "typescript" / "dist" / "main.js"
+
+    def __init__(self, work: Path, env: dict[str, str], engine: Path) -> None:
+        if not self.built.exists():
+            pytest.fail(f"{self.built} is missing: build the examples first (make examples)")
+        project = _copy_project("typescript", work / "typescript")
+        for built in ("dist", "node_modules"):
+            (project / built).symlink_to(EXAMPLES / "typescript" / built)
+        self.stack = make_stack(project, "dev", env, engine, {})
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        for key, value in settings.items():
+            set_config(self.stack, key, value)  # objects as JSON: config.requireObject
+
+
+class YamlProgram(CliProgram):
+    """examples/yaml through the Automation API (Python) and the YAML language host."""
+
+    deployments: ClassVar = {"x86_64-cpu": "deploy-x86", "jetson-xavier": "deploy-jetson"}
+
+    def __init__(self, work: Path, env: dict[str, str], engine: Path) -> None:
+        self.stack = make_stack(_copy_project("yaml", work / "yaml"), "dev", env, engine, {})
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        names = {"x86_64-cpu": "x86", "jetson-xavier": "jetson"}
+        for key, value in settings.items():
+            if key == "compiledModels":
+                for target, uri in value.items():
+                    set_config(self.stack, f"{names[target]}ModelUri", uri)
+            elif key == "thingGroups":
+                for target, arn in value.items():
+                    set_config(self.stack, f"{names[target]}ThingGroupArn", arn)
+            else:
+                set_config(self.stack, key, value)
+
+
 class TypeScriptProgram:
     """examples/typescript through its Automation API runner (node dist/run.js)."""
 
@@ -133,6 +162,8 @@ class TypeScriptProgram:
         if not self.runner.exists():
             pytest.fail(f"{self.runner} is missing: build the examples first (make examples)")
         self.work_dir = _copy_project("typescript", work / "typescript")
+        # The project's `main` (dist/main.js) must exist, though the runner's program is inline.
+        (self.work_dir / "dist").symlink_to(EXAMPLES / "typescript" / "dist")
         self.env = env
         self.settings: dict[str, Any] = {}
         self.config = work / "typescript-config.json"
@@ -206,6 +237,21 @@ def test_typescript_example(
     tmp_path: Path, env: dict[str, str], settings: dict[str, Any], gg: Any, s3: Any
 ) -> None:
     _lifecycle(TypeScriptProgram(tmp_path, env), settings, gg, s3, tmp_path)
+
+
+def test_typescript_example_under_plain_pulumi_up(
+    tmp_path: Path,
+    env: dict[str, str],
+    engine: Path,
+    settings: dict[str, Any],
+    gg: Any,
+    s3: Any,
+) -> None:
+    program = PlainTypeScriptProgram(tmp_path, env, engine)
+    try:
+        _lifecycle(program, settings, gg, s3, tmp_path)
+    finally:
+        program.remove()
 
 
 def _lifecycle(
@@ -306,9 +352,8 @@ def _model_change(
     up = program.run("up")
     assert up.outputs["versions"]["x86_64-cpu"]["componentVersion"] == "2.0.0"
     assert up.outputs["versions"]["jetson-xavier"]["componentVersion"] == "1.0.0"
-    # x86 1.0.0 was released after its deployment moved and stays, kept for a rollback by
-    # the deployment's previous revision (keepRevisions, default 3); jetson's 1.0.0 stays,
-    # held by the replacement.
+    # jetson's 1.0.0 stays, held by the replacement; x86 1.0.0 stays too: revision 1 of its
+    # deployment, which uses it, is among the target's newest `keepRevisions` (default 3).
     assert _versions(gg) == [
         f"{COMPONENTS['jetson-xavier']}@1.0.0",
         f"{COMPONENTS['x86_64-cpu']}@1.0.0",

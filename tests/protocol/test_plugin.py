@@ -104,11 +104,14 @@ def test_a_model_component_in_the_schemas_names_owned_by_its_urn(
 ) -> None:
     checked, created = _create(plugin, MODEL, model)
     inputs = props_of(checked.inputs)
-    assert {k: inputs[k] for k in ("artifactPrefix", "targetSuffix", "waitTimeoutSeconds")} == {
-        "artifactPrefix": "",
+    # Left out: real defaults are filled in, placeholders stay absent (inputs and outputs).
+    assert {k: inputs[k] for k in ("targetSuffix", "relaxDeviceChecks")} == {
         "targetSuffix": True,
-        "waitTimeoutSeconds": 0,
-    }  # the schema's defaults, as the Python resource class fills them in
+        "relaxDeviceChecks": False,
+    }
+    for unset in ("artifactPrefix", "waitTimeoutSeconds", "archiveLimits", "region", "roleArn"):
+        assert unset not in inputs
+        assert unset not in props_of(created.properties)
     assert inputs["versions"]["x86_64-cpu"] == {
         "componentName": "model-defects-x86-64-cpu",
         "componentVersion": "1.0.0",
@@ -156,6 +159,49 @@ def test_a_model_component_in_the_schemas_names_owned_by_its_urn(
     )
 
 
+def test_a_state_with_the_former_placeholders_reads_as_the_same_inputs(
+    plugin: ProviderProcess, model: dict[str, Any]
+) -> None:
+    """A stack made by an earlier release holds every optional input, placeholders included
+    (``componentVersion: ""``, ``waitTimeoutSeconds: 0``, ``archiveLimits`` with snake_case
+    keys): the same program is no change against it, and typed camelCase limits are the same
+    as those snake_case ones."""
+    _checked, created = _create(plugin, MODEL, {**model, "archiveLimits": {"maxMembers": 50}})
+    outs = props_of(created.properties)
+    assert outs["archiveLimits"] == {"maxMembers": 50}
+    former = {
+        **outs,
+        "artifactPrefix": "",
+        "friendlyName": "",
+        "roleArn": "",
+        "waitTimeoutSeconds": 0,
+        "archiveLimits": {"max_members": 50},
+    }
+    again = _check(plugin, MODEL, former, {**model, "archiveLimits": {"maxMembers": 50}})
+    assert list(again.failures) == []
+    diff = plugin.call(
+        "Diff",
+        provider_pb2.DiffRequest(id=created.id, urn=MODEL, olds=struct(former), news=again.inputs),
+    )
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    plugin.call(
+        "Delete",
+        provider_pb2.DeleteRequest(id=created.id, urn=MODEL, properties=created.properties),
+    )
+
+
+def test_typed_archive_limits_reach_the_archive_reader(plugin: ProviderProcess, model: Any) -> None:
+    checked = _check(plugin, MODEL, {}, {**model, "archiveLimits": {"maxMembers": 2}})
+    assert [f.property for f in checked.failures] == ["trainedModelUri"]
+    assert "more than 2 members" in checked.failures[0].reason
+    snake = _check(plugin, MODEL, {}, {**model, "archiveLimits": {"max_members": 2}})
+    assert (
+        "archiveLimits",
+        "archiveLimits: unknown keys ['max_members'] "
+        "(allowed: ['maxCompressionRatio', 'maxMembers', 'maxTotalBytes'])",
+    ) in [(f.property, f.reason) for f in snake.failures]
+
+
 def test_failures_and_messages_name_the_schemas_properties(
     plugin: ProviderProcess,
     model: dict[str, Any],
@@ -191,7 +237,17 @@ def test_a_deployment_in_the_schemas_names(
 ) -> None:
     publish_components({"com.example.Inspector": ["1.0.0"]})
     spec = {"componentVersion": "1.0.0", "configurationUpdate": {"merge": '{"a": 1}'}}
-    deployment = {"targetArn": thing_groups[0], "components": {"com.example.Inspector": spec}}
+    policies = {
+        "failureHandlingPolicy": "DO_NOTHING",
+        "componentUpdatePolicy": {"action": "SKIP_NOTIFY_COMPONENTS", "timeoutInSeconds": 5},
+    }
+    job = {"timeoutConfig": {"inProgressTimeoutInMinutes": 30}}
+    deployment = {
+        "targetArn": thing_groups[0],
+        "components": {"com.example.Inspector": spec},
+        "deploymentPolicies": policies,
+        "iotJobConfiguration": job,
+    }
 
     wrong = _check(
         plugin, DEPLOYMENT, {}, {**deployment, "components": {"x": {"component_version": "1.0.0"}}}
@@ -201,6 +257,19 @@ def test_a_deployment_in_the_schemas_names(
             "components",
             "components.x: unknown keys ['component_version'] "
             "(allowed: ['componentVersion', 'configurationUpdate'])",
+        )
+    ]
+    wrong = _check(
+        plugin,
+        DEPLOYMENT,
+        {},
+        {**deployment, "deploymentPolicies": {"failureHandlingPolicy": "UNDO"}},
+    )
+    assert [(f.property, f.reason) for f in wrong.failures] == [
+        (
+            "deploymentPolicies",
+            "deploymentPolicies.failureHandlingPolicy: 'UNDO' is not one of "
+            "['ROLLBACK', 'DO_NOTHING']",
         )
     ]
     wrong = _check(plugin, DEPLOYMENT, {}, {**deployment, "targetArn": "line-1"})
@@ -219,6 +288,11 @@ def test_a_deployment_in_the_schemas_names(
         }
     }
     assert found["tags"][OWNER_TAG] == "factory/prod/line-1"
+    # typed in the schema, passed to the API in its own shape
+    assert found["deploymentPolicies"]["failureHandlingPolicy"] == "DO_NOTHING"
+    assert found["deploymentPolicies"]["componentUpdatePolicy"] == policies["componentUpdatePolicy"]
+    assert found["iotJobConfiguration"]["timeoutConfig"] == job["timeoutConfig"]
+    assert outs["deploymentPolicies"] == policies
     with pytest.raises(ProviderError, match="unknown resource type dda:index:Nothing"):
         plugin.call(
             "Check", provider_pb2.CheckRequest(urn=MODEL.replace("ModelComponent", "Nothing"))

@@ -33,7 +33,8 @@ def test_every_property_has_a_description_and_every_resource_one() -> None:
     missing += _described(published["provider"]["inputProperties"], "provider")
     for token, spec in {**published["resources"], **published["types"]}.items():
         assert spec["description"], token
-        missing += _described(spec["properties"], token)
+        missing += _described(spec.get("properties", {}), token)
+        missing += [f"{token}.{v['value']}" for v in spec.get("enum", []) if not v["description"]]
         missing += _described(spec.get("inputProperties", {}), f"{token} input")
     assert missing == []
 
@@ -86,6 +87,7 @@ def test_translation_is_camel_case_at_the_edge_only() -> None:
     }
     snake = schema.to_provider(schema.MODEL, camel)
     assert snake == {
+        **schema.with_defaults(schema.MODEL, {}),  # what the hooks read for an absent input
         "component_name": "model-defects",
         "compiled_models": {"x86_64-cpu": "s3://m/x.tar.gz"},  # map keys are data
         "tags": {"cost_center": "vision"},
@@ -93,19 +95,130 @@ def test_translation_is_camel_case_at_the_edge_only() -> None:
         "manifest": {"model_graph": {"stages": []}},  # Any: the DDA manifest as it is
         "checked_versions": {"x86_64-cpu": {"component_name": "kept as it is"}},  # internal
     }
-    assert schema.from_provider(schema.MODEL, snake) == camel
+    assert schema.from_provider(schema.MODEL, snake) == {
+        **camel,
+        "targetSuffix": True,  # real defaults stay; placeholders are left out
+        "relaxDeviceChecks": False,
+    }
 
     components = {"c": {"componentVersion": "1.0.0", "configurationUpdate": {"reset": ["/a"]}}}
-    policies = {"failureHandlingPolicy": "DO_NOTHING"}
+    policies = {
+        "failureHandlingPolicy": "DO_NOTHING",
+        "componentUpdatePolicy": {"timeoutInSeconds": 5, "action": "NOTIFY_COMPONENTS"},
+    }
     snake = schema.to_provider(
-        schema.DEPLOYMENT, {"components": components, "deploymentPolicies": policies}
+        schema.DEPLOYMENT,
+        {"components": components, "deploymentPolicies": policies, "tags": {"a": "b"}},
     )
     assert snake == {
+        **schema.with_defaults(schema.DEPLOYMENT, {}),
         "components": {
             "c": {"component_version": "1.0.0", "configuration_update": {"reset": ["/a"]}}
         },
-        "deployment_policies": policies,  # the API's own shape
+        "deployment_policies": policies,  # typed, but the API's own shape
+        "tags": {"a": "b"},
     }
+
+
+def test_archive_limits_are_typed_and_camel_case_in_the_schema() -> None:
+    """``archiveLimits`` takes ``maxMembers``; the provider reads ``max_members``; a state written
+    before the type existed (snake_case keys) reads the same."""
+    camel = {"componentName": "model-x", "archiveLimits": {"maxMembers": 5, "maxTotalBytes": 9}}
+    snake = schema.to_provider(schema.MODEL, camel)
+    assert snake["archive_limits"] == {"max_members": 5, "max_total_bytes": 9}
+    assert schema.from_provider(schema.MODEL, snake)["archiveLimits"] == camel["archiveLimits"]
+    old_state = {"componentName": "model-x", "archiveLimits": {"max_members": 5}}
+    assert schema.to_provider(schema.MODEL, old_state)["archive_limits"] == {"max_members": 5}
+    assert schema.unknown_keys(schema.MODEL, {"archiveLimits": {"max_members": 5}}) == [
+        (
+            "archiveLimits",
+            "archiveLimits: unknown keys ['max_members'] "
+            "(allowed: ['maxCompressionRatio', 'maxMembers', 'maxTotalBytes'])",
+        )
+    ]
+
+
+def test_enum_values_are_checked_where_the_schema_declares_them() -> None:
+    policies = {
+        "failureHandlingPolicy": "ROLL_BACK",
+        "componentUpdatePolicy": {"action": "NOTIFY_COMPONENTS"},
+    }
+    job = {
+        "abortConfig": {
+            "criteriaList": [
+                {
+                    "failureType": "ALL",
+                    "action": "STOP",
+                    "thresholdPercentage": 10,
+                    "minNumberOfExecutedThings": 1,
+                }
+            ]
+        }
+    }
+    found = schema.unknown_keys(
+        schema.DEPLOYMENT,
+        {
+            "deploymentPolicies": policies,
+            "iotJobConfiguration": job,
+            "rollout": {"onFailure": "retry"},
+        },
+    )
+    assert found == [
+        (
+            "deploymentPolicies",
+            "deploymentPolicies.failureHandlingPolicy: 'ROLL_BACK' is not one of "
+            "['ROLLBACK', 'DO_NOTHING']",
+        ),
+        (
+            "iotJobConfiguration",
+            "iotJobConfiguration.abortConfig.criteriaList[0].action: 'STOP' is not one of "
+            "['CANCEL']",
+        ),
+        ("rollout", "rollout.onFailure: 'retry' is not one of ['fail', 'revert']"),
+    ]
+    unknown = {"failureHandlingPolicy": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}
+    assert schema.unknown_keys(schema.DEPLOYMENT, {"deploymentPolicies": unknown}) == []
+
+
+def test_optional_inputs_are_absent_when_unset_and_document_their_default() -> None:
+    """A placeholder default never reaches the schema or the checked inputs; every optional
+    input's description says its real default; replacing inputs say so."""
+    published = schema.package_schema()
+    for resource in schema.RESOURCES.values():
+        spec = published["resources"][resource.token]
+        for prop in resource.inputs:
+            entry = spec["inputProperties"][prop.name]
+            if not prop.required:
+                assert "Default: " in entry["description"], (resource.token, prop.name)
+            real = prop.default is not None and not prop.placeholder
+            assert ("default" in entry) == (real and not isinstance(prop.default, dict))
+            assert entry.get("replaceOnChanges", False) == (prop.change == "replace")
+    model = published["resources"][schema.MODEL_COMPONENT]["inputProperties"]
+    assert "default" not in model["waitTimeoutSeconds"]
+    assert model["waitTimeoutSeconds"]["description"].endswith("Default: 900.")
+    checked = schema.with_defaults(schema.MODEL, {"component_name": "model-x"})
+    assert schema.from_provider(schema.MODEL, checked) == {
+        "componentName": "model-x",
+        "targetSuffix": True,
+        "relaxDeviceChecks": False,
+        "tags": {},  # a real default: no tags
+    }
+    # a state an earlier release wrote, placeholders included, reads as the same inputs
+    old = {"componentName": "model-x", "componentVersion": "", "waitTimeoutSeconds": 0}
+    assert schema.to_provider(schema.MODEL, old) == checked
+    assert schema.to_provider(schema.MODEL, {}) == {}
+
+
+def test_the_rollout_policy_documents_the_providers_defaults() -> None:
+    from pulumi_dda import properties, rollout
+
+    documented = {p.snake: p.documented for p in properties.ROLLOUT_POLICY.props}
+    defaults = rollout.RolloutPolicy()
+    for key in ("success_percent", "timeout_seconds"):
+        assert float(documented[key]) == getattr(defaults, key)
+    assert documented["on_failure"] == f"`{defaults.on_failure}`"
+    assert documented["ignore_unhealthy"] == f"`{str(defaults.ignore_unhealthy).lower()}`"
+    assert properties.ROLLOUT_FAILURE_ACTION.allowed() == list(rollout.ON_FAILURE)
 
 
 def test_defaults_fill_what_the_program_left_out() -> None:
@@ -218,3 +331,31 @@ def test_the_python_resource_classes_are_generated_from_the_tables() -> None:
         "regenerate: uv run python -m pulumi_dda.plugin --python > provider/pulumi_dda/resources.py"
         " && uv run ruff format provider/pulumi_dda/resources.py"
     )
+
+
+def test_the_archive_limits_type_is_the_providers() -> None:
+    from dataclasses import asdict
+
+    from pulumi_dda import inputs, properties
+    from pulumi_dda.package import ArchiveLimits
+
+    defaults = asdict(ArchiveLimits())
+    assert tuple(defaults) == inputs.LIMIT_KEYS
+    for prop in properties.ARCHIVE_LIMITS.props:
+        assert prop.documented.split()[0] == str(defaults[prop.snake])
+
+
+def test_an_input_left_out_diffs_as_its_placeholder() -> None:
+    """A state from before placeholders were left out (``archiveLimits: {}``) is no change
+    against inputs without it; limits set or removed are a change of the property."""
+    base = {"componentName": "model-x"}
+    assert schema.detailed_diff(schema.MODEL, {**base, "archiveLimits": {}}, base, set()) == {}
+    limits = {**base, "archiveLimits": {"maxMembers": 5}}
+    assert schema.detailed_diff(schema.MODEL, base, limits, set()) == {"archiveLimits": schema.ADD}
+    assert schema.detailed_diff(schema.MODEL, limits, base, set()) == {
+        "archiveLimits": schema.UPDATE
+    }
+    tagged = schema.detailed_diff(
+        schema.MODEL, {**base, "tags": {}}, {**base, "tags": {"a": "b"}}, set()
+    )
+    assert tagged == {'tags["a"]': schema.ADD}

@@ -245,3 +245,33 @@ def test_tool_versions_match_the_repository(workflow: dict[str, Any]) -> None:
     assert uv is not None
     assert workflow["env"]["PULUMI_VERSION"] == pulumi[1]
     assert workflow["env"]["UV_VERSION"] == uv[1]
+
+
+RELEASE_PATH = REPO / ".github" / "workflows" / "release.yml"
+
+
+def test_the_release_workflow_publishes_the_plugin_of_the_tagged_version() -> None:
+    """A tag ``v*`` builds the wheel and the plugin artifacts with tools/package_plugin.py and
+    publishes them; its actions are pinned to vendored commits, their inputs documented; the
+    schema's pluginDownloadURL names this repository's releases."""
+    from pulumi_dda.plugin import schema
+
+    release = yaml.safe_load(RELEASE_PATH.read_text())
+    release["on"] = release.pop(True)
+    assert release["on"] == {"push": {"tags": ["v*"]}}
+    assert release["permissions"] == {}
+    text = RELEASE_PATH.read_text()
+    for job, step in _steps(release):
+        if "uses" not in step:
+            continue
+        name, _, ref = step["uses"].partition("@")
+        assert ref == ACTIONS[name]["commit"], f"{job}: {name}@{ref} is not the vendored commit"
+        assert f"uses: {name}@{ref} # {ACTIONS[name]['tag']}\n" in text
+        assert set(step.get("with") or {}) <= set(ACTIONS[name]["inputs"])
+    runs = "\n".join(step.get("run", "") for _, step in _steps(release))
+    assert "tools/package_plugin.py --out dist" in runs
+    assert 'test "$GITHUB_REF_NAME" = "v$version"' in runs
+    assert "dist/pulumi-resource-dda-v*.tar.gz" in runs
+    assert 'ref="refs/tags/sdk/$GITHUB_REF_NAME"' in runs  # the Go SDK module's version tag
+    published = schema.package_schema()
+    assert published["pluginDownloadURL"] == f"github://api.github.com/{schema.REPOSITORY}"

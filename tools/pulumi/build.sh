@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Build (or reuse) the Pulumi CLI, a Python and the YAML language host from Go modules.
+# Build (or reuse) the Pulumi CLI, Python, Node.js and YAML language hosts from Go modules.
 #
 #   tools/pulumi/build.sh [--force]
 #
-# Result, in tools/pulumi/bin/: pulumi, pulumi-language-python,
+# Result, in tools/pulumi/bin/: pulumi, pulumi-language-python, pulumi-language-nodejs,
 # pulumi-language-python-exec, pulumi-resource-pulumi-python, pulumi-language-yaml
-# (module yaml/, pinned on its own), and gen-nodejs-sdk (TypeScript SDK generator).
+# (module yaml/, pinned on its own), and gen-sdk (Node.js, Python and Go SDK generator).
 # The last line printed is the directory holding the engine (put it first on PATH).
 #
 # Cached: does nothing when bin/ already holds the pinned versions built from the
 # current sources.  Otherwise, if a `pulumi` >= the pinned version (same major)
 # is on PATH with pulumi-language-python, pulumi-resource-pulumi-python and
 # pulumi-language-yaml beside it, that directory is used instead and only
-# gen-nodejs-sdk is built (set PULUMI_TOOLS_IGNORE_PATH=1 to skip this).  --force
+# gen-sdk is built (set PULUMI_TOOLS_IGNORE_PATH=1 to skip this).  --force
 # always rebuilds.  The Go module and build caches stay in their default places,
 # so a rebuild on the same machine takes seconds.
 set -euo pipefail
@@ -60,7 +60,7 @@ find_go() {
 }
 
 build_generator() { # into $1
-    (cd "$here" && "$go" build -trimpath -buildvcs=false -o "$1/gen-nodejs-sdk" ./cmd/gen-nodejs-sdk)
+    (cd "$here" && "$go" build -trimpath -buildvcs=false -o "$1/gen-sdk" ./cmd/gen-sdk)
 }
 
 cli_version() { # prints the version a pulumi binary reports, or nothing
@@ -70,7 +70,8 @@ cli_version() { # prints the version a pulumi binary reports, or nothing
 # 1. Up to date already?
 stamp=$(stamp_of_sources)
 if [ "$force" = 0 ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-python" ] \
-    && [ -x "$bin/pulumi-language-yaml" ] && [ -x "$bin/gen-nodejs-sdk" ] \
+    && [ -x "$bin/pulumi-language-nodejs" ] \
+    && [ -x "$bin/pulumi-language-yaml" ] && [ -x "$bin/gen-sdk" ] \
     && [ "$(cli_version "$bin/pulumi")" = "v$version" ] \
     && [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "pulumi v$version already built in $bin; nothing to do"
@@ -87,7 +88,7 @@ if [ "$force" = 0 ] && [ "${PULUMI_TOOLS_IGNORE_PATH:-}" != 1 ] && path_pulumi=$
         if [ "${have%%.*}" = "${version%%.*}" ] \
             && [ "$(printf '%s\n%s\n' "$version" "$have" | sort -V | head -n1)" = "$version" ]; then
             echo "using pulumi v$have found on PATH in $path_dir (pinned: v$version)"
-            if [ ! -x "$bin/gen-nodejs-sdk" ]; then
+            if [ ! -x "$bin/gen-sdk" ]; then
                 find_go
                 mkdir -p "$bin"
                 build_generator "$bin"
@@ -113,6 +114,8 @@ ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
         -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     "$go" build -trimpath -buildvcs=false -ldflags "$ldflags" \
         -o "$tmp/pulumi-language-python" ./cmd/pulumi-language-python
+    "$go" build -trimpath -buildvcs=false -ldflags "$ldflags" \
+        -o "$tmp/pulumi-language-nodejs" ./cmd/pulumi-language-nodejs
 )
 build_generator "$tmp"
 (
@@ -130,8 +133,8 @@ if [ "$got" != "v$version" ]; then
     exit 1
 fi
 
-for f in pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python \
-    pulumi-language-yaml gen-nodejs-sdk; do
+for f in pulumi pulumi-language-python pulumi-language-nodejs pulumi-language-python-exec \
+    pulumi-resource-pulumi-python pulumi-language-yaml gen-sdk; do
     mv -f "$tmp/$f" "$bin/$f"
 done
 echo "$stamp" > "$bin/.stamp"

@@ -5,28 +5,40 @@ description and default. From these declarations come the published Pulumi schem
 type-checks against and what the TypeScript SDK is generated from) and the translation at the
 plugin's edge: camelCase properties in, snake_case to :mod:`..model_component` and
 :mod:`..deployment`, and back. Keys the schema does not declare (the providers' internal state,
-``owner``) pass through unchanged, as do the keys of maps (targets, component names, tags) and
-values typed ``Any`` (the DDA manifest, API-shaped deployment policies).
+``owner``) pass through unchanged, as do the keys of maps (targets, component names, tags),
+values typed ``Any`` (the DDA manifest) and the objects the Greengrass API takes as they are
+(deployment policies, IoT job configuration: :attr:`ObjectType.api_shaped`). An optional input
+the program leaves out is absent from the checked inputs, state and outputs; the hooks receive
+its :attr:`Prop.default` (:func:`to_provider`), and a state written by an earlier release, which
+held those placeholders, reads the same.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from importlib import metadata
 from typing import Any, Literal
 
+from pulumi.runtime.rpc import UNKNOWN
+
 from pulumi_dda._types import JSONDict
 from pulumi_dda.properties import (
     CONFIG,
     DEPLOYMENT,
+    ENUM_TYPES,
     GREENGRASS_DEPLOYMENT,
+    INTEGER,
     MODEL,
     MODEL_COMPONENT,
     OBJECT_TYPES,
     PACKAGE,
+    PLUGIN_DOWNLOAD_URL,
+    REPOSITORY,
     RESOURCES,
     AnyValue,
+    EnumOf,
     Kind,
     ListOf,
     MapOf,
@@ -55,16 +67,20 @@ Direction = Literal["in", "out"]
 
 def convert(kind: Kind, value: Any, direction: Direction = "in") -> Any:
     """``value`` of type ``kind`` with its objects' keys renamed: ``in`` schema → provider
-    (camelCase → snake_case), ``out`` the reverse."""
+    (camelCase → snake_case), ``out`` the reverse. An API-shaped object keeps its keys. A whole
+    number where the schema says integer becomes an ``int``."""
+    if kind == INTEGER and isinstance(value, float) and value.is_integer():
+        return int(value)  # the protocol's numbers are doubles; the API wants integers
     if isinstance(kind, MapOf) and isinstance(value, Mapping):
         return {k: convert(kind.values, v, direction) for k, v in value.items()}
     if isinstance(kind, ListOf) and isinstance(value, list):
         return [convert(kind.items, v, direction) for v in value]
     if isinstance(kind, Ref) and isinstance(value, Mapping):
-        props = kind.object_type.props
-        names = {p.name: p for p in props} if direction == "in" else {p.snake: p for p in props}
+        obj = kind.object_type
+        by_name = obj.api_shaped or direction == "in"
+        names = {(p.name if by_name else p.snake): p for p in obj.props}
         return {
-            (_rename(names[k], direction) if k in names else k): (
+            (_rename(names[k], direction, obj.api_shaped) if k in names else k): (
                 convert(names[k].kind, v, direction) if k in names else v
             )
             for k, v in value.items()
@@ -72,31 +88,36 @@ def convert(kind: Kind, value: Any, direction: Direction = "in") -> Any:
     return value
 
 
-def _rename(prop: Prop, direction: Direction) -> str:
-    return prop.snake if direction == "in" else prop.name
+def _rename(prop: Prop, direction: Direction, api_shaped: bool) -> str:
+    return prop.snake if direction == "in" and not api_shaped else prop.name
 
 
 def to_provider(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
-    """Schema (camelCase) properties → the provider's snake_case ones."""
+    """Schema (camelCase) properties → the provider's snake_case ones, with each optional
+    input's default for what is absent (unless ``props`` is empty: no old state)."""
     result: JSONDict = {}
     for key, value in props.items():
         prop = resource.by_name.get(key)
         result[prop.snake if prop else key] = convert(prop.kind, value, "in") if prop else value
-    return result
+    return with_defaults(resource, result) if result else result
 
 
 def from_provider(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
-    """The provider's snake_case properties → the schema's camelCase ones."""
+    """The provider's snake_case properties → the schema's camelCase ones, without the inputs
+    that hold only their placeholder default (absent: not set)."""
     result: JSONDict = {}
     for key, value in props.items():
         prop = resource.by_snake.get(key)
+        if prop is not None and prop.placeholder and value == prop.default:
+            continue
         result[prop.name if prop else key] = convert(prop.kind, value, "out") if prop else value
     return result
 
 
 def unknown_keys(resource: ResourceType, props: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(property, message)`` for each typed object (schema properties, camelCase) that has keys
-    its type does not declare: the providers would take a snake_case key for their own."""
+    its type does not declare (the providers would take a snake_case key for their own), and
+    each value of an enum type that is not one of its values."""
     found: list[tuple[str, str]] = []
     for key, value in props.items():
         if prop := resource.by_name.get(key):
@@ -120,15 +141,17 @@ def _unknown_keys(
         for key, item in value.items():
             if key in fields:
                 _unknown_keys(fields[key].kind, item, f"{path}.{key}", top, found)
+    elif isinstance(kind, EnumOf) and value not in (None, UNKNOWN, *kind.allowed()):
+        found.append((top, f"{path}: {value!r} is not one of {kind.allowed()}"))
 
 
 def with_defaults(resource: ResourceType, props: Mapping[str, Any]) -> JSONDict:
-    """The provider's inputs with the schema's defaults for what the program left out."""
+    """The provider's inputs with each input's default for what the program left out."""
     result = dict(props)
     for prop in resource.inputs:
         if result.get(prop.snake) is None and prop.default is not None:
             default = prop.default
-            result[prop.snake] = dict(default) if isinstance(default, dict) else default
+            result[prop.snake] = copy.deepcopy(default)
     return result
 
 
@@ -169,6 +192,11 @@ def provider_names(text: str) -> str:
 
 # -- the published schema ----------------------------------------------------------------------
 
+SDK_PYTHON_PACKAGE = "pulumi_dda_sdk"
+"""The generated Python SDK's import name (distribution ``pulumi-dda-sdk``)."""
+SDK_GO_MODULE = f"github.com/{REPOSITORY}/sdk"
+"""The generated Go SDK's module; its package is ``<module>/go/dda``."""
+
 
 def _type_spec(kind: Kind) -> JSONDict:
     if isinstance(kind, Scalar):
@@ -179,19 +207,26 @@ def _type_spec(kind: Kind) -> JSONDict:
         return {"type": "object", "additionalProperties": _type_spec(kind.values)}
     if isinstance(kind, ListOf):
         return {"type": "array", "items": _type_spec(kind.items)}
+    if isinstance(kind, EnumOf):
+        return {"$ref": f"#/types/{kind.token}"}
     return {"$ref": f"#/types/{kind.object_type.token}"}
 
 
-def _props_spec(props: tuple[Prop, ...], *, defaults: bool = False) -> JSONDict:
+def _props_spec(props: tuple[Prop, ...], *, inputs: bool = False) -> JSONDict:
     spec: JSONDict = {}
     for prop in props:
-        entry = {**_type_spec(prop.kind), "description": prop.description}
-        # Pulumi's metaschema takes only a boolean, number or string as a property's default
-        # (code generators refuse the schema otherwise); the plugin fills in the others.
-        if defaults and isinstance(prop.default, bool | int | float | str):
+        entry = {**_type_spec(prop.kind), "description": prop.described()}
+        if inputs and prop.default is not None and not prop.placeholder and not _object(prop):
             entry["default"] = prop.default
+        if getattr(prop, "change", None) == "replace":
+            entry["replaceOnChanges"] = True
         spec[prop.name] = entry
     return spec
+
+
+def _object(prop: Prop) -> bool:
+    """A schema default must be a primitive: an empty map is described, not published."""
+    return isinstance(prop.default, dict | list)
 
 
 def _required(props: tuple[Prop, ...]) -> list[str]:
@@ -200,13 +235,29 @@ def _required(props: tuple[Prop, ...]) -> list[str]:
 
 def _resource_spec(resource: ResourceType) -> JSONDict:
     everything = resource.inputs + resource.outputs
+    # An input with a real default is filled in by Check, so it is always an output too.
+    always = [p.name for p in resource.inputs if p.required or not _optional(p)]
     return {
         "description": resource.description,
         "properties": _props_spec(everything),
-        # The plugin fills in every input's default, so all of them are always outputs too.
-        "required": sorted([p.name for p in resource.inputs] + _required(resource.outputs)),
-        "inputProperties": _props_spec(resource.inputs, defaults=True),
+        "required": sorted(always + _required(resource.outputs)),
+        "inputProperties": _props_spec(resource.inputs, inputs=True),
         "requiredInputs": _required(resource.inputs),
+    }
+
+
+def _optional(prop: Prop) -> bool:
+    """Absent from the outputs when the program leaves it out."""
+    return prop.default is None or prop.placeholder
+
+
+def _enum_spec(enum: EnumOf) -> JSONDict:
+    return {
+        "type": "string",
+        "description": enum.description,
+        "enum": [
+            {"name": v.name, "value": v.value, "description": v.description} for v in enum.values
+        ],
     }
 
 
@@ -223,20 +274,25 @@ def package_schema() -> JSONDict:
         "description": "DDA (Defect Detection Application) model components and their "
         "deployments on AWS IoT Greengrass v2.",
         "keywords": ["pulumi", "aws", "greengrass", "dda", "category/cloud"],
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
+        "repository": f"https://github.com/{REPOSITORY}",
         "license": "Apache-2.0",
         "config": {"variables": _props_spec(CONFIG)},
         "provider": {
             "description": "The pulumi-dda provider: AWS region and profile for its resources.",
-            "inputProperties": _props_spec(CONFIG),
+            "inputProperties": _props_spec(CONFIG, inputs=True),
         },
         "types": {
-            t.token: {
-                "type": "object",
-                "description": t.description,
-                "properties": _props_spec(t.props),
-                "required": _required(t.props),
-            }
-            for t in OBJECT_TYPES
+            **{
+                t.token: {
+                    "type": "object",
+                    "description": t.description,
+                    "properties": _props_spec(t.props),
+                    "required": _required(t.props),
+                }
+                for t in OBJECT_TYPES
+            },
+            **{e.token: _enum_spec(e) for e in ENUM_TYPES},
         },
         "resources": {r.token: _resource_spec(r) for r in RESOURCES.values()},
         "language": {
@@ -244,7 +300,25 @@ def package_schema() -> JSONDict:
                 "packageName": "@pulumi-dda/dda",
                 "respectSchemaVersion": True,
                 "packageDescription": "pulumi-dda: DDA model components on AWS IoT Greengrass v2",
-            }
+            },
+            # Not `pulumi_dda`: that is this project's own package (the provider itself).
+            "python": {
+                "packageName": SDK_PYTHON_PACKAGE,
+                "respectSchemaVersion": True,
+                "pyproject": {"enabled": True},
+                "requires": {"pulumi": ">=3.200,<4"},
+            },
+            "go": {
+                "importBasePath": f"{SDK_GO_MODULE}/go/dda",
+                "modulePath": SDK_GO_MODULE,
+                "generateResourceContainerTypes": True,
+                "respectSchemaVersion": True,
+            },
+            "csharp": {
+                "rootNamespace": "PulumiDda",
+                "respectSchemaVersion": True,
+                "packageReferences": {"Pulumi": "3.*"},
+            },
         },
     }
 
@@ -267,10 +341,14 @@ def detailed_diff(
     found: dict[str, int] = {}
     for prop in resource.inputs + resource.outputs:
         key = prop.name
-        if key not in news or olds.get(key) == news.get(key):
+        # An input left out holds its placeholder (tags: {}): absent on either side is that.
+        absent = prop.default if prop.placeholder else None
+        if key not in news and absent is None:
+            continue
+        old, new = olds.get(key, absent), news.get(key, absent)
+        if old == new:
             continue
         replace = key in replaces
-        old, new = olds.get(key), news.get(key)
         if isinstance(prop.kind, MapOf) and isinstance(old, Mapping) and isinstance(new, Mapping):
             quiet = QUIET_LINES.get(prop.snake)
             for entry in sorted(old.keys() | new.keys()):

@@ -1,0 +1,2 @@
+// DDA (Defect Detection Application) model components and their deployments on AWS IoT Greengrass v2.
+package dda
