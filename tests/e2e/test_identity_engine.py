@@ -70,9 +70,7 @@ def test_one_target_change_moves_only_that_targets_deployment(
 ) -> None:
     groups = thing_groups(ep, model_config["compiledModels"])
     omitted = {k: v for k, v in model_config.items() if k != "componentVersion"}
-    # keepRevisions 1: a version no deployment's newest revision uses goes at delete-replaced
-    # (the default, 3, keeps the first up's versions for a rollback).
-    config = {"model": omitted, "artifactBucket": ARTIFACTS, "deployTo": groups, "keepRevisions": 1}
+    config = {"model": omitted, "artifactBucket": ARTIFACTS, "deployTo": groups}
     stack = new_stack("dev", config)
     stack.up()
     before = _latest(gg)
