@@ -99,6 +99,11 @@ class RolloutPolicy:
         if isinstance(bake, bool) or not isinstance(bake, int | float) or bake < 0:
             raise InputError(f"{where}.bake_seconds must be a number of seconds >= 0, got {bake!r}")
 
+    def needed(self, devices: int) -> int:
+        """How many of ``devices`` counted devices must succeed (``success_percent``, rounded
+        up)."""
+        return math.ceil(devices * self.success_percent / 100)
+
     def gate(self) -> str:
         """``100% of its devices within 600 s, bake 60 s``, for a preview line."""
         bake = f", bake {self.bake_seconds:g} s" if self.bake_seconds else ""
@@ -288,7 +293,7 @@ def wait(
 ) -> Tally:
     """Poll until the revision met its policy (and stayed so for ``bake_seconds``), cannot meet
     it any more, or time ran out."""
-    needed = math.ceil(len(devices) * policy.success_percent / 100)
+    needed = policy.needed(len(devices))
     deadline = clock() + policy.timeout_seconds
     baked_at: float | None = None
     while True:
@@ -325,9 +330,7 @@ def observe(
     found = arns.iot_target(target)
     assert found is not None, "check validated target_arn"
     devices = population(clients, found.kind, found.name, policy)
-    now = tally(
-        clients, deployment_id, devices, math.ceil(len(devices) * policy.success_percent / 100)
-    )
+    now = tally(clients, deployment_id, devices, policy.needed(len(devices)))
     wanted = {name: str(spec.get("component_version")) for name, spec in components.items()}
     drifted: dict[str, str] = {}
     for device in now.succeeded:
