@@ -7,7 +7,12 @@ export PATH := $(CURDIR)/tools/pulumi/bin:$(HOME)/.local/bin:$(PATH)
 
 setup:
 	@command -v uv >/dev/null || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
-	uv sync --frozen
+	@# With bytecode, for the dependencies (--compile-bytecode) and the editable sources
+	@# (compileall): every start-up (CLI, plugin, tests) then reads .pyc files instead of compiling
+	@# each module, also where PYTHONDONTWRITEBYTECODE is set. (Not compile-bytecode in pyproject:
+	@# every `uv run` would compile again.)
+	uv sync --frozen --compile-bytecode
+	uv run --no-sync python -m compileall -q provider stacks tools/demo.py >/dev/null
 
 engine:
 	bash tools/pulumi/build.sh

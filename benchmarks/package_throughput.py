@@ -24,7 +24,7 @@ is repeated and reported as min and median wall time. The jobs:
   bytes of newly mapped memory as four packages hold (their page cache is new memory too);
 * ``S3 ...``: one target whose compiled model is read from the local endpoint
   (``pulumi-dda local`` in a subprocess), as one stream or as ranged parallel GETs
-  (``TRANSFER_CONFIG``), without a bandwidth cap and with ``--cap`` MiB/s per connection.
+  (``transfer_config()``), without a bandwidth cap and with ``--cap`` MiB/s per connection.
 
 The ratio column divides by the job named in brackets. The targets of point 1 and 2 of the
 performance work are printed under the table with their measured values: one target within
@@ -157,9 +157,9 @@ def _build_from_s3(args: dict[str, Any]) -> None:
     from boto3.s3.transfer import TransferConfig
 
     from pulumi_dda.package import build_package
-    from pulumi_dda.sources import TRANSFER_CONFIG, open_source
+    from pulumi_dda.sources import open_source, transfer_config
 
-    config = TRANSFER_CONFIG if args["ranged"] else TransferConfig(use_threads=False)
+    config = transfer_config() if args["ranged"] else TransferConfig(use_threads=False)
     manifest = {"model_graph": {"stages": [{"type": MODEL}]}}
     with (
         tempfile.TemporaryDirectory(dir=args["work"]) as out,
@@ -272,11 +272,11 @@ def _print_rows(size_mib: int, jobs: dict[str, Job]) -> None:
 class Endpoint:
     """``pulumi-dda local`` in a subprocess, with an S3 bucket and the admin config route."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: list[str] | None = None) -> None:
         from pulumi_dda.local import READY_PREFIX
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pulumi_dda.local", "--port", "0"],
+            [sys.executable, "-m", "pulumi_dda.local", "--port", "0", *(options or [])],
             stdout=subprocess.PIPE,
             text=True,
         )

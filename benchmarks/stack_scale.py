@@ -1,12 +1,14 @@
-"""Scale check with the real Pulumi engine: one stack of N DdaModelComponents, two targets each.
+"""Scale check with the real Pulumi engine: one stack of N DdaModelComponents, T targets each.
 
-Usage: uv run python benchmarks/stack_scale.py [--count N] [--by-operation]   (default N: 20)
+Usage: uv run python benchmarks/stack_scale.py [--count N] [--targets T] [--no-floor]
+       [--by-operation]                                  (defaults: N 20, T 2)
 
 Runs the pinned Pulumi CLI (``tools/pulumi/build.sh``) with the Automation API against an
 in-process ``LocalEndpoint`` (state delay 0.05 s), on the e2e test program
 (``tests/e2e/program``), a file backend in a temporary directory and small generated sample
-models (``pulumi_dda.samples``): one trained model and two compiled ones (x86_64-cpu,
-jetson-xavier) shared by every component. Measured, each from a cleared request log:
+models (``pulumi_dda.samples``): one trained model and T compiled ones (x86_64-cpu,
+jetson-xavier, arm64-cpu, x86_64-cuda, in that order) shared by every component. Measured, each
+from a cleared request log:
 
 * the initial ``up`` (N creates),
 * an unchanged ``preview`` (``expect_no_changes``),
@@ -18,6 +20,13 @@ up must move no artifact bytes. ``--by-operation`` adds a table of calls per ser
 and phase. The stack is then destroyed (timed) and the endpoint checked for component versions
 and artifact objects left behind. Artifact bytes moved by a no-op, a failed destroy or anything
 left behind is printed as a PROBLEM line and the exit status is 1.
+
+**The engine's floor** (unless ``--no-floor``): the same engine, language host and dynamic
+provider server run a stack of N trivial dynamic resources (a provider whose ``create``
+returns its inputs and whose ``diff`` compares them), measured the same way (initial ``up``,
+unchanged ``preview``, no-op ``up``), first, so both stacks see the same machine state. The
+figure printed last is our unchanged preview ÷ the floor's unchanged preview: what N model
+components cost beyond what any N dynamic resources cost in this engine.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from pulumi_dda.local.local_server import seed_local_servers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from e2e_harness import (
     ARTIFACTS,
+    MODELS,
     REGION,
     cli_env,
     engine_root,
@@ -55,6 +65,30 @@ from e2e_harness import (
 
 STATE_DELAY = 0.05
 NO_OP_PHASES = ("unchanged preview", "no-op up")
+TARGETS = ("x86_64-cpu", "jetson-xavier", "arm64-cpu", "x86_64-cuda")
+FLOOR_PROGRAM = '''"""N trivial dynamic resources: the engine's own cost of as many resources."""
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+
+
+class Trivial(ResourceProvider):
+    def create(self, props):
+        return CreateResult(props["name"], props)
+
+    def diff(self, _id, olds, news):
+        changed = {k: v for k, v in news.items() if olds.get(k) != v}
+        return DiffResult(changes=bool(changed))
+
+
+class TrivialResource(Resource):
+    def __init__(self, name):
+        super().__init__(Trivial(), name, {"name": name})
+
+
+for index in range(pulumi.Config().get_int("count") or 1):
+    TrivialResource(f"r-{index}")
+'''
 
 
 @dataclass
@@ -213,7 +247,49 @@ def _print_table(phases: list[Phase], by_operation: bool) -> None:
     print(flush=True)
 
 
-def run(count: int, engine: Path, by_operation: bool) -> list[str]:
+def _with_targets(s3: Any, work: Path, model: dict[str, Any], targets: int) -> dict[str, Any]:
+    """The program's model config with the first ``targets`` of :data:`TARGETS`."""
+    from pulumi_dda import samples
+
+    compiled = dict(model["compiledModels"])
+    for seed, target in enumerate(TARGETS, start=10):
+        if target not in compiled:
+            path = samples.write_compiled_model(
+                work / "in" / f"{target}.tar.gz", seed=seed, target=target
+            )
+            s3.upload_file(str(path), MODELS, f"neo/{target}/model.tar.gz")
+            compiled[target] = f"s3://{MODELS}/neo/{target}/model.tar.gz"
+    return {**model, "compiledModels": {t: compiled[t] for t in TARGETS[:targets]}}
+
+
+def floor(count: int, engine: Path, work: Path, env: dict[str, str]) -> list[Phase]:
+    """The three phases for ``count`` trivial dynamic resources in the same engine."""
+    project = work / "floor"
+    project.mkdir()
+    (project / "__main__.py").write_text(FLOOR_PROGRAM)
+    (project / "Pulumi.yaml").write_text(
+        f"name: dda-floor\nruntime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n"
+    )
+    stack = make_stack(project, "floor", env, engine, {"count": count})
+    times: list[Phase] = []
+    try:
+        for name, call in (
+            ("initial up", lambda: _up_changes(stack.up())),
+            ("unchanged preview", lambda: _preview_changes(stack.preview(expect_no_changes=True))),
+            ("no-op up", lambda: _up_changes(stack.up(expect_no_changes=True))),
+        ):
+            start = time.perf_counter()
+            changes = call()
+            times.append(Phase(f"floor: {name}", time.perf_counter() - start, changes))
+        stack.destroy()
+    finally:
+        stack.workspace.remove_stack(stack.name, force=True)
+    return times
+
+
+def run(
+    count: int, engine: Path, by_operation: bool, targets: int = 2, with_floor: bool = True
+) -> list[str]:
     """Set up, measure and print the three phases, destroy; returns the problems seen."""
     with (
         tempfile.TemporaryDirectory(prefix="dda-stack-scale-") as tmp,
@@ -224,8 +300,10 @@ def run(count: int, engine: Path, by_operation: bool) -> list[str]:
         ep.configure(state_delay=STATE_DELAY)
         seed_local_servers(ep.client("greengrassv2"))
         model = sample_model_config(ep.client("s3"), work, name="model-scale")
+        model = _with_targets(ep.client("s3"), work, model, targets)
         config = {"model": model, "artifactBucket": ARTIFACTS, "count": count}
         env = cli_env(ep.url, work / "state", engine)
+        floor_phases = floor(count, engine, work, env) if with_floor else []
         stack = make_stack(make_project(work), "scale", env, engine, config)
         try:
             phases = [
@@ -237,7 +315,16 @@ def run(count: int, engine: Path, by_operation: bool) -> list[str]:
                 ),
                 _measure(ep, "no-op up", lambda: _up_changes(stack.up(expect_no_changes=True))),
             ]
-            _print_table(phases, by_operation)
+            _print_table(phases + floor_phases, by_operation)
+            if floor_phases:
+                ours, theirs = phases[1].seconds, floor_phases[1].seconds
+                print(
+                    f"unchanged preview: {count} components x {targets} targets {ours:.1f} s, "
+                    f"{count} trivial dynamic resources {theirs:.1f} s: "
+                    f"our preview / the engine's preview of as many resources = "
+                    f"{ours / theirs:.2f} (target <= 1.5)\n",
+                    flush=True,
+                )
             return _no_op_problems(phases) + _destroy(ep, stack)
         finally:
             stack.workspace.remove_stack(stack.name, force=True)
@@ -247,20 +334,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20, help="DdaModelComponents (default 20)")
     parser.add_argument(
+        "--targets", type=int, default=2, help=f"targets per component, 1-{len(TARGETS)}"
+    )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the trivial dynamic resources' stack"
+    )
+    parser.add_argument(
         "--by-operation", action="store_true", help="also print calls per service/operation"
     )
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
+    if not 1 <= args.targets <= len(TARGETS):
+        parser.error(f"--targets must be 1 to {len(TARGETS)}")
 
     engine = engine_root()
     print(
-        f"N = {args.count} DdaModelComponents x 2 targets; local endpoint, state delay "
-        f"{STATE_DELAY} s; {_cores()} cores, Python {platform.python_version()}, "
+        f"N = {args.count} DdaModelComponents x {args.targets} targets; local endpoint, "
+        f"state delay {STATE_DELAY} s; {_cores()} cores, Python {platform.python_version()}, "
         f"Pulumi CLI {_pulumi_version(engine)}"
     )
     print()
-    problems = run(args.count, engine, args.by_operation)
+    problems = run(args.count, engine, args.by_operation, args.targets, not args.no_floor)
     for problem in problems:
         print(f"\n**PROBLEM: {problem}**")
     if problems:

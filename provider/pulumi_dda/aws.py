@@ -4,29 +4,40 @@ Clients are built on demand from an :class:`AwsSettings` value (plain strings, s
 Pulumi state: no credentials). Retries use botocore's ``standard`` mode with 10 attempts, which
 backs off on throttling and 5xx answers; nothing here re-implements it. ``AWS_ENDPOINT_URL`` and
 the rest of the standard environment are honoured by botocore itself.
+
+boto3 and botocore are imported when a client is first made, not with this module: the
+``pulumi-dda build`` CLI, which calls no AWS API for local sources, starts without them
+(they take most of a second to import).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
-
-import boto3
-from boto3.exceptions import Boto3Error
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import AwsError, ConflictError, NotFoundError
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
     from mypy_boto3_greengrassv2 import GreengrassV2Client
     from mypy_boto3_iot import IoTClient
     from mypy_boto3_s3 import S3Client
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+
+@cache
+def retry_config() -> Config:
+    """botocore's ``standard`` retries with 10 attempts (imports botocore on first use)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 10})
+
+
 NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404"})
 
 
@@ -42,10 +53,12 @@ class AwsSettings:
 
 def session_for(settings: AwsSettings) -> boto3.Session:
     """A boto3 session for ``settings``; with ``role_arn`` the session uses assumed credentials."""
+    import boto3
+
     base = boto3.Session(profile_name=settings.profile or None, region_name=settings.region or None)
     if not settings.role_arn:
         return base
-    sts = base.client("sts", config=RETRY_CONFIG)
+    sts = base.client("sts", config=retry_config())
     with aws_errors(f"assuming role {settings.role_arn}"):
         creds = sts.assume_role(
             RoleArn=settings.role_arn, RoleSessionName=settings.session_name[:64]
@@ -70,26 +83,26 @@ class AwsClients:
 
     @cached_property
     def s3(self) -> S3Client:
-        return self.session.client("s3", config=RETRY_CONFIG)
+        return self.session.client("s3", config=retry_config())
 
     @cached_property
     def greengrass(self) -> GreengrassV2Client:
-        return self.session.client("greengrassv2", config=RETRY_CONFIG)
+        return self.session.client("greengrassv2", config=retry_config())
 
     @cached_property
     def iot(self) -> IoTClient:
-        return self.session.client("iot", config=RETRY_CONFIG)
+        return self.session.client("iot", config=retry_config())
 
     @cached_property
     def sagemaker(self) -> Any:
         """SageMaker (``sagemaker://`` sources). ``Any``: the project installs no SageMaker
         type stubs."""
-        return self.session.client("sagemaker", config=RETRY_CONFIG)
+        return self.session.client("sagemaker", config=retry_config())
 
     @cached_property
     def account_id(self) -> str:
         with aws_errors("looking up the AWS account (sts:GetCallerIdentity)"):
-            sts = self.session.client("sts", config=RETRY_CONFIG)
+            sts = self.session.client("sts", config=retry_config())
             return str(sts.get_caller_identity()["Account"])
 
     @property
@@ -127,9 +140,16 @@ def aws_errors(action: str) -> Iterator[None]:
     """Turn botocore errors raised inside the block into :class:`AwsError` naming ``action``."""
     try:
         yield
-    except ClientError as exc:
-        raise _translated(action, exc) from exc
-    except (BotoCoreError, Boto3Error) as exc:
+    except Exception as exc:
+        if "botocore" not in sys.modules:  # no client was ever made: not an AWS error
+            raise
+        from boto3.exceptions import Boto3Error
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, ClientError):
+            raise _translated(action, exc) from exc
+        if not isinstance(exc, BotoCoreError | Boto3Error):
+            raise
         # Managed transfers raise S3UploadFailedError while handling the ClientError.
         if isinstance(exc.__context__, ClientError):
             raise _translated(action, exc.__context__) from exc

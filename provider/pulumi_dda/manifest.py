@@ -27,8 +27,6 @@ import tarfile
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-import yaml
-
 from ._decompress import CorruptStream
 from ._tarread import ArchiveLimits, TarReader
 from ._types import JSONDict, Readable
@@ -123,6 +121,8 @@ def read_trained_model(
 
 
 def _parse_config(raw: bytes, source: str) -> JSONDict:
+    import yaml  # here, not at the top: it adds a tenth of a second to every CLI start
+
     try:
         config = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

@@ -14,8 +14,6 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ._types import JSONDict
 from .recipe import platform_for
 
@@ -53,6 +51,8 @@ def write_trained_model(
     cfg = config if config is not None else {"dataset": {"image_width": 224, "image_height": 224}}
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
+        import yaml
+
         _add(tar, "config.yaml", yaml.safe_dump(cfg).encode())
         _add(tar, "export_artifacts/manifest.json", json.dumps(export).encode())
         for name in pt_files:

@@ -5,7 +5,7 @@ identity for change detection comes from a ``HeadObject`` (ETag and version id),
 object bytes. A local file's identity is the SHA-256 of its content.
 
 Large objects are read like s3transfer downloads them, with the settings of
-:data:`TRANSFER_CONFIG` (s3transfer's defaults, which artifact uploads use too): ranged GETs of
+:func:`transfer_config` (s3transfer's defaults, which artifact uploads use too): ranged GETs of
 ``multipart_chunksize`` bytes, ``max_request_concurrency`` of them in flight, each retried up to
 ``num_download_attempts`` times when its body breaks off, and every range after the first
 pinned to the first one's ETag (``If-Match``), so an object overwritten meanwhile is an error,
@@ -60,18 +60,10 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 from urllib.parse import unquote
-
-from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    IncompleteReadError,
-    ReadTimeoutError,
-    ResponseStreamingError,
-)
 
 from ._types import Progress, Readable, no_progress
 from .aws import AwsClients, aws_errors, error_code
@@ -79,22 +71,75 @@ from .errors import AwsError, DdaError, InputError, NotFoundError, SourceChanged
 from .sagemaker import is_sagemaker, parse_name, resolve_name, shown_name
 
 if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
     from mypy_boto3_s3 import S3Client
 
 REPORT_EVERY = 64 * 1024 * 1024
 READ_BLOCK = 1024 * 1024
 VERSION_ID_PARAMETER = "versionId"
-TRANSFER_CONFIG = TransferConfig()
-"""s3transfer's default settings: what ``upload_file`` uses for artifacts, and ranged reads."""
-_BROKEN_BODY = (
-    ConnectionClosedError,
-    IncompleteReadError,
-    ReadTimeoutError,
-    ResponseStreamingError,
-)
+MAX_REQUESTS = 10
+"""s3transfer's default ``max_request_concurrency`` (without importing it: see ``aws.py``)."""
+PART_BYTES = 8 * 1024 * 1024
+"""s3transfer's default ``multipart_chunksize``."""
 _GONE = frozenset({"PreconditionFailed", "NoSuchKey", "NoSuchVersion"})
 """The answers to a GET of a looked-up object that is not there as it was any more."""
-_GETS = threading.BoundedSemaphore(TRANSFER_CONFIG.max_request_concurrency)
+_GETS = threading.BoundedSemaphore(MAX_REQUESTS)
+PART_BUFFERS = MAX_REQUESTS
+"""Part buffers the ranged reads of a process hold at most (80 MiB with 8 MiB parts), plus one
+per reader for the part it needs next: as many as GETs run at once in the process (``_GETS``),
+so one reader is as fast as with buffers of its own, and memory stays flat however many targets
+read at once (each reader held ten before)."""
+
+
+class _PartBuffers:
+    """The part buffers of every ranged read in the process; a buffer given back is kept for
+    the next part of the same size."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._free: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int, *, needed: bool) -> bytearray | None:
+        """A buffer of ``size`` bytes, or ``None`` when all are in use and it is not ``needed``."""
+        with self._lock:
+            if not needed and self.used >= self.limit:
+                return None
+            self.used += 1
+            for index, buffer in enumerate(self._free):
+                if len(buffer) == size:
+                    return self._free.pop(index)
+        return bytearray(size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self._lock:
+            self.used -= 1
+            if len(self._free) + self.used < self.limit:
+                self._free.append(buffer)
+
+
+_BUFFERS = _PartBuffers(PART_BUFFERS)
+
+
+@cache
+def transfer_config() -> TransferConfig:
+    """s3transfer's default settings: what ``upload_file`` uses for artifacts, and ranged reads."""
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig()
+
+
+def _broken_body() -> tuple[type[Exception], ...]:
+    """botocore's errors of a response body that broke off (imported once a GET ran)."""
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        IncompleteReadError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+    )
+
+    return (ConnectionClosedError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -369,8 +414,9 @@ class _RangedReader:
     """An S3 object as ranged GETs in parallel, read in order.
 
     The first part streams from the response that told the object's size, while workers fetch
-    the next parts whole, each into a part-sized buffer that is used again once read (so the
-    buffers stay as few as the parts in flight); a part whose body breaks off is asked for again.
+    the next parts whole, each into a part-sized buffer that is used again once read; the
+    buffers of all readers of the process are bounded together (:data:`PART_BUFFERS`); a part
+    whose body breaks off is asked for again.
     """
 
     def __init__(
@@ -380,8 +426,7 @@ class _RangedReader:
         self._part, self._attempts = config.multipart_chunksize, config.num_download_attempts
         self._window = config.max_request_concurrency
         self._pool = ThreadPoolExecutor(self._window, thread_name_prefix="pulumi-dda-get")
-        self._waiting: deque[Future[memoryview]] = deque()
-        self._spare: list[bytearray] = []
+        self._waiting: deque[tuple[Future[memoryview], bytearray]] = deque()
         self._first: Any = first
         self._first_read, self._first_size = 0, min(size, self._part)
         self._next = 1
@@ -389,22 +434,23 @@ class _RangedReader:
         self._request_more()
 
     def _request_more(self) -> None:
+        """Ask for the next parts while the window and the process's part buffers allow; a
+        reader that holds no buffer (none waiting, none being read) gets one in any case, so no
+        reader waits for another's parts to be read and each holds at most one over the limit."""
         window = self._window - (self._first is not None)
         while len(self._waiting) < window and self._next * self._part < self._size:
+            holds = self._waiting or isinstance(self._current.obj, bytearray)
+            buffer = _BUFFERS.take(self._part, needed=not holds)
+            if buffer is None:
+                return
             start = self._next * self._part
             end = min(self._size, start + self._part) - 1
-            self._waiting.append(self._pool.submit(self._get, start, end))
+            self._waiting.append((self._pool.submit(self._get, start, end, buffer), buffer))
             self._next += 1
 
-    def _buffer(self) -> bytearray:
-        try:
-            return self._spare.pop()
-        except IndexError:
-            return bytearray(self._part)
-
-    def _get(self, start: int, end: int) -> memoryview:
+    def _get(self, start: int, end: int, buffer: bytearray) -> memoryview:
         """The range, read in blocks into a part buffer."""
-        part = memoryview(self._buffer())[: end - start + 1]
+        part = memoryview(buffer)[: end - start + 1]
         for attempt in range(1, self._attempts + 1):
             try:
                 with _GETS:
@@ -419,9 +465,11 @@ class _RangedReader:
                     finally:
                         body.close()
                 if filled != len(part):
+                    from botocore.exceptions import IncompleteReadError
+
                     raise IncompleteReadError(actual_bytes=filled, expected_bytes=len(part))
                 return part
-            except _BROKEN_BODY:
+            except _broken_body():
                 if attempt == self._attempts:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -429,7 +477,7 @@ class _RangedReader:
     def _read_first(self, size: int) -> bytes:
         """Bytes of the first part; when it is done (or broke off) the rest comes as ranges."""
         data = b""
-        with suppress(*_BROKEN_BODY):  # the rest of the part is asked for again below
+        with suppress(*_broken_body()):  # the rest of the part is asked for again below
             data = self._first.read(min(size, self._first_size - self._first_read))
         self._first_read += len(data)
         if data and self._first_read < self._first_size:
@@ -437,7 +485,10 @@ class _RangedReader:
         self._first.close()
         self._first = None
         if self._first_read < self._first_size:
-            self._current, self._at = self._get(self._first_read, self._first_size - 1), 0
+            buffer = _BUFFERS.take(self._part, needed=True)
+            assert buffer is not None
+            self._current = self._get(self._first_read, self._first_size - 1, buffer)
+            self._at = 0
         self._request_more()
         return data
 
@@ -447,23 +498,32 @@ class _RangedReader:
         if self._first is not None and (data := self._read_first(size)):
             return data
         if self._at == len(self._current):
+            self._release_current()
             if not self._waiting:
-                return b""
-            if isinstance(self._current.obj, bytearray):
-                self._spare.append(self._current.obj)
-            self._current, self._at = self._waiting.popleft().result(), 0
+                self._request_more()  # parts the buffers did not allow before
+                if not self._waiting:
+                    return b""
+            self._current, self._at = self._waiting.popleft()[0].result(), 0
             self._request_more()
         end = min(len(self._current), self._at + size)
         data = self._current[self._at : end].tobytes()
         self._at = end
         return data
 
+    def _release_current(self) -> None:
+        if isinstance(self._current.obj, bytearray):
+            _BUFFERS.give(self._current.obj)
+        self._current, self._at = memoryview(b""), 0
+
     def close(self) -> None:
         if self._first is not None:
             self._first.close()
-        for future in self._waiting:
+        for future, _buffer in self._waiting:
             future.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._release_current()
+        while self._waiting:
+            _BUFFERS.give(self._waiting.popleft()[1])
 
 
 def _open_object(s3: S3Client, source: ResolvedS3, config: TransferConfig) -> tuple[Readable, Any]:
@@ -471,6 +531,8 @@ def _open_object(s3: S3Client, source: ResolvedS3, config: TransferConfig) -> tu
 
     Every GET carries ``If-Match`` (the first one too): the ETag looked up, which every range
     after the first keeps (it is the first response's ETag as well)."""
+    from botocore.exceptions import ClientError
+
     args: dict[str, Any] = dict(source.get_args())
     if not config.use_threads:
         body = s3.get_object(**args)["Body"]
@@ -528,7 +590,7 @@ def open_resolved(
     clients: AwsClients | None = None,
     progress: Progress = no_progress,
     *,
-    config: TransferConfig = TRANSFER_CONFIG,
+    config: TransferConfig | None = None,
 ) -> Iterator[Readable]:
     """Read exactly the object ``source`` names (see the module docstring).
 
@@ -545,7 +607,7 @@ def open_resolved(
     clients = clients or AwsClients()
     try:
         with aws_errors(f"reading {source.uri}"):
-            reader, close = _open_object(clients.s3, source, config)
+            reader, close = _open_object(clients.s3, source, config or transfer_config())
         try:
             with aws_errors(f"reading {source.uri}"):
                 yield _CountingReader(reader, source.uri, progress)
@@ -563,7 +625,7 @@ def open_source(
     clients: AwsClients | None = None,
     progress: Progress = no_progress,
     *,
-    config: TransferConfig = TRANSFER_CONFIG,
+    config: TransferConfig | None = None,
 ) -> Iterator[Readable]:
     """Look up a model archive (local path or ``s3://`` URI, maybe pinned) and read it.
 

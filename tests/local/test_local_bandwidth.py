@@ -106,3 +106,40 @@ def test_pace_sends_every_byte_and_waits_size_over_rate(monkeypatch: pytest.Monk
     assert max(len(p) for p in pieces) == control.PACE_PIECE
     assert sum(clock.slept) == pytest.approx(len(body) / 1000)
     assert list(control.BandwidthCap(lambda: 0).pace(body)) == [body]
+
+
+class _Clock:
+    """``control``'s clock: time passes only when it sleeps, so pacing is exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_cap_paces_request_bodies_as_well_as_replies(
+    ep: LocalEndpoint, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    body = bytes(range(256)) * (3 * 1024 * 1024 // 256)
+    clock = _Clock()
+    monkeypatch.setattr(control, "time", clock)
+    ep.configure(connection_bandwidth=1024 * 1024)
+    s3.put_object(Bucket=BUCKET, Key="up.bin", Body=body)
+    uploaded = sum(clock.slept)
+    assert uploaded == pytest.approx(3.0)  # 3 MiB at 1 MiB/s, read in 64 KiB pieces
+    assert len(clock.slept) == len(body) // control.PACE_PIECE
+    clock.slept.clear()
+    assert s3.get_object(Bucket=BUCKET, Key="up.bin")["Body"].read() == body
+    # the reply at the same rate (its last sleep may come after the client has it all)
+    assert sum(clock.slept) >= 3.0 - control.PACE_PIECE / (1024 * 1024)
+    ep.configure(connection_bandwidth=0)
+    clock.slept.clear()
+    s3.put_object(Bucket=BUCKET, Key="free.bin", Body=body)
+    assert clock.slept == []

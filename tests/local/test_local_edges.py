@@ -35,7 +35,7 @@ def test_creates_over_the_rate_are_throttled_with_retry_after(
 def test_the_providers_retries_create_several_targets_at_once_under_one_per_second(
     ep: LocalEndpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The provider's clients (``aws.RETRY_CONFIG``: standard mode, 10 attempts) publish four
+    """The provider's clients (``aws.retry_config()``: standard mode, 10 attempts) publish four
     targets in parallel, as a four-target model does, against a 1 request/s quota."""
     ep.configure(create_rate=1.0)
     monkeypatch.setenv("AWS_ENDPOINT_URL", ep.url)

@@ -7,6 +7,7 @@ environment, as the provider and the CLI reach S3.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import threading
@@ -20,7 +21,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ResponseStreamingError
 
-from pulumi_dda import samples
+from pulumi_dda import samples, sources
 from pulumi_dda.aws import AwsClients
 from pulumi_dda.build import BuildRequest, build_target, read_manifest, validate_request
 from pulumi_dda.errors import AwsError, DdaError, InputError, NotFoundError, SourceChangedError
@@ -154,6 +155,39 @@ def test_a_large_object_is_read_as_ranged_gets_in_order(
     with open_source(uri, clients, config=one_stream) as stream:
         assert stream.read() == data
     assert _gets(endpoint) == 1
+
+
+def test_readers_at_once_share_the_part_buffers_of_the_process(
+    clients: AwsClients, versioned_bucket: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four targets read at once hold at most ``PART_BUFFERS`` part buffers plus one each (each
+    held ten of its own before), every reader gets its bytes in order, and all are given back."""
+    s3, bucket = versioned_bucket
+    objects = [random.Random(n).randbytes(1024 * 1024 + n) for n in range(4)]
+    for n, data in enumerate(objects):
+        s3.put_object(Bucket=bucket, Key=f"m{n}", Body=data)
+    budget = sources._BUFFERS
+    take, most = budget.take, [0]
+
+    def counted(size: int, *, needed: bool) -> bytearray | None:
+        buffer = take(size, needed=needed)
+        most[0] = max(most[0], budget.used)
+        return buffer
+
+    monkeypatch.setattr(budget, "take", counted)
+    config = TransferConfig(multipart_chunksize=64 * 1024, max_concurrency=10)
+    with contextlib.ExitStack() as stack:
+        streams = [
+            stack.enter_context(open_source(f"s3://{bucket}/m{n}", clients, config=config))
+            for n in range(4)
+        ]
+        got = [bytearray() for _ in streams]
+        while any(block := [s.read(48 * 1024) for s in streams]):  # round robin, all open
+            for out, data in zip(got, block, strict=True):
+                out.extend(data)
+    assert [bytes(g) for g in got] == objects
+    assert sources.PART_BUFFERS < most[0] <= sources.PART_BUFFERS + 4
+    assert budget.used == 0
 
 
 def test_ranged_reads_of_a_pinned_version_and_of_an_empty_object(

@@ -90,12 +90,14 @@ class FaultInjector:
 
 @dataclass
 class BandwidthCap:
-    """Send each reply at most ``rate()`` bytes per second (0: as fast as possible).
+    """Send each reply, and read each request body, at most ``rate()`` bytes per second (0: as
+    fast as possible).
 
     S3 serves each connection at a limited rate, which is why large objects are read with
-    parallel ranged GETs; with a cap here that trade-off can be measured locally. Requests on
-    one connection are sequential, so pacing each reply paces each connection. The rate is
-    read per reply, so a changed setting applies to the next reply.
+    parallel ranged GETs and written with parallel part uploads; with a cap here those
+    trade-offs can be measured locally. Requests on one connection are sequential, so pacing
+    each reply and each request body paces each connection, both ways. The rate is read per
+    request, so a changed setting applies to the next one.
     """
 
     rate: Callable[[], float]
@@ -112,6 +114,23 @@ class BandwidthCap:
             ahead = start + (offset + len(piece)) / rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
+
+    def read(self, stream: Any, length: int) -> bytes:
+        """``length`` bytes of a request body, read at most ``rate()`` bytes per second."""
+        rate = self.rate()
+        if rate <= 0:
+            return bytes(stream.read(length))
+        start, pieces, done = time.monotonic(), [], 0
+        while done < length:
+            piece = stream.read(min(PACE_PIECE, length - done))
+            if not piece:
+                break
+            pieces.append(piece)
+            done += len(piece)
+            ahead = start + done / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        return b"".join(pieces)
 
 
 @dataclass(frozen=True)

@@ -60,12 +60,13 @@ def _raw_path(environ: dict[str, Any]) -> str:
     return quote(str(environ.get("PATH_INFO", "")))
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the whole request body and put a fresh stream back for whoever comes next."""
+def _read_body(environ: dict[str, Any], cap: BandwidthCap) -> bytes:
+    """Read the whole request body (at most ``cap``'s rate) and put a fresh stream back for
+    whoever comes next."""
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")
     if length:
-        body = stream.read(int(length))
+        body = cap.read(stream, int(length))
     elif environ.get("wsgi.input_terminated"):
         body = stream.read()
     else:
@@ -112,7 +113,7 @@ class LocalAWSApp:
         return [reply.body] if admin else self.bandwidth.pace(reply.body)
 
     def _serve(self, environ: dict[str, Any]) -> Reply:
-        body = _read_body(environ)
+        body = _read_body(environ, self.bandwidth)
         method = str(environ.get("REQUEST_METHOD", "GET"))
         raw_path = _raw_path(environ)
         query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
