@@ -187,8 +187,10 @@ def _leftovers(ep: LocalEndpoint) -> tuple[int, int]:
 
 def _error_lines(err: auto.CommandError) -> list[str]:
     """The provider's error lines out of a failed operation's output (else its first line)."""
-    found = re.findall(r"^\s*(pulumi_dda\.errors\.\w+: .*)$", str(err), re.MULTILINE)
-    return sorted(set(found)) or [str(err).strip().splitlines()[0]]
+    text = str(err)
+    found = re.findall(r"^\s*(pulumi_dda\.errors\.\w+: .*)$", text, re.MULTILINE)
+    found = found or re.findall(r"^\s*(error: .*)$", text, re.MULTILINE)
+    return sorted(set(found)) or [text.strip().splitlines()[0]]
 
 
 def _destroy(ep: LocalEndpoint, stack: auto.Stack) -> list[str]:

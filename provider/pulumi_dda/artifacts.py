@@ -399,7 +399,17 @@ class _Cleanup:
         self.modified: dict[tuple[str, str], datetime] = {}
 
     def tidy(self, bucket: str, key: str, *, released: bool) -> Fate | None:
-        """Decide what happens to the object and, unless a dry run, do it (``None``: gone)."""
+        """Decide what happens to the object and, unless a dry run, do it (``None``: gone, also
+        when another operation deleted it meanwhile: two resources sharing a package destroyed
+        at once release it together, and one of them deletes it first)."""
+        try:
+            return self._tidy(bucket, key, released=released)
+        except NotFoundError:
+            if head_artifact(self.s3, bucket, key).exists:
+                raise
+            return None
+
+    def _tidy(self, bucket: str, key: str, *, released: bool) -> Fate | None:
         fate: Fate | None
         if key.endswith(LEGACY_ASIDE):
             fate, mark = self._legacy(bucket, key), ""

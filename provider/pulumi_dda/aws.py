@@ -12,6 +12,7 @@ boto3 and botocore are imported when a client is first made, not with this modul
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,11 +52,28 @@ class AwsSettings:
     session_name: str = "pulumi-dda"
 
 
+@cache
+def _data_loader() -> Any:
+    """botocore's loader of service models, shared by every session of the process: a new
+    session parses the S3 model's JSON again (about 0.1 s a client against 0.02 s with the
+    shared loader), and the plugin makes a session per resource call."""
+    from botocore.loaders import create_loader
+
+    return create_loader(os.environ.get("AWS_DATA_PATH"))
+
+
+def _session(**options: Any) -> boto3.Session:
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.register_component("data_loader", _data_loader())
+    return boto3.Session(botocore_session=core, **options)
+
+
 def session_for(settings: AwsSettings) -> boto3.Session:
     """A boto3 session for ``settings``; with ``role_arn`` the session uses assumed credentials."""
-    import boto3
-
-    base = boto3.Session(profile_name=settings.profile or None, region_name=settings.region or None)
+    base = _session(profile_name=settings.profile or None, region_name=settings.region or None)
     if not settings.role_arn:
         return base
     sts = base.client("sts", config=retry_config())
@@ -63,7 +81,7 @@ def session_for(settings: AwsSettings) -> boto3.Session:
         creds = sts.assume_role(
             RoleArn=settings.role_arn, RoleSessionName=settings.session_name[:64]
         )["Credentials"]
-    return boto3.Session(
+    return _session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,29 @@ def test_another_stack_reusing_the_object_at_any_point_of_a_release_keeps_it(
     monkeypatch.setenv(GRACE_ENV, "0")
     artifacts.release_artifacts(other_s3, other_gg, set(), places={uri})
     assert _exists(s3)
+
+
+@pytest.mark.parametrize("held", ["GetObjectTagging", "PutObjectTagging"])
+def test_two_releases_of_one_object_at_once_both_succeed(
+    ep: LocalEndpoint, s3: Any, gg: Any, bucket: str, package: tuple[Path, str],
+    monkeypatch: pytest.MonkeyPatch, held: str,
+) -> None:  # fmt: skip
+    """Two resources sharing a package are destroyed at once (grace 0): the first release's
+    tag call is held back while the second deletes the object; the first then finds it gone,
+    which is what it wanted, not an error (the destroy used to fail with NoSuchKey)."""
+    monkeypatch.setenv(GRACE_ENV, "0")
+    uri = _put_package(s3, package)
+    ep.inject_fault(held, "", 1, delay=2.0, service="s3")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(artifacts.release_artifacts, s3, gg, {uri})
+        deadline = time.monotonic() + 10
+        while ep.faults():  # the first release's tag call has arrived and is held back
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        second = artifacts.release_artifacts(ep.client("s3"), ep.client("greengrassv2"), {uri})
+        assert first.result() == []  # nothing left to decide about: the object is gone
+    assert [(f.uri, f.action) for f in second] == [(uri, artifacts.DELETE)]
+    assert not _exists(s3)
 
 
 def test_a_reuse_while_a_cleanup_deletes_the_object_uploads_it_again(
