@@ -36,7 +36,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ._types import JSONDict
-from .aws import AwsClients, AwsSettings
+from .aws import AwsClients, AwsSettings, ClientCache
 
 H = TypeVar("H", bound=Callable[..., Any])
 
@@ -170,9 +170,13 @@ class AwsResourceProvider(ResourceProvider):
         raise NotImplementedError
 
     def clients(self, props: JSONDict, default_region: str = "") -> AwsClients:
-        """Clients for one hook call: ``region`` input, else ``default_region``, else config."""
+        """Clients for one hook call: ``region`` input, else ``default_region``, else config.
+
+        Calls with the same settings share their clients (:class:`aws.ClientCache`): making
+        a client per call cost a preview of 50 components most of its time."""
         owner = str(props.get("owner") or "pulumi-dda")
-        return AwsClients(
+        cache: ClientCache = self.__dict__.setdefault("_client_cache", ClientCache())
+        return cache.get(
             AwsSettings(
                 region=props.get("region") or default_region or self.aws_region,
                 profile=self.aws_profile,

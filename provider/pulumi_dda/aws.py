@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import AwsError, ConflictError, NotFoundError
 
@@ -91,37 +93,42 @@ def session_for(settings: AwsSettings) -> boto3.Session:
 
 @dataclass
 class AwsClients:
-    """Lazily created clients of one session. Never stored on a pickled object."""
+    """Lazily created clients of one session (made one at a time: a boto3 session is not
+    thread-safe). Never stored on a pickled object."""
 
     settings: AwsSettings = field(default_factory=AwsSettings)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @cached_property
     def session(self) -> boto3.Session:
         return session_for(self.settings)
 
+    def _client(self, service: str) -> Any:
+        with self._lock:
+            return self.session.client(service, config=retry_config())  # type: ignore[call-overload]
+
     @cached_property
     def s3(self) -> S3Client:
-        return self.session.client("s3", config=retry_config())
+        return cast("S3Client", self._client("s3"))
 
     @cached_property
     def greengrass(self) -> GreengrassV2Client:
-        return self.session.client("greengrassv2", config=retry_config())
+        return cast("GreengrassV2Client", self._client("greengrassv2"))
 
     @cached_property
     def iot(self) -> IoTClient:
-        return self.session.client("iot", config=retry_config())
+        return cast("IoTClient", self._client("iot"))
 
     @cached_property
     def sagemaker(self) -> Any:
         """SageMaker (``sagemaker://`` sources). ``Any``: the project installs no SageMaker
         type stubs."""
-        return self.session.client("sagemaker", config=retry_config())
+        return self._client("sagemaker")
 
     @cached_property
     def account_id(self) -> str:
         with aws_errors("looking up the AWS account (sts:GetCallerIdentity)"):
-            sts = self.session.client("sts", config=retry_config())
-            return str(sts.get_caller_identity()["Account"])
+            return str(self._client("sts").get_caller_identity()["Account"])
 
     @property
     def region(self) -> str:
@@ -132,6 +139,32 @@ class AwsClients:
                 "region input, or AWS_DEFAULT_REGION"
             )
         return region
+
+
+class ClientCache:
+    """Clients shared by the calls of one provider (a plugin process) with the same settings.
+
+    Without ``role_arn`` the session name is not used, so it does not count (and botocore
+    refreshes credentials from the standard chain itself); with ``role_arn`` the assumed
+    credentials (an hour by default) are used for at most :data:`ASSUMED_REUSE_SECONDS`, then
+    the role is assumed again."""
+
+    ASSUMED_REUSE_SECONDS = 15 * 60
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made: dict[AwsSettings, tuple[float, AwsClients]] = {}
+
+    def get(self, settings: AwsSettings) -> AwsClients:
+        key = settings if settings.role_arn else replace(settings, session_name="")
+        now = time.monotonic()
+        with self._lock:
+            found = self._made.get(key)
+            if found and (not key.role_arn or now - found[0] < self.ASSUMED_REUSE_SECONDS):
+                return found[1]
+            clients = AwsClients(settings)
+            self._made[key] = (now, clients)
+            return clients
 
 
 def error_code(exc: ClientError) -> str:

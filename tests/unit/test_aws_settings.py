@@ -8,7 +8,7 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from pulumi_dda.aws import AwsSettings, session_for
+from pulumi_dda.aws import AwsSettings, ClientCache, session_for
 from pulumi_dda.model_component import DdaModelComponentProvider
 
 
@@ -46,3 +46,23 @@ def test_a_profile_from_the_aws_config_file_is_used(
     credentials = session.get_credentials()
     assert credentials is not None
     assert credentials.access_key == "AKIAFACTORY"
+
+
+def test_the_calls_of_one_provider_share_clients_per_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One client per settings for the provider's life (a client per call cost a preview of
+    50 components most of its time); the session name only counts with a role, whose assumed
+    credentials are used for a limited time."""
+    provider = _configured({"aws:region": "eu-west-1"})
+    first = provider.clients({"owner": "proj/dev/a"})
+    assert provider.clients({"owner": "proj/dev/b"}) is first  # no role: the name is unused
+    assert provider.clients({"owner": "proj/dev/a", "region": "us-west-2"}) is not first
+    assert _configured({"aws:region": "eu-west-1"}).clients({"owner": "proj/dev/a"}) is not first
+    role = {"role_arn": "arn:aws:iam::111111111111:role/r"}
+    assumed = provider.clients({"owner": "proj/dev/a", **role})
+    assert provider.clients({"owner": "proj/dev/a", **role}) is assumed
+    assert provider.clients({"owner": "proj/dev/b", **role}) is not assumed
+    monkeypatch.setattr(ClientCache, "ASSUMED_REUSE_SECONDS", 0.0)
+    assert provider.clients({"owner": "proj/dev/a", **role}) is not assumed
+    assert provider.clients({"owner": "proj/dev/b"}) is first
