@@ -158,11 +158,11 @@ class DdaModelComponentProvider(AwsResourceProvider):
             olds.get(k) != inputs.get(k) for k in ("artifact_bucket", "region", "role_arn")
         ):
             artifacts.check_bucket(clients.s3, model.artifact_bucket, clients.region)
-        sources = {
-            key: _resolve(uri, clients, key)
-            for key, uri in [(TRAINED_KEY, model.trained_model_uri)]
-            + [(f"compiled_models.{t}", uri) for t, uri in model.compiled_models.items()]
+        uris = {TRAINED_KEY: model.trained_model_uri} | {
+            f"compiled_models.{t}": uri for t, uri in model.compiled_models.items()
         }
+        # Looked up at once (a HeadObject each): a preview of many components waits for these.
+        sources = fan_out(uris, lambda key, uri: _resolve(uri, clients, key))
         identities = {key: source.identity for key, source in sources.items()}
         inputs["source_identities"] = identities
         inputs["resolved_sources"] = resolved_sources(identities)
