@@ -58,7 +58,7 @@ class AwsSettings:
 def _data_loader() -> Any:
     """botocore's loader of service models, shared by every session of the process: a new
     session parses the S3 model's JSON again (about 0.1 s a client against 0.02 s with the
-    shared loader), and the plugin makes a session per resource call."""
+    shared loader), and sessions are made per settings (region, role) and per CLI run."""
     from botocore.loaders import create_loader
 
     return create_loader(os.environ.get("AWS_DATA_PATH"))
