@@ -17,7 +17,7 @@ outside the clock), then each job runs in a fresh child process (its peak RSS is
 * ``copy``: copy those objects server-side to other keys (``CopyObject``), one thread per
   target: what a publish that streamed its upload would add after the last part (the
   content-addressed key is known only once the package is, so it would upload to a temporary
-  key and copy; see the README's "Publish: why the upload is not streamed");
+  key and copy; see the README's "Publish against its stages");
 * ``publish``: ``pulumi-dda publish`` in-process (``publish.run``: check, then package,
   upload, create each version and wait for ``DEPLOYABLE``) from the S3 sources to a new bucket.
 
