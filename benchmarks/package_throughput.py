@@ -139,16 +139,23 @@ def _touch(args: dict[str, Any]) -> None:
             memory[offset] = 1
 
 
-def _build(args: dict[str, Any]) -> None:
-    from pulumi_dda.build import BuildRequest, build_all
+def bench_request(trained: str, srcs: list[str]) -> Any:
+    """The ``BuildRequest`` of the benchmarks: the compiled models ``srcs``, one per target."""
+    from pulumi_dda.build import BuildRequest
 
-    request = BuildRequest(
-        trained_model=args["trained"],
-        compiled_models=dict(zip(TARGETS, args["srcs"], strict=False)),
+    return BuildRequest(
+        trained_model=trained,
+        compiled_models=dict(zip(TARGETS, srcs, strict=False)),
         component_name="model-bench",
         component_version="1.0.0",
         artifact_bucket="bench-artifacts",
     )
+
+
+def _build(args: dict[str, Any]) -> None:
+    from pulumi_dda.build import build_all
+
+    request = bench_request(args["trained"], args["srcs"])
     with tempfile.TemporaryDirectory(dir=args.get("out_dir", args["work"])) as out:
         build_all(request, Path(out), workers=args.get("workers"))
 

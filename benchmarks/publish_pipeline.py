@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from package_throughput import TARGETS, Endpoint, write_model
+from package_throughput import TARGETS, Endpoint, bench_request, write_model
 
 MIB = 1024 * 1024
 SOURCES = "bench-models"
@@ -73,7 +73,7 @@ def _download(args: dict[str, Any]) -> None:
 
 
 def _build(args: dict[str, Any]) -> dict[str, float]:
-    from pulumi_dda.build import BuildRequest, build_all
+    from pulumi_dda.build import build_all
 
     seen: dict[str, float] = {}
 
@@ -81,14 +81,7 @@ def _build(args: dict[str, Any]) -> dict[str, float]:
         if "read compiled.params" in line or "packaged " in line:
             seen.setdefault(line.split("] ", 1)[1].split(" ", 1)[0], time.perf_counter())
 
-    request = BuildRequest(
-        trained_model=args["trained"],
-        compiled_models=dict(zip(TARGETS, args["srcs"], strict=False)),
-        component_name="model-bench",
-        component_version="1.0.0",
-        artifact_bucket="bench-artifacts",
-    )
-    build_all(request, Path(args["out"]), progress=progress)
+    build_all(bench_request(args["trained"], args["srcs"]), Path(args["out"]), progress=progress)
     return {"hash_tail": seen["packaged"] - seen["read"]}
 
 
