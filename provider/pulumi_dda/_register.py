@@ -39,11 +39,32 @@ def register(
         # The stack's aws:region, which a plugin cannot read (it sees only dda:*): what the
         # resource did as a dynamic resource (see the plugin's Diff for stacks made then).
         values = {**values, "region": pulumi.Config("aws").get("region")}
+    if not (opts and (opts.provider or opts.providers)):
+        _warn_of_aws_profile()
     props = {p.snake: values[p.snake] for p in table.inputs if values.get(p.snake) is not None}
     props.update(dict.fromkeys(p.snake for p in table.outputs))
     aliases = [pulumi.Alias(type_=t) for t in LEGACY_TYPES[table.token]]
     opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
     pulumi.CustomResource.__init__(resource, table.token, name, props, opts)
+
+
+_warned: set[str] = set()
+
+
+def _warn_of_aws_profile() -> None:
+    """Once per program: the stack's ``aws:profile`` does not reach the plugin (it reads only
+    ``dda:*``), so resources would call AWS with the standard environment's credentials, maybe
+    another account's. (The region is passed as an input instead; a profile is not one: it
+    names credentials, and changing it must not change a resource.)"""
+    profile = pulumi.Config("aws").get("profile")
+    if not profile or profile in _warned or pulumi.Config("dda").get("profile") is not None:
+        return
+    _warned.add(profile)
+    pulumi.log.warn(
+        f"stack config aws:profile ({profile}) is not used by pulumi-dda, whose provider reads "
+        f"only its own config: run `pulumi config set dda:profile {profile}` (or set "
+        "AWS_PROFILE) so that its resources call AWS with that profile"
+    )
 
 
 def input_name(prop: str) -> str:
