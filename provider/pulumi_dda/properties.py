@@ -328,7 +328,8 @@ DEPLOYMENT_STAGE = _obj(
     Prop("target_arn", STRING, "ARN of the stage's IoT thing or thing group (not the "
          "resource's `targetArn`).", required=True),
     Prop("rollout", Ref(ROLLOUT_POLICY), "The gate: when the stage's revision counts as rolled "
-         "out.", documented="every counted device must succeed within 600 seconds"),
+         "out. A failed gate always reverts the stage: `onFailure` may only be `revert`.",
+         documented="every counted device must succeed within 600 seconds"),
     Prop("subdeployment", BOOLEAN, "Deploy the stage as a subdeployment of the resource's "
          "current deployment (`parentTargetArn`; the stage's thing group must be a child of "
          "`targetArn`'s, and its devices run Greengrass nucleus 2.9.0 or later). The first "

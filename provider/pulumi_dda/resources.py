@@ -180,8 +180,9 @@ class DeploymentStageArgs(TypedDict, total=False):
     target_arn: Required[pulumi.Input[str]]
     """ARN of the stage's IoT thing or thing group (not the resource's `targetArn`)."""
     rollout: pulumi.Input[RolloutPolicyArgs]
-    """The gate: when the stage's revision counts as rolled out. Default: every counted device
-    must succeed within 600 seconds."""
+    """The gate: when the stage's revision counts as rolled out. A failed gate always reverts
+    the stage: `onFailure` may only be `revert`. Default: every counted device must succeed
+    within 600 seconds."""
     subdeployment: pulumi.Input[bool]
     """Deploy the stage as a subdeployment of the resource's current deployment
     (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its
@@ -378,8 +379,9 @@ if TYPE_CHECKING:
         target_arn: str
         """ARN of the stage's IoT thing or thing group (not the resource's `targetArn`)."""
         rollout: NotRequired[RolloutPolicy]
-        """The gate: when the stage's revision counts as rolled out. Default: every counted
-        device must succeed within 600 seconds."""
+        """The gate: when the stage's revision counts as rolled out. A failed gate always
+        reverts the stage: `onFailure` may only be `revert`. Default: every counted device must
+        succeed within 600 seconds."""
         subdeployment: NotRequired[bool]
         """Deploy the stage as a subdeployment of the resource's current deployment
         (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its

@@ -154,6 +154,14 @@ def parse_stages(value: Any, main_target: Any = None) -> list[Stage]:
                 "must both be thing groups",
                 field="stages",
             )
+        gate = item.get("rollout") or {}
+        if isinstance(gate, Mapping) and gate.get("on_failure") not in (None, "revert"):
+            raise InputError(
+                f"{where}.rollout.on_failure {gate['on_failure']!r}: a stage whose gate fails is "
+                "always reverted (its later stages and the target untouched); leave it out or "
+                "set revert",
+                field="stages",
+            )
         policy = RolloutPolicy.parse(item.get("rollout"), f"{where}.rollout") or RolloutPolicy()
         stages.append(Stage(str(target), policy, sub))
     return stages

@@ -175,6 +175,10 @@ def test_a_bake_time_catches_a_model_that_breaks_after_its_install(
             "stages[0].rollout.bake_seconds must be a number of seconds >= 0",
         ),
         (
+            {"target_arn": "CANARY", "rollout": {"on_failure": "fail"}},
+            "stages[0].rollout.on_failure 'fail': a stage whose gate fails is always reverted",
+        ),
+        (
             {"target_arn": "CANARY", "subdeployment": True},
             "stages[0].target_arn: a subdeployment's thing group must be a child of line",
         ),

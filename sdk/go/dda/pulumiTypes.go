@@ -993,7 +993,7 @@ func (o DeploymentPoliciesPtrOutput) FailureHandlingPolicy() DeploymentFailureHa
 
 // A stage of a staged rollout: a target that gets each new revision before the resource's own target, gated by its rollout policy. A failed gate reverts the stage to the previous revision and leaves the later stages and the resource's target untouched.
 type DeploymentStage struct {
-	// The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+	// The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
 	Rollout *RolloutPolicy `pulumi:"rollout"`
 	// Deploy the stage as a subdeployment of the resource's current deployment (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its devices run Greengrass nucleus 2.9.0 or later). The first revision, which has no parent deployment yet, skips such a stage. Default: `false`.
 	Subdeployment *bool `pulumi:"subdeployment"`
@@ -1014,7 +1014,7 @@ type DeploymentStageInput interface {
 
 // A stage of a staged rollout: a target that gets each new revision before the resource's own target, gated by its rollout policy. A failed gate reverts the stage to the previous revision and leaves the later stages and the resource's target untouched.
 type DeploymentStageArgs struct {
-	// The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+	// The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
 	Rollout RolloutPolicyPtrInput `pulumi:"rollout"`
 	// Deploy the stage as a subdeployment of the resource's current deployment (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its devices run Greengrass nucleus 2.9.0 or later). The first revision, which has no parent deployment yet, skips such a stage. Default: `false`.
 	Subdeployment pulumi.BoolPtrInput `pulumi:"subdeployment"`
@@ -1074,7 +1074,7 @@ func (o DeploymentStageOutput) ToDeploymentStageOutputWithContext(ctx context.Co
 	return o
 }
 
-// The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+// The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
 func (o DeploymentStageOutput) Rollout() RolloutPolicyPtrOutput {
 	return o.ApplyT(func(v DeploymentStage) *RolloutPolicy { return v.Rollout }).(RolloutPolicyPtrOutput)
 }

@@ -99,7 +99,7 @@ export interface DeploymentPoliciesArgs {
  */
 export interface DeploymentStageArgs {
     /**
-     * The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+     * The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
      */
     rollout?: pulumi.Input<inputs.RolloutPolicyArgs | undefined>;
     /**

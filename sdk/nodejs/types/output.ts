@@ -113,7 +113,7 @@ export interface DeploymentPolicies {
  */
 export interface DeploymentStage {
     /**
-     * The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+     * The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
      */
     rollout?: outputs.RolloutPolicy;
     /**

@@ -442,7 +442,7 @@ class DeploymentStage(dict):
         A stage of a staged rollout: a target that gets each new revision before the resource's own target, gated by its rollout policy. A failed gate reverts the stage to the previous revision and leaves the later stages and the resource's target untouched.
 
         :param _builtins.str target_arn: ARN of the stage's IoT thing or thing group (not the resource's `targetArn`).
-        :param 'RolloutPolicy' rollout: The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+        :param 'RolloutPolicy' rollout: The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
         :param _builtins.bool subdeployment: Deploy the stage as a subdeployment of the resource's current deployment (`parentTargetArn`; the stage's thing group must be a child of `targetArn`'s, and its devices run Greengrass nucleus 2.9.0 or later). The first revision, which has no parent deployment yet, skips such a stage. Default: `false`.
         """
         pulumi.set(__self__, "target_arn", target_arn)
@@ -463,7 +463,7 @@ class DeploymentStage(dict):
     @pulumi.getter
     def rollout(self) -> Optional['outputs.RolloutPolicy']:
         """
-        The gate: when the stage's revision counts as rolled out. Default: every counted device must succeed within 600 seconds.
+        The gate: when the stage's revision counts as rolled out. A failed gate always reverts the stage: `onFailure` may only be `revert`. Default: every counted device must succeed within 600 seconds.
         """
         return pulumi.get(self, "rollout")
 
