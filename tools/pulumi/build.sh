@@ -47,7 +47,7 @@ export CGO_ENABLED=0
 
 # Inputs of everything built here; a change to any of them rebuilds.
 stamp_of_sources() {
-    (cd "$here" && cat go.mod go.sum cmd/*/*.go launchers/* yaml/go.mod yaml/go.sum) | sha256sum | cut -d' ' -f1
+    (cd "$here" && cat go.mod go.sum cmd/*/*.go langhost/*.go launchers/* yaml/go.mod yaml/go.sum) | sha256sum | cut -d' ' -f1
 }
 
 find_go() {

@@ -19,139 +19,32 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/emptypb"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	"github.com/pulumi-dda/tools/pulumi/langhost"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// Exit code the SDK's runner uses to say "an error was already shown to the user".
-const exitedAfterShowingUserActionableMessage = 32
-
-// How often the host asks the engine whether it is still there.
-const engineHealthInterval = time.Second
-
 func main() {
-	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
-	// Flags the engine may pass; accepted so that parsing never fails.
-	fs.String("tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint (ignored)")
-	fs.Bool("logtostderr", false, "Log to stderr (ignored)")
-	fs.Bool("logflow", false, "Flow logging settings to child processes (ignored)")
-	fs.Int("v", 0, "Log verbosity (ignored)")
+	fs, versionFlag := langhost.NewFlags()
 	fs.Bool("typescript", false, "Use ts-node (not supported: name the compiled entry in `main`)")
 	fs.String("root", "", "Project root path (ignored)")
 	fs.String("tsconfig", "", "tsconfig path (ignored)")
 	fs.String("nodeargs", "", "Extra node arguments (ignored)")
 	fs.String("packagemanager", "", "Package manager (ignored)")
-	versionFlag := fs.Bool("version", false, "Print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		os.Exit(2)
-	}
-	if *versionFlag {
-		fmt.Println(version.Version)
+	if !langhost.Parse(fs, versionFlag) {
 		return
 	}
 	host := &languageHost{}
-	if fs.NArg() > 0 {
-		host.engineAddress = fs.Arg(0)
-	}
-
-	cancel := make(chan bool)
-	var stopping sync.Once
-	stop := func() { stopping.Do(func() { close(cancel) }) }
-	host.watch = func(address string) {
-		host.watching.Do(func() {
-			_ = rpcutil.Healthcheck(context.Background(), address, engineHealthInterval, stop)
-		})
-	}
-	if host.engineAddress != "" {
-		host.watch(host.engineAddress)
-	}
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: cancel,
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "fatal: could not start language host RPC server: %v\n", err)
-		os.Exit(1)
-	}
-	// The engine reads the port from the first line of stdout.
-	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "fatal: language host RPC stopped serving: %v\n", err)
-		os.Exit(1)
-	}
+	langhost.Serve(&host.Base, fs.Arg(0), host)
 }
 
 type languageHost struct {
-	pulumirpc.UnimplementedLanguageRuntimeServer
-
-	watch    func(address string) // starts the engine health check (once)
-	watching sync.Once
-
-	mu            sync.Mutex
-	engineAddress string
-}
-
-func (h *languageHost) engine() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.engineAddress
-}
-
-func (h *languageHost) Handshake(
-	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
-) (*pulumirpc.LanguageHandshakeResponse, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if req.GetEngineAddress() != "" {
-		h.engineAddress = req.GetEngineAddress()
-		if h.watch != nil {
-			h.watch(h.engineAddress)
-		}
-	}
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
-}
-
-func (h *languageHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: version.Version}, nil
-}
-
-func (h *languageHost) GetRequiredPlugins(
-	context.Context, *pulumirpc.GetRequiredPluginsRequest,
-) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	return &pulumirpc.GetRequiredPluginsResponse{}, nil
-}
-
-func (h *languageHost) GetRequiredPackages(
-	context.Context, *pulumirpc.GetRequiredPackagesRequest,
-) (*pulumirpc.GetRequiredPackagesResponse, error) {
-	return &pulumirpc.GetRequiredPackagesResponse{}, nil
-}
-
-func (h *languageHost) RuntimeOptionsPrompts(
-	context.Context, *pulumirpc.RuntimeOptionsRequest,
-) (*pulumirpc.RuntimeOptionsResponse, error) {
-	return &pulumirpc.RuntimeOptionsResponse{}, nil
+	langhost.Base
 }
 
 func (h *languageHost) About(ctx context.Context, _ *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
@@ -193,7 +86,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	}
 	args := []string{runner,
 		"--monitor", req.GetMonitorAddress(),
-		"--engine", h.engine(),
+		"--engine", h.Engine(),
 		"--project", req.GetProject(),
 		"--stack", req.GetStack(),
 		"--parallel", strconv.Itoa(int(req.GetParallel())),
@@ -209,48 +102,17 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	args = append(args, program)
 	args = append(args, req.GetArgs()...)
 
-	configMap := req.GetConfig()
-	if configMap == nil {
-		configMap = map[string]string{} // "null" would not be a valid config bag
-	}
-	config, err := json.Marshal(configMap)
-	if err != nil {
-		return nil, err
-	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secretKeysJSON, err := json.Marshal(secretKeys)
+	env, err := langhost.ConfigEnv(req)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, node, args...)
-	cmd.Env = append(os.Environ(),
-		"PULUMI_CONFIG="+string(config),
-		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON),
-		"PULUMI_NODEJS_TYPESCRIPT=false",
-	)
+	cmd.Env = append(append(os.Environ(), env...), "PULUMI_NODEJS_TYPESCRIPT=false")
 	cmd.Dir = programDir
 	if req.GetPwd() != "" {
 		cmd.Dir = req.GetPwd()
 	}
-	// The engine relays the language host's own output streams to the user.
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			if exitErr.ExitCode() == exitedAfterShowingUserActionableMessage {
-				return &pulumirpc.RunResponse{Bail: true}, nil
-			}
-			return &pulumirpc.RunResponse{
-				Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode()),
-			}, nil
-		}
-		return &pulumirpc.RunResponse{Error: err.Error()}, nil
-	}
-	return &pulumirpc.RunResponse{}, nil
+	return langhost.RunProgram(cmd), nil
 }
 
 // findRunner finds the SDK's program runner as node resolves @pulumi/pulumi from the program:

@@ -25,9 +25,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,137 +34,49 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/emptypb"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	"github.com/pulumi-dda/tools/pulumi/langhost"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 )
-
-// Exit code used by the exec script to say "an error was already shown to the user".
-const exitedAfterShowingUserActionableMessage = 32
 
 // Name of the Python launcher that runs the user program.
 const execScriptName = "pulumi-language-python-exec"
 
 func main() {
-	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
-	tracing := fs.String("tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint (ignored)")
-	// Flags the engine (or older engines) may pass; accepted so that parsing never fails.
-	fs.Bool("logtostderr", false, "Log to stderr (ignored)")
-	fs.Bool("logflow", false, "Flow logging settings to child processes (ignored)")
-	fs.Int("v", 0, "Log verbosity (ignored)")
+	fs, versionFlag := langhost.NewFlags()
 	virtualenv := fs.String("virtualenv", "", "Virtual environment path (prefer runtime.options.virtualenv)")
 	root := fs.String("root", "", "Project root path (prefer ProgramInfo)")
 	fs.String("typechecker", "", "Type checker (ignored)")
 	toolchainFlag := fs.String("toolchain", "", "Python toolchain: pip, poetry or uv")
 	fs.Bool("use-language-version-tools", false, "Use pyenv (ignored)")
-	versionFlag := fs.Bool("version", false, "Print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		os.Exit(2)
-	}
-	_ = tracing
-
-	if *versionFlag {
-		fmt.Println(version.Version)
+	if !langhost.Parse(fs, versionFlag) {
 		return
 	}
-
-	engineAddress := ""
-	if fs.NArg() > 0 {
-		engineAddress = fs.Arg(0)
-	}
-
-	host := &languageHost{
-		engineAddress: engineAddress,
-		virtualenv:    *virtualenv,
-		root:          *root,
-		toolchain:     *toolchainFlag,
-	}
-
-	cancel := make(chan bool)
-	// A host whose engine died (the CLI killed) stops serving: the running program's call is
-	// cancelled with the engine's connection (its process is started with that context, so it
-	// is killed), and the host exits instead of waiting for an engine that never comes back.
-	var stopping sync.Once
-	stop := func() { stopping.Do(func() { close(cancel) }) }
-	host.watch = func(address string) {
-		host.watching.Do(func() {
-			_ = rpcutil.Healthcheck(context.Background(), address, engineHealthInterval, stop)
-		})
-	}
-	if engineAddress != "" {
-		host.watch(engineAddress)
-	}
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: cancel,
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "fatal: could not start language host RPC server: %v\n", err)
-		os.Exit(1)
-	}
-
-	// The engine reads the port from the first line of stdout.
-	fmt.Printf("%d\n", handle.Port)
-
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "fatal: language host RPC stopped serving: %v\n", err)
-		os.Exit(1)
-	}
+	host := &languageHost{virtualenv: *virtualenv, root: *root, toolchain: *toolchainFlag}
+	langhost.Serve(&host.Base, fs.Arg(0), host)
 }
-
-// How often the host asks the engine whether it is still there.
-const engineHealthInterval = time.Second
 
 type languageHost struct {
-	pulumirpc.UnimplementedLanguageRuntimeServer
+	langhost.Base
 
-	watch    func(address string) // starts the engine health check (once)
-	watching sync.Once
-
-	mu            sync.Mutex
-	engineAddress string
-	virtualenv    string
-	root          string
-	toolchain     string
-}
-
-func (h *languageHost) engine() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.engineAddress
+	mu         sync.Mutex
+	virtualenv string
+	root       string
+	toolchain  string
 }
 
 func (h *languageHost) Handshake(
-	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
+	ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if req.GetEngineAddress() != "" {
-		h.engineAddress = req.GetEngineAddress()
-		if h.watch != nil {
-			h.watch(h.engineAddress)
-		}
-	}
 	if req.RootDirectory != nil && *req.RootDirectory != "" {
+		h.mu.Lock()
 		h.root = *req.RootDirectory
+		h.mu.Unlock()
 	}
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
-}
-
-func (h *languageHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: version.Version}, nil
+	return h.Base.Handshake(ctx, req)
 }
 
 // resolveToolchain builds the sdk's Python toolchain for the program (runtime.options in
@@ -232,24 +142,6 @@ func newToolchain(info *pulumirpc.ProgramInfo, settings toolchainSettings) (tool
 		return nil, "", err
 	}
 	return tc, programDir, nil
-}
-
-func (h *languageHost) GetRequiredPlugins(
-	context.Context, *pulumirpc.GetRequiredPluginsRequest,
-) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	return &pulumirpc.GetRequiredPluginsResponse{}, nil
-}
-
-func (h *languageHost) GetRequiredPackages(
-	context.Context, *pulumirpc.GetRequiredPackagesRequest,
-) (*pulumirpc.GetRequiredPackagesResponse, error) {
-	return &pulumirpc.GetRequiredPackagesResponse{}, nil
-}
-
-func (h *languageHost) RuntimeOptionsPrompts(
-	context.Context, *pulumirpc.RuntimeOptionsRequest,
-) (*pulumirpc.RuntimeOptionsResponse, error) {
-	return &pulumirpc.RuntimeOptionsResponse{}, nil
 }
 
 func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
@@ -370,7 +262,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 
 	args := []string{"-u", script,
 		"--monitor", req.GetMonitorAddress(),
-		"--engine", h.engine(),
+		"--engine", h.Engine(),
 		"--project", req.GetProject(),
 		"--stack", req.GetStack(),
 		"--parallel", strconv.Itoa(int(req.GetParallel())),
@@ -392,48 +284,17 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		cmd.Env = os.Environ()
 	}
 
-	configMap := req.GetConfig()
-	if configMap == nil {
-		configMap = map[string]string{} // "null" would not be a valid config bag
-	}
-	config, err := json.Marshal(configMap)
+	env, err := langhost.ConfigEnv(req)
 	if err != nil {
 		return nil, err
 	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secretKeysJSON, err := json.Marshal(secretKeys)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Env = append(cmd.Env,
-		"PULUMI_CONFIG="+string(config),
-		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON),
-	)
+	cmd.Env = append(cmd.Env, env...)
 	if req.GetPwd() != "" {
 		cmd.Dir = req.GetPwd()
 	} else {
 		cmd.Dir = programDir
 	}
-	// The engine relays the language host's own output streams to the user.
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
-
-	if err := cmd.Run(); err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			if exitErr.ExitCode() == exitedAfterShowingUserActionableMessage {
-				return &pulumirpc.RunResponse{Bail: true}, nil
-			}
-			return &pulumirpc.RunResponse{
-				Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode()),
-			}, nil
-		}
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Problem executing program: %v", err)}, nil
-	}
-	return &pulumirpc.RunResponse{}, nil
+	return langhost.RunProgram(cmd), nil
 }
 
 var _ io.Writer = streamWriter{}
