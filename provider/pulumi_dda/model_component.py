@@ -73,7 +73,7 @@ from .model_plan import (
     _local_server_artifacts,
     _plan,
     _read_manifest,
-    _resolve,
+    _resolve_all,
     _resolve_versions,
     preview_lines,
     resolved_sources,
@@ -161,8 +161,7 @@ class DdaModelComponentProvider(AwsResourceProvider):
         uris = {TRAINED_KEY: model.trained_model_uri} | {
             f"compiled_models.{t}": uri for t, uri in model.compiled_models.items()
         }
-        # Looked up at once (a HeadObject each): a preview of many components waits for these.
-        sources = fan_out(uris, lambda key, uri: _resolve(uri, clients, key))
+        sources = _resolve_all(uris, clients)
         identities = {key: source.identity for key, source in sources.items()}
         inputs["source_identities"] = identities
         inputs["resolved_sources"] = resolved_sources(identities)

@@ -12,6 +12,7 @@ from . import greengrass, ownership
 from ._host import (
     progress,
 )
+from ._parallel import fan_out
 from ._types import JSONDict
 from .aws import AwsClients
 from .build import read_manifest
@@ -366,6 +367,24 @@ def _resolve(uri: str, clients: AwsClients, key: str) -> ResolvedSource:
         message = str(exc)
         shown = message if message.startswith(uri) else f"{uri}: {message}"
         raise InputError(f"{key} {shown}", field=key) from exc
+
+
+def _resolve_all(uris: dict[str, str], clients: AwsClients) -> dict[str, ResolvedSource]:
+    """Every source (input key → URI) looked up at once, a HeadObject each: a preview of many
+    components waits for these. A failure is the first in ``uris``' order, naming its input,
+    as when they were looked up one after another."""
+
+    def look_up(key: str, uri: str) -> ResolvedSource | InputError:
+        try:
+            return _resolve(uri, clients, key)
+        except InputError as exc:
+            return exc
+
+    found = fan_out(uris, look_up)
+    for value in found.values():
+        if isinstance(value, InputError):
+            raise value
+    return {k: v for k, v in found.items() if not isinstance(v, InputError)}
 
 
 TRAINED_ENTRY = "trained"

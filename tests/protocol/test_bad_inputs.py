@@ -55,6 +55,11 @@ BAD_INPUTS: list[tuple[dict[str, Any], str, str]] = [
     ({"compiled_models": {"x86_64-cpu": ["a"]}}, "compiled_models.x86_64-cpu", "s3:// URI"),
     ({"compiled_models": {"x86_64-cpu": ABSENT}}, "compiled_models.x86_64-cpu", "absent"),
     ({"compiled_models": {"x86_64-cpu": "/no/such"}}, "compiled_models.x86_64-cpu", "no such"),
+    (  # two sources missing, looked up at once: the first named, as when looked up in turn
+        {"trained_model_uri": ABSENT, "compiled_models": {"x86_64-cpu": ABSENT}},
+        "trained_model_uri",
+        "absent.tar.gz",
+    ),
     ({"artifact_bucket": "Not_A_Bucket"}, "artifact_bucket", "not a valid S3 bucket name"),
     ({"artifact_bucket": ""}, "artifact_bucket", "is required"),
     ({"artifact_bucket": 42}, "artifact_bucket", "must be a string"),
