@@ -79,8 +79,6 @@ READ_BLOCK = 1024 * 1024
 VERSION_ID_PARAMETER = "versionId"
 MAX_REQUESTS = 10
 """s3transfer's default ``max_request_concurrency`` (without importing it: see ``aws.py``)."""
-PART_BYTES = 8 * 1024 * 1024
-"""s3transfer's default ``multipart_chunksize``."""
 _GONE = frozenset({"PreconditionFailed", "NoSuchKey", "NoSuchVersion"})
 """The answers to a GET of a looked-up object that is not there as it was any more."""
 _GETS = threading.BoundedSemaphore(MAX_REQUESTS)
