@@ -107,30 +107,38 @@ class BandwidthCap:
         if rate <= 0:
             yield body
             return
-        start = time.monotonic()
+        wait = _pacer(rate)
         for offset in range(0, len(body), PACE_PIECE):
             piece = body[offset : offset + PACE_PIECE]
             yield piece
-            ahead = start + (offset + len(piece)) / rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
+            wait(offset + len(piece))
 
     def read(self, stream: Any, length: int) -> bytes:
         """``length`` bytes of a request body, read at most ``rate()`` bytes per second."""
         rate = self.rate()
         if rate <= 0:
             return bytes(stream.read(length))
-        start, pieces, done = time.monotonic(), [], 0
+        wait, pieces, done = _pacer(rate), [], 0
         while done < length:
             piece = stream.read(min(PACE_PIECE, length - done))
             if not piece:
                 break
             pieces.append(piece)
             done += len(piece)
-            ahead = start + done / rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
+            wait(done)
         return b"".join(pieces)
+
+
+def _pacer(rate: float) -> Callable[[int], None]:
+    """Sleeps until ``done`` bytes are due at ``rate`` bytes per second from now."""
+    start = time.monotonic()
+
+    def wait(done: int) -> None:
+        ahead = start + done / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+
+    return wait
 
 
 @dataclass(frozen=True)
