@@ -169,14 +169,17 @@ class AwsResourceProvider(ResourceProvider):
         previews)."""
         raise NotImplementedError
 
+    @functools.cached_property
+    def _client_cache(self) -> ClientCache:
+        return ClientCache()
+
     def clients(self, props: JSONDict, default_region: str = "") -> AwsClients:
         """Clients for one hook call: ``region`` input, else ``default_region``, else config.
 
         Calls with the same settings share their clients (:class:`aws.ClientCache`): making
         a client per call cost a preview of 50 components most of its time."""
         owner = str(props.get("owner") or "pulumi-dda")
-        cache: ClientCache = self.__dict__.setdefault("_client_cache", ClientCache())
-        return cache.get(
+        return self._client_cache.get(
             AwsSettings(
                 region=props.get("region") or default_region or self.aws_region,
                 profile=self.aws_profile,
